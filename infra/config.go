@@ -1,0 +1,527 @@
+package infra
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Config is the validated configuration of one stack. LoadConfig fills it once;
+// nothing else reads Pulumi config.
+type Config struct {
+	Project     string
+	Stack       string
+	Environment string // dev or prod
+	Name        string
+	Region      string
+	Partition   string // aws, aws-cn or aws-us-gov, derived from Region
+
+	Network NetworkConfig
+	Images  ImagesConfig
+	Edge    EdgeConfig
+	Service ServiceConfig
+	Deploy  DeployConfig
+
+	Protect bool
+}
+
+// NetworkConfig shapes the VPC.
+type NetworkConfig struct {
+	CIDR        string
+	AZCount     int
+	NATGateways string // none, single, onePerAz
+}
+
+// AssignPublicIP tells whether tasks need a public IP to reach ECR and the AWS APIs:
+// true exactly when there is no NAT gateway.
+func (n NetworkConfig) AssignPublicIP() bool { return n.NATGateways == "none" }
+
+// ImagesConfig says what to build and how long to keep it.
+type ImagesConfig struct {
+	App          BuildConfig
+	Nginx        BuildConfig
+	Architecture string // X86_64 or ARM64
+	ImagesToKeep int
+}
+
+// Platform is the docker platform matching the task's CPU architecture.
+func (i ImagesConfig) Platform() string {
+	if i.Architecture == "ARM64" {
+		return "linux/arm64"
+	}
+	return "linux/amd64"
+}
+
+// BuildConfig is one docker build: context and Dockerfile, relative to the project directory.
+type BuildConfig struct {
+	Context    string
+	Dockerfile string
+}
+
+// EdgeConfig shapes the load balancer, listeners and target groups.
+type EdgeConfig struct {
+	CertificateARN             string
+	AllowedCIDRs               []string
+	TestListenerPort           int
+	TestListenerCIDRs          []string
+	HealthCheckPath            string
+	HealthCheckIntervalSeconds int
+	HealthyThreshold           int
+	UnhealthyThreshold         int
+	DeregistrationDelaySeconds int
+}
+
+// HTTPS tells whether the production listener terminates TLS.
+func (e EdgeConfig) HTTPS() bool { return e.CertificateARN != "" }
+
+// ProdPort is the port of the production listener CodeDeploy shifts.
+func (e EdgeConfig) ProdPort() int {
+	if e.HTTPS() {
+		return 443
+	}
+	return 80
+}
+
+// HealthCheckTimeoutSeconds is derived: the ALB requires it to be below the interval.
+func (e EdgeConfig) HealthCheckTimeoutSeconds() int {
+	return max(2, min(5, e.HealthCheckIntervalSeconds-1))
+}
+
+// ServiceConfig shapes the task definition, the ECS service and its autoscaling.
+type ServiceConfig struct {
+	CPU                           int
+	Memory                        int
+	NginxSharePercent             int
+	AppSharePercent               int
+	NginxPort                     int
+	AppPort                       int
+	Environment                   map[string]string
+	Secrets                       map[string]string
+	LogRetentionDays              int
+	DesiredCount                  int
+	MinTasks                      int
+	MaxTasks                      int
+	CPUTargetPercent              int
+	FargateSpot                   bool
+	HealthCheckGracePeriodSeconds int
+}
+
+// NginxCPU and the other container sizes split the task by the configured shares,
+// rounding down so the containers never ask for more than the task has.
+func (s ServiceConfig) NginxCPU() int    { return s.CPU * s.NginxSharePercent / 100 }
+func (s ServiceConfig) AppCPU() int      { return s.CPU * s.AppSharePercent / 100 }
+func (s ServiceConfig) NginxMemory() int { return s.Memory * s.NginxSharePercent / 100 }
+func (s ServiceConfig) AppMemory() int   { return s.Memory * s.AppSharePercent / 100 }
+
+// DeployConfig shapes the CodeDeploy deployment group and its alarms.
+type DeployConfig struct {
+	DeploymentConfig       string
+	TerminationWaitMinutes int
+	Alarm5xxThreshold      int
+}
+
+// DeploymentConfigs are the predefined CodeDeploy configurations for ECS.
+var DeploymentConfigs = []string{
+	"CodeDeployDefault.ECSAllAtOnce",
+	"CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+	"CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+	"CodeDeployDefault.ECSCanary10Percent5Minutes",
+	"CodeDeployDefault.ECSCanary10Percent15Minutes",
+}
+
+// fargateMemory lists the memory sizes (MiB) Fargate accepts for each CPU size.
+var fargateMemory = map[int][]int{
+	256:   {512, 1024, 2048},
+	512:   steps(1024, 4096, 1024),
+	1024:  steps(2048, 8192, 1024),
+	2048:  steps(4096, 16384, 1024),
+	4096:  steps(8192, 30720, 1024),
+	8192:  steps(16384, 61440, 4096),
+	16384: steps(32768, 122880, 8192),
+}
+
+func steps(from, to, step int) []int {
+	var out []int
+	for v := from; v <= to; v += step {
+		out = append(out, v)
+	}
+	return out
+}
+
+// logRetentionDays are the values CloudWatch Logs accepts.
+var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+var (
+	nameRE      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,11}$`)
+	regionRE    = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$`)
+	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	certARNRE   = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+$`)
+	ssmARNRE    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.\-/]+$`)
+	secretARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@\-]+(:[A-Za-z0-9_\-]*:[A-Za-z0-9_\-]*:[A-Za-z0-9_\-]*)?$`)
+)
+
+// ConfigGetter reads one fully qualified config key ("project:key" or "aws:region").
+type ConfigGetter func(key string) (string, bool)
+
+// LoadConfig reads and validates the stack's configuration. It registers nothing, so
+// a bad value fails the run before any resource exists.
+func LoadConfig(ctx *pulumi.Context) (*Config, error) {
+	return ParseConfig(ctx.Project(), ctx.Stack(), ctx.GetConfig)
+}
+
+// ParseConfig is LoadConfig over any source of config values. Every problem found is
+// reported, each naming the key, the value and what is allowed.
+func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
+	l := &loader{ns: project, get: get}
+	c := &Config{Project: project, Stack: stack}
+
+	c.Environment = l.oneOf("environment", []string{"dev", "prod"})
+	c.Name = l.str("name")
+	if !nameRE.MatchString(c.Name) || strings.HasSuffix(c.Name, "-") {
+		l.fail("name", c.Name, "1-12 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (AWS limits load balancer and target group names to 32 characters)")
+	}
+	c.Region = l.region()
+	c.Partition = partition(c.Region)
+
+	c.Network = NetworkConfig{
+		CIDR:        l.str("vpcCidr"),
+		AZCount:     l.integer("availabilityZones", 2, 4),
+		NATGateways: l.oneOf("natGateways", []string{"none", "single", "onePerAz"}),
+	}
+	if p, err := netip.ParsePrefix(c.Network.CIDR); err != nil || !p.Addr().Is4() || p.Bits() < 16 || p.Bits() > 24 || p.Masked() != p {
+		l.fail("vpcCidr", c.Network.CIDR, "an IPv4 network CIDR with a prefix from /16 to /24, such as 10.0.0.0/16")
+	}
+
+	c.Images = ImagesConfig{
+		App:          l.build("appContext", "appDockerfile"),
+		Nginx:        l.build("nginxContext", "nginxDockerfile"),
+		Architecture: l.oneOf("cpuArchitecture", []string{"X86_64", "ARM64"}),
+		ImagesToKeep: l.integer("imagesToKeep", 2, 1000),
+	}
+
+	c.Edge = EdgeConfig{
+		CertificateARN:             l.str("certificateArn"),
+		AllowedCIDRs:               l.cidrs("allowedCidrs"),
+		TestListenerPort:           l.integer("testListenerPort", 1, 65535),
+		TestListenerCIDRs:          l.cidrs("testListenerCidrs"),
+		HealthCheckPath:            l.str("healthCheckPath"),
+		HealthCheckIntervalSeconds: l.integer("healthCheckIntervalSeconds", 5, 300),
+		HealthyThreshold:           l.integer("healthyThreshold", 2, 10),
+		UnhealthyThreshold:         l.integer("unhealthyThreshold", 2, 10),
+		DeregistrationDelaySeconds: l.integer("deregistrationDelaySeconds", 0, 3600),
+	}
+	if arn := c.Edge.CertificateARN; arn != "" {
+		m := certARNRE.FindStringSubmatch(arn)
+		switch {
+		case m == nil:
+			l.fail("certificateArn", arn, "an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<id>, or empty for HTTP only")
+		case c.Region != "" && m[2] != c.Region:
+			l.fail("certificateArn", arn, fmt.Sprintf("a certificate in the stack's region %s (an ALB can only use certificates of its own region)", c.Region))
+		}
+	}
+	if len(c.Edge.AllowedCIDRs) == 0 {
+		l.fail("allowedCidrs", "[]", "at least one IPv4 CIDR (0.0.0.0/0 for the internet)")
+	}
+	if p := c.Edge.TestListenerPort; p == 80 || p == 443 {
+		l.fail("testListenerPort", strconv.Itoa(p), "a port other than 80 and 443, which the production listener uses")
+	}
+	if p := c.Edge.HealthCheckPath; !strings.HasPrefix(p, "/") || len(p) > 1024 || strings.ContainsAny(p, " \t\n") {
+		l.fail("healthCheckPath", p, "a URL path starting with / (at most 1024 characters, no spaces)")
+	}
+
+	s := ServiceConfig{
+		CPU:                           l.integer("taskCpu", 256, 16384),
+		Memory:                        l.integer("taskMemory", 512, 122880),
+		NginxSharePercent:             l.integer("nginxSharePercent", 1, 99),
+		AppSharePercent:               l.integer("appSharePercent", 1, 99),
+		NginxPort:                     l.integer("nginxPort", 1, 65535),
+		AppPort:                       l.integer("appPort", 1, 65535),
+		Environment:                   l.stringMap("appEnvironment"),
+		Secrets:                       l.stringMap("appSecrets"),
+		LogRetentionDays:              l.integer("logRetentionDays", 1, 3653),
+		DesiredCount:                  l.integer("desiredCount", 1, 100),
+		MinTasks:                      l.integer("minTasks", 1, 100),
+		MaxTasks:                      l.integer("maxTasks", 1, 100),
+		CPUTargetPercent:              l.integer("cpuTargetPercent", 10, 90),
+		FargateSpot:                   l.boolean("fargateSpot"),
+		HealthCheckGracePeriodSeconds: l.integer("healthCheckGracePeriodSeconds", 0, 3600),
+	}
+	c.Service = s
+	l.validateService(c)
+
+	c.Deploy = DeployConfig{
+		DeploymentConfig:       l.oneOf("deploymentConfig", DeploymentConfigs),
+		TerminationWaitMinutes: l.integer("terminationWaitMinutes", 0, 2880),
+		Alarm5xxThreshold:      l.integer("alarm5xxThreshold", 1, 100000),
+	}
+	c.Protect = l.boolean("protect")
+
+	if c.Environment == "prod" {
+		if c.Network.AZCount < 2 {
+			l.fail("availabilityZones", strconv.Itoa(c.Network.AZCount), "at least 2 when environment is prod")
+		}
+		if s.MinTasks < 2 {
+			l.fail("minTasks", strconv.Itoa(s.MinTasks), "at least 2 when environment is prod, so tasks run in two AZs")
+		}
+		if s.DesiredCount < 2 {
+			l.fail("desiredCount", strconv.Itoa(s.DesiredCount), "at least 2 when environment is prod")
+		}
+	}
+
+	if err := errors.Join(l.errs...); err != nil {
+		return nil, fmt.Errorf("invalid configuration for stack %q:\n%w", stack, err)
+	}
+	return c, nil
+}
+
+func (l *loader) validateService(c *Config) {
+	s := c.Service
+	if mems, ok := fargateMemory[s.CPU]; !ok {
+		l.fail("taskCpu", strconv.Itoa(s.CPU), "one of 256, 512, 1024, 2048, 4096, 8192, 16384")
+	} else if !containsInt(mems, s.Memory) {
+		l.fail("taskMemory", strconv.Itoa(s.Memory), fmt.Sprintf("a Fargate memory size for taskCpu %d: %s MiB", s.CPU, describeSizes(mems)))
+	}
+	if s.NginxSharePercent+s.AppSharePercent > 100 {
+		l.fail("appSharePercent", strconv.Itoa(s.AppSharePercent), fmt.Sprintf("at most %d, so nginxSharePercent (%d) + appSharePercent fit in the task (100%%)", 100-s.NginxSharePercent, s.NginxSharePercent))
+	}
+	if s.NginxPort == s.AppPort {
+		l.fail("appPort", strconv.Itoa(s.AppPort), "a port other than nginxPort; both containers share the task's network namespace")
+	}
+	if !containsInt(logRetentionDays, s.LogRetentionDays) {
+		l.fail("logRetentionDays", strconv.Itoa(s.LogRetentionDays), "one of "+joinInts(logRetentionDays))
+	}
+	if s.MinTasks > s.MaxTasks {
+		l.fail("minTasks", strconv.Itoa(s.MinTasks), fmt.Sprintf("at most maxTasks (%d)", s.MaxTasks))
+	} else if s.DesiredCount < s.MinTasks || s.DesiredCount > s.MaxTasks {
+		l.fail("desiredCount", strconv.Itoa(s.DesiredCount), fmt.Sprintf("between minTasks (%d) and maxTasks (%d)", s.MinTasks, s.MaxTasks))
+	}
+	if s.FargateSpot && c.Images.Architecture == "ARM64" {
+		l.fail("fargateSpot", "true", "false when cpuArchitecture is ARM64 (Fargate Spot runs X86_64 only)")
+	}
+	for _, k := range sortedKeys(s.Environment) {
+		if !envNameRE.MatchString(k) {
+			l.fail("appEnvironment", k, "variable names of letters, digits and underscores, not starting with a digit")
+		}
+	}
+	for _, k := range sortedKeys(s.Secrets) {
+		arn := s.Secrets[k]
+		switch {
+		case !envNameRE.MatchString(k):
+			l.fail("appSecrets", k, "variable names of letters, digits and underscores, not starting with a digit")
+		case !ssmARNRE.MatchString(arn) && !secretARNRE.MatchString(arn):
+			l.fail("appSecrets", k+": "+arn, "an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>) or a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
+		}
+		if _, dup := s.Environment[k]; dup {
+			l.fail("appSecrets", k, "a name not also set in appEnvironment")
+		}
+	}
+}
+
+// loader reads keys of the project namespace, applying the defaults of Settings and
+// collecting every error instead of stopping at the first.
+type loader struct {
+	ns   string
+	get  ConfigGetter
+	errs []error
+}
+
+func (l *loader) fail(key, value, allowed string) {
+	full := key
+	if !strings.Contains(key, ":") {
+		full = l.ns + ":" + key
+	}
+	l.errs = append(l.errs, fmt.Errorf("config %s = %q: must be %s", full, value, allowed))
+}
+
+// raw returns the configured text of key, or "" and false when it is unset.
+func (l *loader) raw(key string) (string, bool) {
+	v, ok := l.get(l.ns + ":" + key)
+	if ok && v == "" {
+		ok = false
+	}
+	return v, ok
+}
+
+func (l *loader) str(key string) string {
+	if v, ok := l.raw(key); ok {
+		return v
+	}
+	d, _ := setting(key).Default.(string)
+	return d
+}
+
+func (l *loader) oneOf(key string, allowed []string) string {
+	v := l.str(key)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	l.fail(key, v, "one of "+strings.Join(allowed, ", "))
+	return v
+}
+
+func (l *loader) integer(key string, lo, hi int) int {
+	v, ok := l.raw(key)
+	if !ok {
+		return setting(key).Default.(int)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		l.fail(key, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+		return setting(key).Default.(int)
+	}
+	if n < lo || n > hi {
+		l.fail(key, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+	}
+	return n
+}
+
+func (l *loader) boolean(key string) bool {
+	v, ok := l.raw(key)
+	if !ok {
+		return setting(key).Default.(bool)
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		l.fail(key, v, "true or false")
+	}
+	return b
+}
+
+// list reads an array of strings, given as JSON (what Pulumi passes for YAML lists).
+func (l *loader) list(key string) []string {
+	v, ok := l.raw(key)
+	if !ok {
+		var out []string
+		for _, d := range setting(key).Default.([]any) {
+			out = append(out, d.(string))
+		}
+		return out
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(v), &out); err != nil {
+		l.fail(key, v, `a list of strings, such as ["10.0.0.0/8"]`)
+		return nil
+	}
+	return out
+}
+
+func (l *loader) cidrs(key string) []string {
+	out := l.list(key)
+	for _, c := range out {
+		if p, err := netip.ParsePrefix(c); err != nil || !p.Addr().Is4() || p.Masked() != p {
+			l.fail(key, c, "IPv4 network CIDRs such as 203.0.113.0/24 or 0.0.0.0/0")
+		}
+	}
+	return out
+}
+
+// stringMap reads an object of string values, given as JSON.
+func (l *loader) stringMap(key string) map[string]string {
+	v, ok := l.raw(key)
+	out := map[string]string{}
+	if !ok {
+		return out
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(v), &raw); err != nil {
+		l.fail(key, v, `an object of name: value pairs, such as {"DJANGO_DEBUG": "0"}`)
+		return out
+	}
+	for k, val := range raw {
+		switch t := val.(type) {
+		case string:
+			out[k] = t
+		case float64, bool:
+			out[k] = fmt.Sprint(t)
+		default:
+			l.fail(key, fmt.Sprintf("%s: %v", k, val), "string, number or boolean values")
+		}
+	}
+	return out
+}
+
+// build reads a docker build context and Dockerfile and checks they exist, relative
+// to the working directory (Pulumi runs the program in the project directory).
+func (l *loader) build(ctxKey, fileKey string) BuildConfig {
+	b := BuildConfig{Context: filepath.ToSlash(filepath.Clean(l.str(ctxKey))), Dockerfile: l.str(fileKey)}
+	if st, err := os.Stat(b.Context); err != nil || !st.IsDir() {
+		l.fail(ctxKey, b.Context, "an existing directory relative to the project directory")
+		return b
+	}
+	if b.Dockerfile == "" {
+		b.Dockerfile = filepath.ToSlash(filepath.Join(b.Context, "Dockerfile"))
+	}
+	if st, err := os.Stat(b.Dockerfile); err != nil || st.IsDir() {
+		l.fail(fileKey, b.Dockerfile, "an existing Dockerfile relative to the project directory")
+	}
+	return b
+}
+
+func (l *loader) region() string {
+	r, ok := l.get("aws:region")
+	if !ok || r == "" {
+		r = os.Getenv("AWS_REGION")
+	}
+	if r == "" {
+		r = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	if !regionRE.MatchString(r) {
+		l.fail("aws:region", r, "an AWS region such as ap-northeast-2 or us-east-1 (pulumi config set aws:region <region>)")
+	}
+	return r
+}
+
+func partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func joinInts(list []int) string {
+	s := make([]string, len(list))
+	for i, v := range list {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+// describeSizes prints a memory list compactly: "512, 1024, 2048" or "1024 to 4096 in steps of 1024".
+func describeSizes(m []int) string {
+	if len(m) > 3 {
+		return fmt.Sprintf("%d to %d in steps of %d", m[0], m[len(m)-1], m[1]-m[0])
+	}
+	return joinInts(m)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

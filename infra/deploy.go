@@ -1,0 +1,161 @@
+package infra
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/codedeploy"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// DeployArgs configures NewDeploy.
+type DeployArgs struct {
+	Config       DeployConfig
+	Partition    string
+	ClusterName  pulumi.StringInput
+	ServiceName  pulumi.StringInput
+	LoadBalancer *lb.LoadBalancer
+	Blue         *lb.TargetGroup
+	Green        *lb.TargetGroup
+	ProdListener *lb.Listener
+	TestListener *lb.Listener
+	Tags         pulumi.StringMap
+}
+
+// Deploy is the CodeDeploy application and blue/green deployment group, its
+// service role, and the alarms that stop and roll back a deployment.
+type Deploy struct {
+	pulumi.ResourceState
+
+	Application     *codedeploy.Application
+	DeploymentGroup *codedeploy.DeploymentGroup
+	Role            *iam.Role
+	Alarms          []*cloudwatch.MetricAlarm
+}
+
+// NewDeploy creates the CodeDeploy side of the blue/green deployment.
+func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulumi.ResourceOption) (*Deploy, error) {
+	d := &Deploy{}
+	if err := ctx.RegisterComponentResource("ecs-bluegreen:infra:Deploy", name, d, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(d)
+	c := args.Config
+	var err error
+
+	d.Role, err = iam.NewRole(ctx, name+"-codedeploy", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy("codedeploy.amazonaws.com")),
+		Tags:             args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating CodeDeploy role: %w", err)
+	}
+	attachment, err := iam.NewRolePolicyAttachment(ctx, name+"-codedeploy", &iam.RolePolicyAttachmentArgs{
+		Role:      d.Role.Name,
+		PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/AWSCodeDeployRoleForECS", args.Partition),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("attaching CodeDeploy policy: %w", err)
+	}
+
+	alarmNames := pulumi.StringArray{}
+	for _, tg := range []struct {
+		color string
+		group *lb.TargetGroup
+	}{{"blue", args.Blue}, {"green", args.Green}} {
+		dims := pulumi.StringMap{"LoadBalancer": args.LoadBalancer.ArnSuffix, "TargetGroup": tg.group.ArnSuffix}
+		for _, a := range []struct {
+			suffix, metric, statistic, description string
+			threshold                              float64
+		}{
+			{"5xx", "HTTPCode_Target_5XX_Count", "Sum", "target 5xx responses on the " + tg.color + " target group", float64(c.Alarm5xxThreshold)},
+			{"unhealthy", "UnHealthyHostCount", "Maximum", "unhealthy targets in the " + tg.color + " target group", 1},
+		} {
+			alarm, err := cloudwatch.NewMetricAlarm(ctx, fmt.Sprintf("%s-%s-%s", name, tg.color, a.suffix), &cloudwatch.MetricAlarmArgs{
+				AlarmDescription:   pulumi.String("Stops and rolls back a deployment: " + a.description),
+				Namespace:          pulumi.String("AWS/ApplicationELB"),
+				MetricName:         pulumi.String(a.metric),
+				Statistic:          pulumi.String(a.statistic),
+				Dimensions:         dims,
+				Period:             pulumi.Int(60),
+				EvaluationPeriods:  pulumi.Int(2),
+				DatapointsToAlarm:  pulumi.Int(2),
+				Threshold:          pulumi.Float64(a.threshold),
+				ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
+				// No requests or no targets (the idle colour) is not a failure.
+				TreatMissingData: pulumi.String("notBreaching"),
+				Tags:             args.Tags,
+			}, parent)
+			if err != nil {
+				return nil, fmt.Errorf("creating %s %s alarm: %w", tg.color, a.suffix, err)
+			}
+			d.Alarms = append(d.Alarms, alarm)
+			alarmNames = append(alarmNames, alarm.Name)
+		}
+	}
+
+	d.Application, err = codedeploy.NewApplication(ctx, name, &codedeploy.ApplicationArgs{
+		ComputePlatform: pulumi.String("ECS"),
+		Tags:            args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating CodeDeploy application: %w", err)
+	}
+	d.DeploymentGroup, err = codedeploy.NewDeploymentGroup(ctx, name, &codedeploy.DeploymentGroupArgs{
+		AppName:              d.Application.Name,
+		DeploymentGroupName:  pulumi.String(name),
+		ServiceRoleArn:       d.Role.Arn,
+		DeploymentConfigName: pulumi.String(c.DeploymentConfig),
+		DeploymentStyle: &codedeploy.DeploymentGroupDeploymentStyleArgs{
+			DeploymentOption: pulumi.String("WITH_TRAFFIC_CONTROL"),
+			DeploymentType:   pulumi.String("BLUE_GREEN"),
+		},
+		BlueGreenDeploymentConfig: &codedeploy.DeploymentGroupBlueGreenDeploymentConfigArgs{
+			DeploymentReadyOption: &codedeploy.DeploymentGroupBlueGreenDeploymentConfigDeploymentReadyOptionArgs{
+				ActionOnTimeout: pulumi.String("CONTINUE_DEPLOYMENT"),
+			},
+			TerminateBlueInstancesOnDeploymentSuccess: &codedeploy.DeploymentGroupBlueGreenDeploymentConfigTerminateBlueInstancesOnDeploymentSuccessArgs{
+				Action:                       pulumi.String("TERMINATE"),
+				TerminationWaitTimeInMinutes: pulumi.Int(c.TerminationWaitMinutes),
+			},
+		},
+		EcsService: &codedeploy.DeploymentGroupEcsServiceArgs{
+			ClusterName: args.ClusterName,
+			ServiceName: args.ServiceName,
+		},
+		LoadBalancerInfo: &codedeploy.DeploymentGroupLoadBalancerInfoArgs{
+			TargetGroupPairInfo: &codedeploy.DeploymentGroupLoadBalancerInfoTargetGroupPairInfoArgs{
+				ProdTrafficRoute: &codedeploy.DeploymentGroupLoadBalancerInfoTargetGroupPairInfoProdTrafficRouteArgs{
+					ListenerArns: pulumi.StringArray{args.ProdListener.Arn},
+				},
+				TestTrafficRoute: &codedeploy.DeploymentGroupLoadBalancerInfoTargetGroupPairInfoTestTrafficRouteArgs{
+					ListenerArns: pulumi.StringArray{args.TestListener.Arn},
+				},
+				// CodeDeploy refers to target groups by name.
+				TargetGroups: codedeploy.DeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroupArray{
+					codedeploy.DeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroupArgs{Name: args.Blue.Name},
+					codedeploy.DeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroupArgs{Name: args.Green.Name},
+				},
+			},
+		},
+		AutoRollbackConfiguration: &codedeploy.DeploymentGroupAutoRollbackConfigurationArgs{
+			Enabled: pulumi.Bool(true),
+			Events:  pulumi.ToStringArray([]string{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"}),
+		},
+		AlarmConfiguration: &codedeploy.DeploymentGroupAlarmConfigurationArgs{
+			Enabled: pulumi.Bool(true),
+			Alarms:  alarmNames,
+		},
+		Tags: args.Tags,
+	}, parent, pulumi.DependsOn([]pulumi.Resource{attachment}))
+	if err != nil {
+		return nil, fmt.Errorf("creating CodeDeploy deployment group: %w", err)
+	}
+
+	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
+		"application":     d.Application.Name,
+		"deploymentGroup": d.DeploymentGroup.DeploymentGroupName,
+	})
+}

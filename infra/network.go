@@ -1,0 +1,137 @@
+package infra
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	awsxec2 "github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// NetworkArgs configures NewNetwork.
+type NetworkArgs struct {
+	Network NetworkConfig
+	Edge    EdgeConfig
+	// NginxPort is the container port the ALB forwards to; the only port tasks accept.
+	NginxPort int
+	Tags      pulumi.StringMap
+}
+
+// Network is the VPC and the two security groups: the ALB's, open only on its
+// listener ports, and the tasks', open only to the ALB.
+type Network struct {
+	pulumi.ResourceState
+
+	Vpc              *awsxec2.Vpc
+	VpcID            pulumi.StringOutput
+	PublicSubnetIDs  pulumi.StringArrayOutput
+	PrivateSubnetIDs pulumi.StringArrayOutput
+	// TaskSubnetIDs are where tasks run: private subnets behind NAT, or public subnets
+	// (with a public IP) when the stack has no NAT gateway.
+	TaskSubnetIDs     pulumi.StringArrayOutput
+	AssignPublicIP    bool
+	AlbSecurityGroup  *ec2.SecurityGroup
+	TaskSecurityGroup *ec2.SecurityGroup
+}
+
+// NewNetwork creates the VPC (awsx) and the security groups.
+func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
+	n := &Network{AssignPublicIP: args.Network.AssignPublicIP()}
+	if err := ctx.RegisterComponentResource("ecs-bluegreen:infra:Network", name, n, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(n)
+
+	strategy := map[string]awsxec2.NatGatewayStrategy{
+		"none":     awsxec2.NatGatewayStrategyNone,
+		"single":   awsxec2.NatGatewayStrategySingle,
+		"onePerAz": awsxec2.NatGatewayStrategyOnePerAz,
+	}[args.Network.NATGateways]
+	cidr, azs := args.Network.CIDR, args.Network.AZCount
+	// Without NAT a private subnet would have no way out, so the VPC gets public
+	// subnets only and the tasks run there.
+	subnets := []awsxec2.SubnetSpecArgs{{Type: awsxec2.SubnetTypePublic}, {Type: awsxec2.SubnetTypePrivate}}
+	if n.AssignPublicIP {
+		subnets = subnets[:1]
+	}
+	vpc, err := awsxec2.NewVpc(ctx, name+"-vpc", &awsxec2.VpcArgs{
+		CidrBlock:                 &cidr,
+		NumberOfAvailabilityZones: &azs,
+		NatGateways:               &awsxec2.NatGatewayConfigurationArgs{Strategy: strategy},
+		SubnetSpecs:               subnets,
+		EnableDnsHostnames:        pulumi.Bool(true),
+		Tags:                      args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating VPC: %w", err)
+	}
+	n.Vpc, n.VpcID = vpc, vpc.VpcId
+	n.PublicSubnetIDs, n.PrivateSubnetIDs = vpc.PublicSubnetIds, vpc.PrivateSubnetIds
+	n.TaskSubnetIDs = vpc.PrivateSubnetIds
+	if n.AssignPublicIP {
+		n.TaskSubnetIDs = vpc.PublicSubnetIds
+	}
+
+	e := args.Edge
+	ingress := ec2.SecurityGroupIngressArray{}
+	ports := []int{e.ProdPort()}
+	if e.HTTPS() {
+		ports = append(ports, 80) // HTTP only redirects to HTTPS
+	}
+	for _, p := range ports {
+		ingress = append(ingress, ec2.SecurityGroupIngressArgs{
+			Description: pulumi.Sprintf("production listener %d", p),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(p), ToPort: pulumi.Int(p),
+			CidrBlocks: pulumi.ToStringArray(e.AllowedCIDRs),
+		})
+	}
+	// The VPC itself may always reach the test listener: CodeDeploy hook Lambdas
+	// in the VPC validate the green tasks through it.
+	ingress = append(ingress, ec2.SecurityGroupIngressArgs{
+		Description: pulumi.String("test listener"),
+		Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(e.TestListenerPort), ToPort: pulumi.Int(e.TestListenerPort),
+		CidrBlocks: pulumi.ToStringArray(append([]string{cidr}, e.TestListenerCIDRs...)),
+	})
+	n.AlbSecurityGroup, err = ec2.NewSecurityGroup(ctx, name+"-alb", &ec2.SecurityGroupArgs{
+		Description: pulumi.String("Load balancer: listener ports in, the tasks' nginx port out"),
+		VpcId:       vpc.VpcId,
+		Ingress:     ingress,
+		// Egress by CIDR, not by the task group, to avoid a cycle between the two groups.
+		Egress: ec2.SecurityGroupEgressArray{ec2.SecurityGroupEgressArgs{
+			Description: pulumi.String("to tasks"),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(args.NginxPort), ToPort: pulumi.Int(args.NginxPort),
+			CidrBlocks: pulumi.StringArray{pulumi.String(cidr)},
+		}},
+		Tags: args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating load balancer security group: %w", err)
+	}
+
+	n.TaskSecurityGroup, err = ec2.NewSecurityGroup(ctx, name+"-tasks", &ec2.SecurityGroupArgs{
+		Description: pulumi.String("Tasks: nginx port from the load balancer only"),
+		VpcId:       vpc.VpcId,
+		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
+			Description: pulumi.String("from the load balancer"),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(args.NginxPort), ToPort: pulumi.Int(args.NginxPort),
+			SecurityGroups: pulumi.StringArray{n.AlbSecurityGroup.ID()},
+		}},
+		// Tasks pull images from ECR and call AWS APIs.
+		Egress: ec2.SecurityGroupEgressArray{ec2.SecurityGroupEgressArgs{
+			Description: pulumi.String("all outbound"),
+			Protocol:    pulumi.String("-1"), FromPort: pulumi.Int(0), ToPort: pulumi.Int(0),
+			CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")},
+		}},
+		Tags: args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating task security group: %w", err)
+	}
+
+	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{
+		"vpcId":            n.VpcID,
+		"taskSubnetIds":    n.TaskSubnetIDs,
+		"albSecurityGroup": n.AlbSecurityGroup.ID(),
+		"taskSecurityGroup": n.TaskSecurityGroup.ID(),
+	})
+}

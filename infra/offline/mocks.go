@@ -1,0 +1,238 @@
+package offline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Account is the AWS account id the mocks pretend to be in.
+const Account = "123456789012"
+
+// Resource is one registered resource as the engine would have seen it.
+type Resource struct {
+	URN           string
+	Type          string
+	Name          string
+	Parent        string // URN of the parent, "" for children of the stack
+	Custom        bool
+	ID            string
+	Inputs        resource.PropertyMap
+	Outputs       resource.PropertyMap
+	Protect       bool
+	IgnoreChanges []string
+	Dependencies  []string // URNs from DependsOn
+}
+
+// Mocks answers registrations and invokes like the AWS, awsx and docker providers
+// would, with made-up but well-formed identifiers, and records every resource.
+type Mocks struct {
+	Project, Stack, Region string
+	// Preview leaves provider-computed outputs unknown, as `pulumi preview` does.
+	Preview bool
+
+	mu        sync.Mutex
+	resources []*Resource
+	calls     []string
+}
+
+// Resources returns what was registered, in registration order.
+func (m *Mocks) Resources() []*Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]*Resource(nil), m.resources...)
+}
+
+// Calls returns the invoke tokens called, in order.
+func (m *Mocks) Calls() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.calls...)
+}
+
+// NewResource implements pulumi.MockResourceMonitor.
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rpc := args.RegisterRPC
+	r := &Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
+	if rpc != nil {
+		r.Parent = rpc.GetParent()
+		if strings.Contains(r.Parent, "::pulumi:pulumi:Stack::") {
+			r.Parent = ""
+		}
+		r.Protect = rpc.GetProtect()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		r.Dependencies = rpc.GetDependencies()
+	}
+	r.URN = m.urn(r.Parent, r.Type, r.Name)
+	r.ID, r.Outputs = m.outputs(r)
+	if !args.Custom {
+		r.ID = ""
+	}
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+	return r.ID, r.Outputs, nil
+}
+
+// Call implements pulumi.MockResourceMonitor. An invoke it does not know is an
+// error, so a new data source cannot slip in untested.
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	m.mu.Lock()
+	m.calls = append(m.calls, args.Token)
+	m.mu.Unlock()
+	switch args.Token {
+	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"id":                 m.Region,
+			"userName":           "AWS",
+			"password":           "mock-ecr-password",
+			"authorizationToken": "QVdTOm1vY2stZWNyLXBhc3N3b3Jk",
+			"proxyEndpoint":      fmt.Sprintf("https://%s.dkr.ecr.%s.amazonaws.com", Account, m.Region),
+			"expiresAt":          "2099-01-01T00:00:00Z",
+		}), nil
+	}
+	return nil, fmt.Errorf("offline: no mock for invoke %s", args.Token)
+}
+
+func (m *Mocks) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if parent != "" {
+		parentType = resource.URN(parent).QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(m.Stack), tokens.PackageName(m.Project), parentType, tokens.Type(typ), name))
+}
+
+// shortHash is a stable stand-in for the random parts of AWS names and ids.
+func shortHash(s string, n int) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])[:n]
+}
+
+// outputs returns the id and output state a provider would report: the inputs
+// plus the properties the provider computes (names, ARNs, URLs, digests). In
+// preview the computed ones are left out, which makes them unknown.
+func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
+	out := r.Inputs.Copy()
+	id := r.Name + "-" + shortHash(r.URN, 8)
+	if m.Preview {
+		return id, out
+	}
+	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
+	str := func(k string) string {
+		if v, ok := r.Inputs[resource.PropertyKey(k)]; ok && v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
+	// Physical names: Pulumi auto-names with the logical name and a random suffix.
+	name := str("name")
+	if name == "" {
+		name = r.Name + "-" + shortHash(r.URN, 7)
+		set("name", name)
+	}
+	region, acct := m.Region, Account
+	arn := func(service, rest string) string { return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, acct, rest) }
+
+	switch r.Type {
+	case "awsx:ec2:Vpc":
+		azs := 2
+		if v, ok := r.Inputs["numberOfAvailabilityZones"]; ok && v.IsNumber() {
+			azs = int(v.NumberValue())
+		}
+		hasPrivate := true
+		if v, ok := r.Inputs["subnetSpecs"]; ok && v.IsArray() {
+			hasPrivate = false
+			for _, s := range v.ArrayValue() {
+				if s.IsObject() && s.ObjectValue()["type"].StringValue() == "Private" {
+					hasPrivate = true
+				}
+			}
+		}
+		var public, private []any
+		for i := 0; i < azs; i++ {
+			public = append(public, fmt.Sprintf("subnet-public-%d", i))
+			if hasPrivate {
+				private = append(private, fmt.Sprintf("subnet-private-%d", i))
+			}
+		}
+		set("vpcId", "vpc-"+shortHash(r.URN, 8))
+		set("publicSubnetIds", public)
+		set("privateSubnetIds", private)
+		set("isolatedSubnetIds", []any{})
+	case "aws:ec2/securityGroup:SecurityGroup":
+		id = "sg-" + shortHash(r.URN, 12)
+		set("arn", arn("ec2", "security-group/"+id))
+	case "aws:ecr/repository:Repository":
+		set("arn", arn("ecr", "repository/"+name))
+		set("registryId", acct)
+		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", acct, region, name))
+	case "docker:index/image:Image":
+		image := str("imageName")
+		repo := image
+		if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+			repo = image[:i]
+		}
+		// The registry reports a digest of the pushed manifest; here, of the tagged name,
+		// which changes exactly when the tag (the build context hash) changes.
+		set("repoDigest", repo+"@sha256:"+shortHash(image, 64))
+		set("baseImageName", image)
+		id = image
+	case "aws:lb/loadBalancer:LoadBalancer":
+		suffix := fmt.Sprintf("app/%s/%s", name, shortHash(r.URN, 16))
+		set("arn", arn("elasticloadbalancing", "loadbalancer/"+suffix))
+		set("arnSuffix", suffix)
+		set("dnsName", fmt.Sprintf("%s-%s.%s.elb.amazonaws.com", name, shortHash(r.URN, 9), region))
+		id = arn("elasticloadbalancing", "loadbalancer/"+suffix)
+	case "aws:lb/targetGroup:TargetGroup":
+		suffix := fmt.Sprintf("targetgroup/%s/%s", name, shortHash(r.URN, 16))
+		set("arn", arn("elasticloadbalancing", suffix))
+		set("arnSuffix", suffix)
+		id = arn("elasticloadbalancing", suffix)
+	case "aws:lb/listener:Listener":
+		id = arn("elasticloadbalancing", "listener/app/"+shortHash(r.URN, 16))
+		set("arn", id)
+	case "aws:ecs/cluster:Cluster":
+		set("arn", arn("ecs", "cluster/"+name))
+		id = arn("ecs", "cluster/"+name)
+	case "aws:ecs/taskDefinition:TaskDefinition":
+		family := str("family")
+		set("arn", arn("ecs", "task-definition/"+family+":1"))
+		set("arnWithoutRevision", arn("ecs", "task-definition/"+family))
+		set("revision", 1)
+		id = family
+	case "aws:ecs/service:Service":
+		id = arn("ecs", "service/"+name)
+	case "aws:cloudwatch/logGroup:LogGroup":
+		set("arn", arn("logs", "log-group:"+name))
+	case "aws:cloudwatch/metricAlarm:MetricAlarm":
+		set("arn", arn("cloudwatch", "alarm:"+name))
+	case "aws:iam/role:Role":
+		set("arn", fmt.Sprintf("arn:aws:iam::%s:role/%s", acct, name))
+	case "aws:codedeploy/application:Application":
+		set("arn", arn("codedeploy", "application:"+name))
+	case "aws:codedeploy/deploymentGroup:DeploymentGroup":
+		set("arn", arn("codedeploy", "deploymentgroup:"+str("appName")+"/"+str("deploymentGroupName")))
+	case "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy":
+		set("arn", arn("application-autoscaling", "scalable-target/"+shortHash(r.URN, 12)))
+	}
+	return id, out
+}
+
+// ByType returns the recorded resources of a type token, sorted by name.
+func ByType(rs []*Resource, typ string) []*Resource {
+	var out []*Resource
+	for _, r := range rs {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

@@ -1,0 +1,190 @@
+package infra
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// RegistryArgs configures NewRegistry.
+type RegistryArgs struct {
+	Images  ImagesConfig
+	Protect bool
+	Tags    pulumi.StringMap
+}
+
+// Registry holds the app and nginx repositories and the images built into them.
+type Registry struct {
+	pulumi.ResourceState
+
+	App   *RepositoryImage
+	Nginx *RepositoryImage
+}
+
+// RepositoryImage is one ECR repository and the image pushed to it.
+type RepositoryImage struct {
+	Repository *ecr.Repository
+	Image      *docker.Image
+	// Ref is the image by digest (repository@sha256:…): what the task definition
+	// runs, so only a new build makes a new revision.
+	Ref pulumi.StringOutput
+}
+
+// NewRegistry creates both repositories and builds and pushes both images.
+func NewRegistry(ctx *pulumi.Context, name string, args *RegistryArgs, opts ...pulumi.ResourceOption) (*Registry, error) {
+	r := &Registry{}
+	if err := ctx.RegisterComponentResource("ecs-bluegreen:infra:Registry", name, r, opts...); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.App, err = newRepositoryImage(ctx, r, name+"-app", args.Images.App, args); err != nil {
+		return nil, err
+	}
+	if r.Nginx, err = newRepositoryImage(ctx, r, name+"-nginx", args.Images.Nginx, args); err != nil {
+		return nil, err
+	}
+	return r, ctx.RegisterResourceOutputs(r, pulumi.Map{
+		"appRepositoryUrl":   r.App.Repository.RepositoryUrl,
+		"nginxRepositoryUrl": r.Nginx.Repository.RepositoryUrl,
+		"appImage":           r.App.Ref,
+		"nginxImage":         r.Nginx.Ref,
+	})
+}
+
+func newRepositoryImage(ctx *pulumi.Context, parent pulumi.Resource, name string, build BuildConfig, args *RegistryArgs) (*RepositoryImage, error) {
+	opts := []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.Protect(args.Protect)}
+	repo, err := ecr.NewRepository(ctx, name, &ecr.RepositoryArgs{
+		// Immutable tags: a tag always means the same bytes, so tags are content hashes.
+		ImageTagMutability:         pulumi.String("IMMUTABLE"),
+		ImageScanningConfiguration: &ecr.RepositoryImageScanningConfigurationArgs{ScanOnPush: pulumi.Bool(true)},
+		ForceDelete:                pulumi.Bool(!args.Protect),
+		Tags:                       args.Tags,
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating repository %s: %w", name, err)
+	}
+	policy, err := lifecyclePolicy(args.Images.ImagesToKeep)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ecr.NewLifecyclePolicy(ctx, name, &ecr.LifecyclePolicyArgs{
+		Repository: repo.Name,
+		Policy:     pulumi.String(policy),
+	}, pulumi.Parent(parent)); err != nil {
+		return nil, fmt.Errorf("creating lifecycle policy %s: %w", name, err)
+	}
+
+	tag, err := ContextHash(build.Context, build.Dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("hashing build context %s: %w", build.Context, err)
+	}
+	token := ecr.GetAuthorizationTokenOutput(ctx, ecr.GetAuthorizationTokenOutputArgs{RegistryId: repo.RegistryId}, pulumi.Parent(parent))
+	server := repo.RepositoryUrl.ApplyT(func(u string) string { return strings.SplitN(u, "/", 2)[0] }).(pulumi.StringOutput)
+	img, err := docker.NewImage(ctx, name, &docker.ImageArgs{
+		ImageName: pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag),
+		Build: &docker.DockerBuildArgs{
+			Context:    pulumi.String(build.Context),
+			Dockerfile: pulumi.String(build.Dockerfile),
+			Platform:   pulumi.String(args.Images.Platform()),
+		},
+		Registry: &docker.RegistryArgs{
+			Server:   server,
+			Username: token.UserName(),
+			Password: pulumi.ToSecret(token.Password()).(pulumi.StringOutput),
+		},
+	}, pulumi.Parent(parent))
+	if err != nil {
+		return nil, fmt.Errorf("building image %s: %w", name, err)
+	}
+	return &RepositoryImage{Repository: repo, Image: img, Ref: img.RepoDigest}, nil
+}
+
+// lifecyclePolicy keeps the newest n images of a repository and expires the rest.
+func lifecyclePolicy(n int) (string, error) {
+	type selection struct {
+		TagStatus   string `json:"tagStatus"`
+		CountType   string `json:"countType"`
+		CountNumber int    `json:"countNumber"`
+	}
+	type rule struct {
+		RulePriority int               `json:"rulePriority"`
+		Description  string            `json:"description"`
+		Selection    selection         `json:"selection"`
+		Action       map[string]string `json:"action"`
+	}
+	b, err := json.Marshal(map[string][]rule{"rules": {{
+		RulePriority: 1,
+		Description:  fmt.Sprintf("keep the newest %d images", n),
+		Selection:    selection{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: n},
+		Action:       map[string]string{"type": "expire"},
+	}}})
+	return string(b), err
+}
+
+// ContextHash is a content hash of a build context and its Dockerfile: the image
+// tag. Equal inputs give an equal tag, so an unchanged build changes nothing, and
+// any change gives a new tag, which immutable repositories require. Files the
+// context's .dockerignore excludes do not count, as docker does not send them.
+func ContextHash(contextDir, dockerfile string) (string, error) {
+	var patterns []string
+	if f, err := os.Open(filepath.Join(contextDir, ".dockerignore")); err == nil {
+		patterns, err = ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("reading .dockerignore: %w", err)
+		}
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return "", fmt.Errorf("reading .dockerignore: %w", err)
+	}
+	h := sha256.New()
+	err = filepath.WalkDir(contextDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(contextDir, path)
+		if err != nil {
+			return err
+		}
+		if skip, err := pm.MatchesOrParentMatches(rel); err != nil || skip {
+			return err
+		}
+		return hashFile(h, filepath.ToSlash(rel), path)
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := hashFile(h, "\x00dockerfile", dockerfile); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func hashFile(h io.Writer, name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	// Name and length frame each file, so moving bytes between files changes the hash.
+	fmt.Fprintf(h, "%s\x00%d\x00", name, st.Size())
+	_, err = io.Copy(h, f)
+	return err
+}

@@ -1,0 +1,324 @@
+package infra
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/appautoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Container names: the service's load balancer entry and the AppSpec name nginx.
+const (
+	NginxContainer = "nginx"
+	AppContainer   = "app"
+)
+
+// ServiceArgs configures NewService.
+type ServiceArgs struct {
+	Config     ServiceConfig
+	Region     string
+	Partition  string
+	Architect  string // X86_64 or ARM64
+	AppImage   pulumi.StringInput
+	NginxImage pulumi.StringInput
+	// RepositoryARNs are the repositories the execution role may pull from, and only those.
+	RepositoryARNs pulumi.StringArrayInput
+	SubnetIDs      pulumi.StringArrayInput
+	SecurityGroup  pulumi.StringInput
+	AssignPublicIP bool
+	// TargetGroupARN is the blue target group the service starts behind.
+	TargetGroupARN pulumi.StringInput
+	// Listeners must exist before the service: ECS rejects a target group without a load balancer.
+	Listeners []pulumi.Resource
+	Protect   bool
+	Tags      pulumi.StringMap
+}
+
+// Service is the cluster, the task definition and the ECS service deployed by CodeDeploy.
+type Service struct {
+	pulumi.ResourceState
+
+	Cluster        *ecs.Cluster
+	LogGroup       *cloudwatch.LogGroup
+	ExecutionRole  *iam.Role
+	TaskRole       *iam.Role
+	TaskDefinition *ecs.TaskDefinition
+	Service        *ecs.Service
+	ScalingTarget  *appautoscaling.Target
+	ScalingPolicy  *appautoscaling.Policy
+}
+
+// NewService creates the cluster, logs, roles, task definition, service and autoscaling.
+func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
+	s := &Service{}
+	if err := ctx.RegisterComponentResource("ecs-bluegreen:infra:Service", name, s, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(s)
+	c := args.Config
+	var err error
+
+	s.Cluster, err = ecs.NewCluster(ctx, name, &ecs.ClusterArgs{
+		Settings: ecs.ClusterSettingArray{ecs.ClusterSettingArgs{Name: pulumi.String("containerInsights"), Value: pulumi.String("disabled")}},
+		Tags:     args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating cluster: %w", err)
+	}
+	capacity := "FARGATE"
+	if c.FargateSpot {
+		capacity = "FARGATE_SPOT"
+	}
+	providers, err := ecs.NewClusterCapacityProviders(ctx, name, &ecs.ClusterCapacityProvidersArgs{
+		ClusterName:       s.Cluster.Name,
+		CapacityProviders: pulumi.StringArray{pulumi.String("FARGATE"), pulumi.String("FARGATE_SPOT")},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating cluster capacity providers: %w", err)
+	}
+
+	s.LogGroup, err = cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
+		RetentionInDays: pulumi.Int(c.LogRetentionDays),
+		Tags:            args.Tags,
+	}, parent, pulumi.Protect(args.Protect))
+	if err != nil {
+		return nil, fmt.Errorf("creating log group: %w", err)
+	}
+
+	if err := s.roles(ctx, name, args, parent); err != nil {
+		return nil, err
+	}
+
+	containers := pulumi.All(args.AppImage, args.NginxImage, s.LogGroup.Name).ApplyT(func(v []any) (string, error) {
+		return containerDefinitions(c, v[0].(string), v[1].(string), v[2].(string), args.Region)
+	}).(pulumi.StringOutput)
+	s.TaskDefinition, err = ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
+		Family:                  pulumi.String(ctx.Project() + "-" + ctx.Stack() + "-" + name),
+		Cpu:                     pulumi.String(strconv.Itoa(c.CPU)),
+		Memory:                  pulumi.String(strconv.Itoa(c.Memory)),
+		NetworkMode:             pulumi.String("awsvpc"),
+		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
+		RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
+			CpuArchitecture:       pulumi.String(args.Architect),
+			OperatingSystemFamily: pulumi.String("LINUX"),
+		},
+		ExecutionRoleArn:     s.ExecutionRole.Arn,
+		TaskRoleArn:          s.TaskRole.Arn,
+		ContainerDefinitions: containers,
+		// Keep old revisions ACTIVE: CodeDeploy rolls back to them.
+		SkipDestroy: pulumi.Bool(true),
+		Tags:        args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating task definition: %w", err)
+	}
+
+	// With the CODE_DEPLOY controller, ECS rejects UpdateService changes to these;
+	// new revisions and network changes go out as CodeDeploy deployments instead,
+	// and autoscaling owns the task count.
+	ignored := pulumi.IgnoreChanges([]string{"taskDefinition", "loadBalancers", "networkConfiguration", "platformVersion", "desiredCount"})
+	s.Service, err = ecs.NewService(ctx, name, &ecs.ServiceArgs{
+		Cluster:                       s.Cluster.Arn,
+		TaskDefinition:                s.TaskDefinition.Arn,
+		DesiredCount:                  pulumi.Int(c.DesiredCount),
+		DeploymentController:          &ecs.ServiceDeploymentControllerArgs{Type: pulumi.String("CODE_DEPLOY")},
+		HealthCheckGracePeriodSeconds: pulumi.Int(c.HealthCheckGracePeriodSeconds),
+		PlatformVersion:               pulumi.String("LATEST"),
+		CapacityProviderStrategies: ecs.ServiceCapacityProviderStrategyArray{ecs.ServiceCapacityProviderStrategyArgs{
+			CapacityProvider: pulumi.String(capacity), Weight: pulumi.Int(1),
+		}},
+		LoadBalancers: ecs.ServiceLoadBalancerArray{ecs.ServiceLoadBalancerArgs{
+			TargetGroupArn: args.TargetGroupARN,
+			ContainerName:  pulumi.String(NginxContainer),
+			ContainerPort:  pulumi.Int(c.NginxPort),
+		}},
+		NetworkConfiguration: &ecs.ServiceNetworkConfigurationArgs{
+			Subnets:        args.SubnetIDs,
+			SecurityGroups: pulumi.StringArray{args.SecurityGroup},
+			AssignPublicIp: pulumi.Bool(args.AssignPublicIP),
+		},
+		PropagateTags: pulumi.String("SERVICE"),
+		Tags:          args.Tags,
+	}, parent, ignored, pulumi.DependsOn(append([]pulumi.Resource{providers}, args.Listeners...)))
+	if err != nil {
+		return nil, fmt.Errorf("creating ECS service: %w", err)
+	}
+
+	resourceID := pulumi.Sprintf("service/%s/%s", s.Cluster.Name, s.Service.Name)
+	s.ScalingTarget, err = appautoscaling.NewTarget(ctx, name, &appautoscaling.TargetArgs{
+		ServiceNamespace:  pulumi.String("ecs"),
+		ScalableDimension: pulumi.String("ecs:service:DesiredCount"),
+		ResourceId:        resourceID,
+		MinCapacity:       pulumi.Int(c.MinTasks),
+		MaxCapacity:       pulumi.Int(c.MaxTasks),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating autoscaling target: %w", err)
+	}
+	s.ScalingPolicy, err = appautoscaling.NewPolicy(ctx, name+"-cpu", &appautoscaling.PolicyArgs{
+		PolicyType:        pulumi.String("TargetTrackingScaling"),
+		ServiceNamespace:  s.ScalingTarget.ServiceNamespace,
+		ScalableDimension: s.ScalingTarget.ScalableDimension,
+		ResourceId:        s.ScalingTarget.ResourceId,
+		TargetTrackingScalingPolicyConfiguration: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
+			PredefinedMetricSpecification: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
+				PredefinedMetricType: pulumi.String("ECSServiceAverageCPUUtilization"),
+			},
+			TargetValue:      pulumi.Float64(float64(c.CPUTargetPercent)),
+			ScaleOutCooldown: pulumi.Int(60),
+			ScaleInCooldown:  pulumi.Int(300),
+		},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating autoscaling policy: %w", err)
+	}
+
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"clusterName":       s.Cluster.Name,
+		"serviceName":       s.Service.Name,
+		"taskDefinitionArn": s.TaskDefinition.Arn,
+	})
+}
+
+// roles creates the execution role (pull exactly these images, write these logs,
+// read exactly the configured secrets) and the app's task role.
+func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, parent pulumi.ResourceOption) error {
+	var err error
+	s.ExecutionRole, err = iam.NewRole(ctx, name+"-exec", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
+		Tags:             args.Tags,
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("creating execution role: %w", err)
+	}
+	ssmARNs, secretARNs := splitSecretARNs(args.Config.Secrets)
+	policy := pulumi.All(args.RepositoryARNs, s.LogGroup.Arn).ApplyT(func(v []any) (string, error) {
+		return executionPolicy(v[0].([]string), v[1].(string), ssmARNs, secretARNs)
+	}).(pulumi.StringOutput)
+	if _, err = iam.NewRolePolicy(ctx, name+"-exec", &iam.RolePolicyArgs{Role: s.ExecutionRole.Name, Policy: policy}, parent); err != nil {
+		return fmt.Errorf("creating execution role policy: %w", err)
+	}
+	s.TaskRole, err = iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
+		Tags:             args.Tags,
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("creating task role: %w", err)
+	}
+	return nil
+}
+
+func splitSecretARNs(secrets map[string]string) (ssm, secretsManager []string) {
+	for _, k := range sortedKeys(secrets) {
+		if strings.Contains(secrets[k], ":ssm:") {
+			ssm = append(ssm, secrets[k])
+		} else {
+			secretsManager = append(secretsManager, secrets[k])
+		}
+	}
+	return ssm, secretsManager
+}
+
+func executionPolicy(repoARNs []string, logGroupARN string, ssmARNs, secretARNs []string) (string, error) {
+	doc := policyDocument{Version: "2012-10-17", Statement: []policyStatement{
+		// GetAuthorizationToken has no resource-level permissions.
+		{Sid: "EcrLogin", Effect: "Allow", Action: []string{"ecr:GetAuthorizationToken"}, Resource: []string{"*"}},
+		{Sid: "EcrPull", Effect: "Allow", Action: []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}, Resource: repoARNs},
+		{Sid: "Logs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"}, Resource: []string{logGroupARN, logGroupARN + ":*"}},
+	}}
+	if len(ssmARNs) > 0 {
+		doc.Statement = append(doc.Statement, policyStatement{Sid: "SsmParameters", Effect: "Allow", Action: []string{"ssm:GetParameters"}, Resource: ssmARNs})
+	}
+	if len(secretARNs) > 0 {
+		doc.Statement = append(doc.Statement, policyStatement{Sid: "Secrets", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: secretARNs})
+	}
+	return doc.JSON()
+}
+
+// ContainerDefinition is the subset of the ECS container definition we set.
+type ContainerDefinition struct {
+	Name              string             `json:"name"`
+	Image             string             `json:"image"`
+	Essential         bool               `json:"essential"`
+	CPU               int                `json:"cpu"`
+	MemoryReservation int                `json:"memoryReservation"`
+	PortMappings      []PortMapping      `json:"portMappings"`
+	Environment       []KeyValue         `json:"environment"`
+	Secrets           []Secret           `json:"secrets"`
+	DependsOn         []ContainerDepends `json:"dependsOn,omitempty"`
+	LogConfiguration  LogConfiguration   `json:"logConfiguration"`
+}
+
+type PortMapping struct {
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+}
+
+type KeyValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type Secret struct {
+	Name      string `json:"name"`
+	ValueFrom string `json:"valueFrom"`
+}
+
+type ContainerDepends struct {
+	ContainerName string `json:"containerName"`
+	Condition     string `json:"condition"`
+}
+
+type LogConfiguration struct {
+	LogDriver string            `json:"logDriver"`
+	Options   map[string]string `json:"options"`
+}
+
+// containerDefinitions is the task's JSON: nginx in front (the load balancer's
+// target) and the app behind it, CPU and memory split by the configured shares.
+// Keys are sorted so equal config gives equal JSON and no spurious revision.
+func containerDefinitions(c ServiceConfig, appImage, nginxImage, logGroup, region string) (string, error) {
+	logs := func(prefix string) LogConfiguration {
+		return LogConfiguration{LogDriver: "awslogs", Options: map[string]string{
+			"awslogs-group": logGroup, "awslogs-region": region, "awslogs-stream-prefix": prefix,
+		}}
+	}
+	// PORT tells gunicorn where to listen; it wins over a PORT in appEnvironment.
+	env := []KeyValue{{Name: "PORT", Value: strconv.Itoa(c.AppPort)}}
+	for _, k := range sortedKeys(c.Environment) {
+		if k != "PORT" {
+			env = append(env, KeyValue{Name: k, Value: c.Environment[k]})
+		}
+	}
+	secrets := []Secret{}
+	for _, k := range sortedKeys(c.Secrets) {
+		secrets = append(secrets, Secret{Name: k, ValueFrom: c.Secrets[k]})
+	}
+	defs := []ContainerDefinition{
+		{
+			Name: NginxContainer, Image: nginxImage, Essential: true,
+			CPU: c.NginxCPU(), MemoryReservation: c.NginxMemory(),
+			PortMappings: []PortMapping{{ContainerPort: c.NginxPort, Protocol: "tcp"}},
+			// The nginx image renders its config from these (envsubst templates).
+			Environment: []KeyValue{{Name: "APP_PORT", Value: strconv.Itoa(c.AppPort)}, {Name: "NGINX_PORT", Value: strconv.Itoa(c.NginxPort)}},
+			Secrets:     []Secret{},
+			DependsOn:        []ContainerDepends{{ContainerName: AppContainer, Condition: "START"}},
+			LogConfiguration: logs(NginxContainer),
+		},
+		{
+			Name: AppContainer, Image: appImage, Essential: true,
+			CPU: c.AppCPU(), MemoryReservation: c.AppMemory(),
+			PortMappings: []PortMapping{{ContainerPort: c.AppPort, Protocol: "tcp"}},
+			Environment:  env, Secrets: secrets,
+			LogConfiguration: logs(AppContainer),
+		},
+	}
+	b, err := json.Marshal(defs)
+	return string(b), err
+}

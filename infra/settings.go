@@ -1,0 +1,75 @@
+package infra
+
+// Setting declares one configuration key of this project: its Pulumi.yaml type, its
+// default, and what it does. The table is the single source of the defaults that
+// LoadConfig applies; a test checks that Pulumi.yaml declares exactly the same.
+type Setting struct {
+	Key         string
+	Type        string // string, integer, boolean, array (of strings), object (as in Pulumi.yaml)
+	Default     any    // nil: no default (optional, or required where LoadConfig says so)
+	Description string
+}
+
+// Settings lists every key the program reads from the project namespace.
+var Settings = []Setting{
+	{"environment", "string", "dev", "Rule set: dev (cheap, fast) or prod (at least two tasks and two AZs are enforced)."},
+	{"name", "string", "web", "Short name every resource name starts with: 1-12 lowercase letters, digits or hyphens, starting with a letter."},
+
+	// network
+	{"vpcCidr", "string", "10.0.0.0/16", "IPv4 CIDR of the VPC, prefix /16 to /24."},
+	{"availabilityZones", "integer", 2, "Number of availability zones (2-4; an ALB needs two)."},
+	{"natGateways", "string", "none", "NAT gateways: none (tasks run in public subnets with a public IP; their security group still admits only the ALB), single, or onePerAz."},
+
+	// images
+	{"appContext", "string", "app/django", "Docker build context of the application image, relative to the project directory."},
+	{"appDockerfile", "string", "", "Dockerfile of the application image, relative to the project directory (default: Dockerfile in appContext)."},
+	{"nginxContext", "string", "app/nginx", "Docker build context of the nginx image, relative to the project directory."},
+	{"nginxDockerfile", "string", "", "Dockerfile of the nginx image, relative to the project directory (default: Dockerfile in nginxContext)."},
+	{"cpuArchitecture", "string", "X86_64", "Task CPU architecture, X86_64 or ARM64; images are built for the matching platform."},
+	{"imagesToKeep", "integer", 10, "Images each ECR repository keeps (2-1000); older ones expire. At least 2, so a rollback target survives."},
+
+	// edge
+	{"certificateArn", "string", "", "ACM certificate ARN in the stack's region. Set: HTTPS on 443 and HTTP on 80 redirects to it. Empty: HTTP on 80."},
+	{"allowedCidrs", "array", []any{"0.0.0.0/0"}, "IPv4 CIDRs allowed to reach the production listener."},
+	{"testListenerPort", "integer", 8080, "Port of the test listener CodeDeploy routes to the new (green) tasks before traffic moves."},
+	{"testListenerCidrs", "array", []any{}, "IPv4 CIDRs allowed to reach the test listener, in addition to the VPC's own CIDR."},
+	{"healthCheckPath", "string", "/health/", "Path the target groups' health check requests (through nginx to the app)."},
+	{"healthCheckIntervalSeconds", "integer", 10, "Health check interval in seconds (5-300)."},
+	{"healthyThreshold", "integer", 2, "Consecutive successful health checks before a target is healthy (2-10)."},
+	{"unhealthyThreshold", "integer", 3, "Consecutive failed health checks before a target is unhealthy (2-10)."},
+	{"deregistrationDelaySeconds", "integer", 10, "Seconds the ALB drains a deregistering target (0-3600)."},
+
+	// service
+	{"taskCpu", "integer", 512, "Fargate task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384."},
+	{"taskMemory", "integer", 1024, "Fargate task memory in MiB; must be valid for taskCpu."},
+	{"nginxSharePercent", "integer", 15, "Percent of the task CPU and memory reserved for the nginx container (1-99)."},
+	{"appSharePercent", "integer", 85, "Percent of the task CPU and memory reserved for the app container (1-99); the two shares add up to at most 100."},
+	{"nginxPort", "integer", 80, "Port nginx listens on in its image; the ALB targets it."},
+	{"appPort", "integer", 8000, "Port the app (gunicorn) listens on in its image; nginx proxies to it."},
+	{"appEnvironment", "object", map[string]any{}, "Plain environment variables of the app container (name: value)."},
+	{"appSecrets", "object", map[string]any{}, "Secret environment variables of the app container (name: SSM parameter or Secrets Manager ARN)."},
+	{"logRetentionDays", "integer", 7, "CloudWatch Logs retention in days (a value CloudWatch accepts, e.g. 1, 3, 7, 14, 30, 90, 365)."},
+	{"desiredCount", "integer", 1, "Tasks when the service is created (between minTasks and maxTasks); autoscaling owns it afterwards."},
+	{"minTasks", "integer", 1, "Autoscaling minimum task count (prod: at least 2)."},
+	{"maxTasks", "integer", 2, "Autoscaling maximum task count (at least minTasks, at most 100)."},
+	{"cpuTargetPercent", "integer", 60, "Average service CPU utilisation autoscaling tracks (10-90)."},
+	{"fargateSpot", "boolean", false, "Run tasks on Fargate Spot (X86_64 only): cheaper, may be interrupted."},
+	{"healthCheckGracePeriodSeconds", "integer", 30, "Seconds ECS ignores failing ALB health checks of a new task (0-3600)."},
+
+	// deploy
+	{"deploymentConfig", "string", "CodeDeployDefault.ECSAllAtOnce", "CodeDeploy deployment configuration: CodeDeployDefault.ECSAllAtOnce, ECSLinear10PercentEvery1Minutes, ECSLinear10PercentEvery3Minutes, ECSCanary10Percent5Minutes or ECSCanary10Percent15Minutes."},
+	{"terminationWaitMinutes", "integer", 1, "Minutes the old (blue) tasks keep running after traffic moved, the window for a fast rollback (0-2880)."},
+	{"alarm5xxThreshold", "integer", 5, "Target 5xx responses per minute, two minutes in a row, that stop and roll back a deployment (1-100000)."},
+	{"protect", "boolean", false, "Protect stateful resources: Pulumi protect on repositories, load balancer and logs, ALB deletion protection, no force-delete of repositories."},
+}
+
+// setting returns the declaration of key; a missing key is a programming error
+// caught by the tests, so it panics.
+func setting(key string) Setting {
+	for _, s := range Settings {
+		if s.Key == key {
+			return s
+		}
+	}
+	panic("infra: undeclared setting " + key)
+}

@@ -1,0 +1,108 @@
+package infra
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// WebServiceArgs configures NewWebService.
+type WebServiceArgs struct {
+	Config *Config
+}
+
+// WebService is the whole stack: network, registry and images, load balancer,
+// ECS service and CodeDeploy. Its parts are fields, for tests and extensions.
+type WebService struct {
+	pulumi.ResourceState
+
+	Network  *Network
+	Registry *Registry
+	Edge     *Edge
+	Service  *Service
+	Deploy   *Deploy
+}
+
+// NewWebService builds the stack from a validated Config.
+func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts ...pulumi.ResourceOption) (*WebService, error) {
+	cfg := args.Config
+	w := &WebService{}
+	if err := ctx.RegisterComponentResource("ecs-bluegreen:index:WebService", name, w, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(w)
+	tags := pulumi.StringMap{"app": pulumi.String(cfg.Name), "environment": pulumi.String(cfg.Environment), "stack": pulumi.String(ctx.Stack())}
+	var err error
+
+	if w.Network, err = NewNetwork(ctx, name, &NetworkArgs{
+		Network: cfg.Network, Edge: cfg.Edge, NginxPort: cfg.Service.NginxPort, Tags: tags,
+	}, parent); err != nil {
+		return nil, err
+	}
+	if w.Registry, err = NewRegistry(ctx, name, &RegistryArgs{
+		Images: cfg.Images, Protect: cfg.Protect, Tags: tags,
+	}, parent); err != nil {
+		return nil, err
+	}
+	if w.Edge, err = NewEdge(ctx, name, &EdgeArgs{
+		Edge:            cfg.Edge,
+		VpcID:           w.Network.VpcID,
+		SubnetIDs:       w.Network.PublicSubnetIDs,
+		SecurityGroupID: w.Network.AlbSecurityGroup.ID(),
+		TargetPort:      cfg.Service.NginxPort,
+		Protect:         cfg.Protect,
+		Tags:            tags,
+	}, parent); err != nil {
+		return nil, err
+	}
+	listeners := []pulumi.Resource{w.Edge.ProdListener, w.Edge.TestListener}
+	if w.Service, err = NewService(ctx, name, &ServiceArgs{
+		Config:         cfg.Service,
+		Region:         cfg.Region,
+		Partition:      cfg.Partition,
+		Architect:      cfg.Images.Architecture,
+		AppImage:       w.Registry.App.Ref,
+		NginxImage:     w.Registry.Nginx.Ref,
+		RepositoryARNs: pulumi.StringArray{w.Registry.App.Repository.Arn, w.Registry.Nginx.Repository.Arn},
+		SubnetIDs:      w.Network.TaskSubnetIDs,
+		SecurityGroup:  w.Network.TaskSecurityGroup.ID(),
+		AssignPublicIP: w.Network.AssignPublicIP,
+		TargetGroupARN: w.Edge.Blue.Arn,
+		Listeners:      listeners,
+		Protect:        cfg.Protect,
+		Tags:           tags,
+	}, parent); err != nil {
+		return nil, err
+	}
+	if w.Deploy, err = NewDeploy(ctx, name, &DeployArgs{
+		Config:       cfg.Deploy,
+		Partition:    cfg.Partition,
+		ClusterName:  w.Service.Cluster.Name,
+		ServiceName:  w.Service.Service.Name,
+		LoadBalancer: w.Edge.LoadBalancer,
+		Blue:         w.Edge.Blue,
+		Green:        w.Edge.Green,
+		ProdListener: w.Edge.ProdListener,
+		TestListener: w.Edge.TestListener,
+		Tags:         tags,
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	return w, ctx.RegisterResourceOutputs(w, w.Outputs())
+}
+
+// Outputs are the stack outputs DESIGN.md lists.
+func (w *WebService) Outputs() pulumi.Map {
+	return pulumi.Map{
+		"url":                       w.Edge.URL,
+		"testUrl":                   w.Edge.TestURL,
+		"appRepositoryUrl":          w.Registry.App.Repository.RepositoryUrl,
+		"nginxRepositoryUrl":        w.Registry.Nginx.Repository.RepositoryUrl,
+		"appImage":                  w.Registry.App.Ref,
+		"nginxImage":                w.Registry.Nginx.Ref,
+		"clusterName":               w.Service.Cluster.Name,
+		"serviceName":               w.Service.Service.Name,
+		"taskDefinitionArn":         w.Service.TaskDefinition.Arn,
+		"codedeployApplication":     w.Deploy.Application.Name,
+		"codedeployDeploymentGroup": w.Deploy.DeploymentGroup.DeploymentGroupName,
+	}
+}

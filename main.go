@@ -1,0 +1,29 @@
+// Command ecs-bluegreen is the Pulumi program: one `pulumi up` builds the images and
+// stands up the VPC, ECR, ALB, ECS service and CodeDeploy blue/green deployment.
+package main
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"ecs-bluegreen/infra"
+)
+
+func main() {
+	pulumi.Run(program)
+}
+
+// program is the whole stack: load and validate config, build, export.
+func program(ctx *pulumi.Context) error {
+	cfg, err := infra.LoadConfig(ctx)
+	if err != nil {
+		return err
+	}
+	svc, err := infra.NewWebService(ctx, cfg.Name, &infra.WebServiceArgs{Config: cfg})
+	if err != nil {
+		return err
+	}
+	for name, value := range svc.Outputs() {
+		ctx.Export(name, value)
+	}
+	return nil
+}
