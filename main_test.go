@@ -259,7 +259,12 @@ func TestStackGraph(t *testing.T) {
 			}
 
 			// Execution role may pull exactly the two repositories.
-			var policy struct{ Statement []struct{ Sid string; Resource []string } }
+			var policy struct {
+				Statement []struct {
+					Sid      string
+					Resource []string
+				}
+			}
 			if err := json.Unmarshal([]byte(str(t, g.one(tRolePolicy, "-exec"), "policy")), &policy); err != nil {
 				t.Fatal(err)
 			}
@@ -397,7 +402,12 @@ func TestSecretsAndEnvironment(t *testing.T) {
 	app := defs[1]
 	eq(t, td, "app secrets", app.Secrets, []infra.Secret{{Name: "DB_PASSWORD", ValueFrom: ssm}, {Name: "DJANGO_SECRET_KEY", ValueFrom: sm}})
 	eq(t, td, "app environment", app.Environment, []infra.KeyValue{{Name: "PORT", Value: "8000"}, {Name: "DJANGO_DEBUG", Value: "0"}, {Name: "WORKERS", Value: "3"}})
-	var policy struct{ Statement []struct{ Sid string; Action, Resource []string } }
+	var policy struct {
+		Statement []struct {
+			Sid              string
+			Action, Resource []string
+		}
+	}
 	if err := json.Unmarshal([]byte(str(t, g.one(tRolePolicy, "-exec"), "policy")), &policy); err != nil {
 		t.Fatal(err)
 	}

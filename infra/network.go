@@ -129,9 +129,9 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	}
 
 	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{
-		"vpcId":            n.VpcID,
-		"taskSubnetIds":    n.TaskSubnetIDs,
-		"albSecurityGroup": n.AlbSecurityGroup.ID(),
+		"vpcId":             n.VpcID,
+		"taskSubnetIds":     n.TaskSubnetIDs,
+		"albSecurityGroup":  n.AlbSecurityGroup.ID(),
 		"taskSecurityGroup": n.TaskSecurityGroup.ID(),
 	})
 }

@@ -306,8 +306,8 @@ func containerDefinitions(c ServiceConfig, appImage, nginxImage, logGroup, regio
 			CPU: c.NginxCPU(), MemoryReservation: c.NginxMemory(),
 			PortMappings: []PortMapping{{ContainerPort: c.NginxPort, Protocol: "tcp"}},
 			// The nginx image renders its config from these (envsubst templates).
-			Environment: []KeyValue{{Name: "APP_PORT", Value: strconv.Itoa(c.AppPort)}, {Name: "NGINX_PORT", Value: strconv.Itoa(c.NginxPort)}},
-			Secrets:     []Secret{},
+			Environment:      []KeyValue{{Name: "APP_PORT", Value: strconv.Itoa(c.AppPort)}, {Name: "NGINX_PORT", Value: strconv.Itoa(c.NginxPort)}},
+			Secrets:          []Secret{},
 			DependsOn:        []ContainerDepends{{ContainerName: AppContainer, Condition: "START"}},
 			LogConfiguration: logs(NginxContainer),
 		},

@@ -138,7 +138,9 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("name", name)
 	}
 	region, acct := m.Region, Account
-	arn := func(service, rest string) string { return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, acct, rest) }
+	arn := func(service, rest string) string {
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, acct, rest)
+	}
 
 	switch r.Type {
 	case "awsx:ec2:Vpc":
