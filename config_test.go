@@ -1,0 +1,178 @@
+package main
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"ecs-bluegreen/infra"
+	"ecs-bluegreen/infra/offline"
+)
+
+// TestBadConfig runs the whole program with one bad setting at a time: each must
+// fail with an error naming the key, the value and what is allowed, before any
+// resource is registered.
+func TestBadConfig(t *testing.T) {
+	// The region must come from config here, not from the machine running the test.
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	cases := []struct {
+		name      string
+		stack     string
+		overrides map[string]string
+		want      []string
+	}{
+		{"unknown environment", "dev", map[string]string{"environment": "staging"},
+			[]string{`config ecs-bluegreen:environment = "staging": must be one of dev, prod`}},
+		{"name with capitals", "dev", map[string]string{"name": "Web"},
+			[]string{`config ecs-bluegreen:name = "Web": must be 1-12 lowercase letters`}},
+		{"name too long for ALB names", "dev", map[string]string{"name": "averyverylongname"},
+			[]string{`ecs-bluegreen:name = "averyverylongname"`, "32 characters"}},
+		{"name ending in hyphen", "dev", map[string]string{"name": "web-"},
+			[]string{`ecs-bluegreen:name = "web-"`, "not ending with a hyphen"}},
+		{"missing region", "dev", map[string]string{"aws:region": ""},
+			[]string{`config aws:region = "": must be an AWS region`}},
+		{"malformed region", "dev", map[string]string{"aws:region": "Seoul"},
+			[]string{`config aws:region = "Seoul": must be an AWS region`}},
+		{"VPC CIDR too large", "dev", map[string]string{"vpcCidr": "10.0.0.0/8"},
+			[]string{`ecs-bluegreen:vpcCidr = "10.0.0.0/8": must be an IPv4 network CIDR with a prefix from /16 to /24`}},
+		{"VPC CIDR not a CIDR", "dev", map[string]string{"vpcCidr": "banana"},
+			[]string{`ecs-bluegreen:vpcCidr = "banana"`}},
+		{"one AZ", "dev", map[string]string{"availabilityZones": "1"},
+			[]string{`ecs-bluegreen:availabilityZones = "1": must be a whole number from 2 to 4`}},
+		{"AZ count not a number", "dev", map[string]string{"availabilityZones": "two"},
+			[]string{`ecs-bluegreen:availabilityZones = "two": must be a whole number from 2 to 4`}},
+		{"unknown NAT strategy", "dev", map[string]string{"natGateways": "perAz"},
+			[]string{`ecs-bluegreen:natGateways = "perAz": must be one of none, single, onePerAz`}},
+		{"unknown architecture", "dev", map[string]string{"cpuArchitecture": "arm"},
+			[]string{`ecs-bluegreen:cpuArchitecture = "arm": must be one of X86_64, ARM64`}},
+		{"missing build context", "dev", map[string]string{"appContext": "app/missing"},
+			[]string{`ecs-bluegreen:appContext = "app/missing": must be an existing directory`}},
+		{"missing Dockerfile", "dev", map[string]string{"nginxDockerfile": "app/nginx/Dockerfile.nope"},
+			[]string{`ecs-bluegreen:nginxDockerfile = "app/nginx/Dockerfile.nope": must be an existing Dockerfile`}},
+		{"keeps one image", "dev", map[string]string{"imagesToKeep": "1"},
+			[]string{`ecs-bluegreen:imagesToKeep = "1": must be a whole number from 2 to 1000`}},
+		{"certificate not an ARN", "dev", map[string]string{"certificateArn": "my-cert"},
+			[]string{`ecs-bluegreen:certificateArn = "my-cert": must be an ACM certificate ARN`}},
+		{"certificate in another region", "dev", map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234"},
+			[]string{`ecs-bluegreen:certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234": must be a certificate in the stack's region ap-northeast-2`}},
+		{"allowed CIDR malformed", "dev", map[string]string{"allowedCidrs": `["10.0.0.0/33"]`},
+			[]string{`ecs-bluegreen:allowedCidrs = "10.0.0.0/33": must be IPv4 network CIDRs`}},
+		{"no allowed CIDRs", "dev", map[string]string{"allowedCidrs": `[]`},
+			[]string{`ecs-bluegreen:allowedCidrs = "[]": must be at least one IPv4 CIDR`}},
+		{"allowed CIDRs not a list", "dev", map[string]string{"allowedCidrs": `0.0.0.0/0`},
+			[]string{`ecs-bluegreen:allowedCidrs = "0.0.0.0/0": must be a list of strings`}},
+		{"test listener on 443", "dev", map[string]string{"testListenerPort": "443"},
+			[]string{`ecs-bluegreen:testListenerPort = "443": must be a port other than 80 and 443`}},
+		{"test CIDR without prefix", "dev", map[string]string{"testListenerCidrs": `["203.0.113.7"]`},
+			[]string{`ecs-bluegreen:testListenerCidrs = "203.0.113.7": must be IPv4 network CIDRs`}},
+		{"health check path relative", "dev", map[string]string{"healthCheckPath": "health"},
+			[]string{`ecs-bluegreen:healthCheckPath = "health": must be a URL path starting with /`}},
+		{"health check interval too short", "dev", map[string]string{"healthCheckIntervalSeconds": "1"},
+			[]string{`ecs-bluegreen:healthCheckIntervalSeconds = "1": must be a whole number from 5 to 300`}},
+		{"invalid Fargate CPU", "dev", map[string]string{"taskCpu": "300"},
+			[]string{`ecs-bluegreen:taskCpu = "300": must be one of 256, 512, 1024, 2048, 4096, 8192, 16384`}},
+		{"memory invalid for CPU", "dev", map[string]string{"taskCpu": "256", "taskMemory": "4096"},
+			[]string{`ecs-bluegreen:taskMemory = "4096": must be a Fargate memory size for taskCpu 256: 512, 1024, 2048 MiB`}},
+		{"memory off the 1 GiB steps", "dev", map[string]string{"taskCpu": "1024", "taskMemory": "2500"},
+			[]string{`ecs-bluegreen:taskMemory = "2500": must be a Fargate memory size for taskCpu 1024: 2048 to 8192 in steps of 1024 MiB`}},
+		{"shares exceed the task", "dev", map[string]string{"nginxSharePercent": "20", "appSharePercent": "85"},
+			[]string{`ecs-bluegreen:appSharePercent = "85": must be at most 80, so nginxSharePercent (20) + appSharePercent fit in the task`}},
+		{"app on nginx's port", "dev", map[string]string{"appPort": "80"},
+			[]string{`ecs-bluegreen:appPort = "80": must be a port other than nginxPort`}},
+		{"bad environment variable name", "dev", map[string]string{"appEnvironment": `{"1BAD": "x"}`},
+			[]string{`ecs-bluegreen:appEnvironment = "1BAD": must be variable names`}},
+		{"environment not an object", "dev", map[string]string{"appEnvironment": `[1, 2]`},
+			[]string{`ecs-bluegreen:appEnvironment = "[1, 2]": must be an object of name: value pairs`}},
+		{"secret not an ARN", "dev", map[string]string{"appSecrets": `{"DB_PASSWORD": "hunter2"}`},
+			[]string{`ecs-bluegreen:appSecrets = "DB_PASSWORD: hunter2": must be an SSM parameter ARN`}},
+		{"secret shadows a variable", "dev", map[string]string{"appSecrets": `{"DJANGO_DEBUG": "arn:aws:ssm:ap-northeast-2:123456789012:parameter/x"}`},
+			[]string{`ecs-bluegreen:appSecrets = "DJANGO_DEBUG": must be a name not also set in appEnvironment`}},
+		{"unsupported log retention", "dev", map[string]string{"logRetentionDays": "10"},
+			[]string{`ecs-bluegreen:logRetentionDays = "10": must be one of 1, 3, 5, 7, 14`}},
+		{"min above max", "dev", map[string]string{"minTasks": "3", "maxTasks": "2"},
+			[]string{`ecs-bluegreen:minTasks = "3": must be at most maxTasks (2)`}},
+		{"desired outside min..max", "dev", map[string]string{"desiredCount": "5"},
+			[]string{`ecs-bluegreen:desiredCount = "5": must be between minTasks (1) and maxTasks (2)`}},
+		{"Spot on ARM64", "dev", map[string]string{"cpuArchitecture": "ARM64"},
+			[]string{`ecs-bluegreen:fargateSpot = "true": must be false when cpuArchitecture is ARM64`}},
+		{"unknown deployment config", "dev", map[string]string{"deploymentConfig": "CodeDeployDefault.ECSCanary50Percent"},
+			[]string{`ecs-bluegreen:deploymentConfig = "CodeDeployDefault.ECSCanary50Percent": must be one of CodeDeployDefault.ECSAllAtOnce, CodeDeployDefault.ECSLinear10PercentEvery1Minutes`}},
+		{"termination wait over two days", "dev", map[string]string{"terminationWaitMinutes": "3000"},
+			[]string{`ecs-bluegreen:terminationWaitMinutes = "3000": must be a whole number from 0 to 2880`}},
+		{"not a boolean", "dev", map[string]string{"protect": "yes"},
+			[]string{`ecs-bluegreen:protect = "yes": must be true or false`}},
+		{"prod with one task", "prod", map[string]string{"minTasks": "1", "desiredCount": "1"},
+			[]string{`ecs-bluegreen:minTasks = "1": must be at least 2 when environment is prod`, `ecs-bluegreen:desiredCount = "1": must be at least 2 when environment is prod`}},
+		{"several problems at once", "dev", map[string]string{"taskCpu": "100", "natGateways": "many"},
+			[]string{`ecs-bluegreen:taskCpu = "100"`, `ecs-bluegreen:natGateways = "many"`}},
+	}
+	if len(cases) < 25 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := offline.Run(".", c.stack, program, offline.Options{Overrides: c.overrides})
+			if err == nil {
+				t.Fatalf("no error for %v", c.overrides)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+			if m == nil {
+				t.Fatal("no mocks returned")
+			}
+			if rs := m.Resources(); len(rs) != 0 {
+				t.Errorf("%d resources registered before the config error, first %s", len(rs), rs[0].URN)
+			}
+		})
+	}
+}
+
+// TestSettingsMatchPulumiYaml keeps the Go defaults and Pulumi.yaml's declarations equal:
+// the CLI applies Pulumi.yaml's, the offline runs and tests apply the Go ones.
+func TestSettingsMatchPulumiYaml(t *testing.T) {
+	p, err := offline.ReadProject(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range infra.Settings {
+		seen[s.Key] = true
+		d, ok := p.Config[s.Key]
+		if !ok {
+			t.Errorf("Pulumi.yaml does not declare %s", s.Key)
+			continue
+		}
+		if d.Type != s.Type {
+			t.Errorf("%s: Pulumi.yaml type %q, Go %q", s.Key, d.Type, s.Type)
+		}
+		if !reflect.DeepEqual(d.Default, s.Default) {
+			t.Errorf("%s: Pulumi.yaml default %#v, Go %#v", s.Key, d.Default, s.Default)
+		}
+		if d.Description != s.Description {
+			t.Errorf("%s: Pulumi.yaml description %q, Go %q", s.Key, d.Description, s.Description)
+		}
+	}
+	for key := range p.Config {
+		if !seen[key] {
+			t.Errorf("Pulumi.yaml declares %s, which the program does not read", key)
+		}
+	}
+}
+
+// TestReadmeDocumentsEverySetting keeps the configuration reference complete.
+func TestReadmeDocumentsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range infra.Settings {
+		if !strings.Contains(string(readme), "`"+s.Key+"`") {
+			t.Errorf("README.md does not document `%s`", s.Key)
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"ecs-bluegreen/infra"
+)
+
+// TestContextHash checks the image tag: stable for the same sources, new for any
+// change that docker would send, blind to what .dockerignore excludes.
+func TestContextHash(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hash := func() string {
+		t.Helper()
+		h, err := infra.ContextHash(dir, filepath.Join(dir, "Dockerfile"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	write("Dockerfile", "FROM scratch\n")
+	write(".dockerignore", "__pycache__\n**/*.pyc\n")
+	write("app/a.py", "print(1)\n")
+	write("app/b.py", "print(2)\n")
+	base := hash()
+	if len(base) != 16 {
+		t.Fatalf("tag %q, want 16 hex characters", base)
+	}
+	if again := hash(); again != base {
+		t.Fatalf("same sources, different tags %s and %s", base, again)
+	}
+
+	write("app/__pycache__/a.cpython-311.pyc", "bytecode")
+	write("app/c.pyc", "bytecode")
+	if h := hash(); h != base {
+		t.Errorf("ignored files changed the tag: %s -> %s", base, h)
+	}
+
+	steps := []struct {
+		what   string
+		change func()
+	}{
+		{"edit a file", func() { write("app/a.py", "print(10)\n") }},
+		{"move bytes between files", func() { write("app/a.py", "print(10)\nprint(2)\n"); write("app/b.py", "") }},
+		{"add a file", func() { write("app/new.py", "") }},
+		{"change the Dockerfile", func() { write("Dockerfile", "FROM busybox\n") }},
+		{"rename a file", func() { os.Rename(filepath.Join(dir, "app/new.py"), filepath.Join(dir, "app/renamed.py")) }},
+	}
+	seen := map[string]string{base: "start"}
+	for _, s := range steps {
+		s.change()
+		h := hash()
+		if prev, dup := seen[h]; dup {
+			t.Errorf("%s: tag %s equals the tag after %q", s.what, h, prev)
+		}
+		seen[h] = s.what
+	}
+
+	if _, err := infra.ContextHash(filepath.Join(dir, "missing"), filepath.Join(dir, "Dockerfile")); err == nil {
+		t.Error("no error for a missing context")
+	}
+}
