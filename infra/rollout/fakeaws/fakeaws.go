@@ -1,0 +1,179 @@
+// Package fakeaws is an HTTP server that speaks the AWS JSON 1.1 protocol of
+// CodeDeploy and ECS, for driving the real aws-sdk-go-v2 clients in tests. Each
+// operation answers from a handler the test installs; every request is recorded;
+// an operation without a handler fails loudly.
+package fakeaws
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Request is one recorded API call.
+type Request struct {
+	Op   string         // e.g. "CreateDeployment"
+	Body map[string]any // the decoded JSON request
+}
+
+// Error is an AWS error response.
+type Error struct {
+	Status  int
+	Type    string // e.g. "ThrottlingException"
+	Message string
+}
+
+// Throttling is the error AWS returns when a caller exceeds its rate.
+func Throttling() *Error {
+	return &Error{Status: 400, Type: "ThrottlingException", Message: "Rate exceeded"}
+}
+
+// Handler answers one call: a value marshalled as the JSON response, or an error.
+type Handler func(body map[string]any) (any, *Error)
+
+// WriteOps are the operations that change something in AWS.
+var WriteOps = []string{"CreateDeployment", "StopDeployment", "ContinueDeployment", "RunTask", "UpdateService"}
+
+// Server is the fake endpoint. URL is what clients use as BaseEndpoint.
+type Server struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	handlers map[string]Handler
+	requests []Request
+}
+
+// New starts a server; stop it with Close.
+func New() *Server {
+	s := &Server{handlers: map[string]Handler{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Handle installs the handler of an operation.
+func (s *Server) Handle(op string, h Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers[op] = h
+}
+
+// Requests returns the calls received, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// Ops returns the operation names received, in order.
+func (s *Server) Ops() []string {
+	var ops []string
+	for _, r := range s.Requests() {
+		ops = append(ops, r.Op)
+	}
+	return ops
+}
+
+// Writes returns the write operations received, in order.
+func (s *Server) Writes() []string {
+	var w []string
+	for _, op := range s.Ops() {
+		if slices.Contains(WriteOps, op) {
+			w = append(w, op)
+		}
+	}
+	return w
+}
+
+// Count returns how often op was called.
+func (s *Server) Count(op string) int {
+	n := 0
+	for _, o := range s.Ops() {
+		if o == op {
+			n++
+		}
+	}
+	return n
+}
+
+// Last returns the body of the last call of op, or nil.
+func (s *Server) Last(op string) map[string]any {
+	rs := s.Requests()
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i].Op == op {
+			return rs[i].Body
+		}
+	}
+	return nil
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target") // "CodeDeploy_20141006.GetDeployment"
+	op := target[strings.LastIndex(target, ".")+1:]
+	raw, _ := io.ReadAll(r.Body)
+	body := map[string]any{}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &body); err != nil {
+			writeError(w, &Error{Status: 400, Type: "SerializationException", Message: err.Error()})
+			return
+		}
+	}
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.1") {
+		writeError(w, &Error{Status: 400, Type: "SerializationException", Message: "not an AWS JSON 1.1 request"})
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		writeError(w, &Error{Status: 403, Type: "MissingAuthenticationTokenException", Message: "request is not signed"})
+		return
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Op: op, Body: body})
+	h := s.handlers[op]
+	s.mu.Unlock()
+	if h == nil {
+		writeError(w, &Error{Status: 400, Type: "UnknownOperationException", Message: fmt.Sprintf("fakeaws: no handler for %s", target)})
+		return
+	}
+	resp, e := h(body)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		writeError(w, &Error{Status: 500, Type: "InternalFailure", Message: err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Write(out)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.Type)
+	w.WriteHeader(e.Status)
+	json.NewEncoder(w).Encode(map[string]string{"__type": e.Type, "message": e.Message})
+}
+
+// Sequence answers with each response in turn and repeats the last one.
+func Sequence(responses ...any) Handler {
+	var mu sync.Mutex
+	i := 0
+	return func(map[string]any) (any, *Error) {
+		mu.Lock()
+		defer mu.Unlock()
+		r := responses[min(i, len(responses)-1)]
+		i++
+		if e, ok := r.(*Error); ok {
+			return nil, e
+		}
+		return r, nil
+	}
+}
+
+// Static always answers with the same response.
+func Static(response any) Handler { return Sequence(response) }

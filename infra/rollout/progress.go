@@ -1,0 +1,64 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+)
+
+// progress reports a deployment's status, lifecycle events and traffic split,
+// each only when it changes, so `pulumi up` shows a readable story, not a poll log.
+type progress struct {
+	ro       *Rollout
+	id       string
+	status   cdtypes.DeploymentStatus
+	targetID string
+	events   map[string]cdtypes.LifecycleEventStatus
+	traffic  string
+}
+
+func (p *progress) report(ctx context.Context, info *cdtypes.DeploymentInfo) {
+	if info.Status != p.status {
+		p.status = info.Status
+		p.ro.Log.Info(fmt.Sprintf("deployment %s: %s", p.id, info.Status))
+	}
+	if info.Status != cdtypes.DeploymentStatusInProgress && info.Status != cdtypes.DeploymentStatusReady {
+		return
+	}
+	// Lifecycle events and traffic live on the deployment's ECS target. Progress is
+	// best effort: a failed lookup here does not fail the rollout.
+	if p.targetID == "" {
+		out, err := p.ro.CodeDeploy.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(p.id)})
+		if err != nil || len(out.TargetIds) == 0 {
+			return
+		}
+		p.targetID = out.TargetIds[0]
+	}
+	out, err := p.ro.CodeDeploy.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(p.id), TargetId: aws.String(p.targetID)})
+	if err != nil || out.DeploymentTarget == nil || out.DeploymentTarget.EcsTarget == nil {
+		return
+	}
+	t := out.DeploymentTarget.EcsTarget
+	if p.events == nil {
+		p.events = map[string]cdtypes.LifecycleEventStatus{}
+	}
+	for _, e := range t.LifecycleEvents {
+		name := aws.ToString(e.LifecycleEventName)
+		if e.Status != p.events[name] && e.Status != cdtypes.LifecycleEventStatusPending {
+			p.events[name] = e.Status
+			p.ro.Log.Info(fmt.Sprintf("deployment %s: %s %s", p.id, name, e.Status))
+		}
+	}
+	var split []string
+	for _, ts := range t.TaskSetsInfo {
+		split = append(split, fmt.Sprintf("%s %.0f%%", strings.ToLower(string(ts.TaskSetLabel)), ts.TrafficWeight))
+	}
+	if s := strings.Join(split, " / "); s != "" && s != p.traffic {
+		p.traffic = s
+		p.ro.Log.Info(fmt.Sprintf("deployment %s: traffic %s", p.id, s))
+	}
+}
