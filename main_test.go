@@ -44,9 +44,15 @@ type graph struct {
 	rs []*offline.Resource
 }
 
+// runStack runs the program for a stack, with the rollout off: these tests are
+// about the graph (rollout_test.go drives the rollout against a fake AWS).
 func runStack(t *testing.T, stack string, overrides map[string]string) graph {
 	t.Helper()
-	m, err := offline.Run(".", stack, program, offline.Options{Overrides: overrides})
+	o := map[string]string{"rollout": "false"}
+	for k, v := range overrides {
+		o[k] = v
+	}
+	m, err := offline.Run(".", stack, program, offline.Options{Overrides: o})
 	if err != nil {
 		t.Fatalf("stack %s: %v", stack, err)
 	}

@@ -8,11 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"ecs-bluegreen/infra/rollout"
 )
 
 // Config is the validated configuration of one stack. LoadConfig fills it once;
@@ -23,6 +27,7 @@ type Config struct {
 	Environment string // dev or prod
 	Name        string
 	Region      string
+	Profile     string // aws:profile, "" for the default credential chain
 	Partition   string // aws, aws-cn or aws-us-gov, derived from Region
 
 	Network NetworkConfig
@@ -122,11 +127,23 @@ func (s ServiceConfig) AppCPU() int      { return s.CPU * s.AppSharePercent / 10
 func (s ServiceConfig) NginxMemory() int { return s.Memory * s.NginxSharePercent / 100 }
 func (s ServiceConfig) AppMemory() int   { return s.Memory * s.AppSharePercent / 100 }
 
-// DeployConfig shapes the CodeDeploy deployment group and its alarms.
+// DeployConfig shapes the CodeDeploy deployment group, its alarms and the rollout.
 type DeployConfig struct {
 	DeploymentConfig       string
 	TerminationWaitMinutes int
 	Alarm5xxThreshold      int
+	Rollout                RolloutConfig
+}
+
+// RolloutConfig shapes the deployment `pulumi up` performs.
+type RolloutConfig struct {
+	Enabled              bool
+	Timeout              time.Duration
+	StopOnTimeout        bool
+	ActivePolicy         string // wait or stop
+	AcceptTrafficShifted bool
+	MigrationCommand     []string
+	Hooks                map[string]string // lifecycle event -> Lambda ARN
 }
 
 // DeploymentConfigs are the predefined CodeDeploy configurations for ECS.
@@ -166,6 +183,7 @@ var (
 	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	certARNRE   = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+$`)
 	ssmARNRE    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9_.\-/]+$`)
+	lambdaARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$`)
 	secretARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@\-]+(:[A-Za-z0-9_\-]*:[A-Za-z0-9_\-]*:[A-Za-z0-9_\-]*)?$`)
 )
 
@@ -191,6 +209,7 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 	}
 	c.Region = l.region()
 	c.Partition = partition(c.Region)
+	c.Profile, _ = get("aws:profile")
 
 	c.Network = NetworkConfig{
 		CIDR:        l.str("vpcCidr"),
@@ -262,6 +281,22 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 		DeploymentConfig:       l.oneOf("deploymentConfig", DeploymentConfigs),
 		TerminationWaitMinutes: l.integer("terminationWaitMinutes", 0, 2880),
 		Alarm5xxThreshold:      l.integer("alarm5xxThreshold", 1, 100000),
+		Rollout: RolloutConfig{
+			Enabled:              l.boolean("rollout"),
+			Timeout:              time.Duration(l.integer("rolloutTimeoutMinutes", 1, 1440)) * time.Minute,
+			StopOnTimeout:        l.boolean("stopOnTimeout"),
+			ActivePolicy:         l.oneOf("activeDeploymentPolicy", []string{"wait", "stop"}),
+			AcceptTrafficShifted: l.boolean("acceptTrafficShifted"),
+			MigrationCommand:     l.list("migrationCommand"),
+			Hooks:                l.stringMap("rolloutHooks"),
+		},
+	}
+	for _, event := range sortedKeys(c.Deploy.Rollout.Hooks) {
+		if !slices.Contains(rollout.HookEvents, event) {
+			l.fail("rolloutHooks", event, "lifecycle events among "+strings.Join(rollout.HookEvents, ", "))
+		} else if fn := c.Deploy.Rollout.Hooks[event]; !lambdaARNRE.MatchString(fn) {
+			l.fail("rolloutHooks", event+": "+fn, "a Lambda function ARN, arn:aws:lambda:<region>:<account>:function:<name>")
+		}
 	}
 	c.Protect = l.boolean("protect")
 

@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -8,6 +9,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"ecs-bluegreen/infra/rollout"
 )
 
 // DeployArgs configures NewDeploy.
@@ -22,6 +25,26 @@ type DeployArgs struct {
 	ProdListener *lb.Listener
 	TestListener *lb.Listener
 	Tags         pulumi.StringMap
+
+	// What the rollout deploys: the service's declared revision and network.
+	Release Release
+}
+
+// Release is the declared state the rollout brings the service to.
+type Release struct {
+	Stack            string
+	Region, Profile  string
+	TaskDefinition   pulumi.StringInput
+	ContainerName    string
+	ContainerPort    int
+	Subnets          pulumi.StringArrayInput
+	SecurityGroup    pulumi.StringInput
+	AssignPublicIP   bool
+	CapacityProvider string
+	// Image names the build in the deployment's description.
+	Image pulumi.StringInput
+	// MigrationContainer runs Rollout.MigrationCommand.
+	MigrationContainer string
 }
 
 // Deploy is the CodeDeploy application and blue/green deployment group, its
@@ -33,6 +56,9 @@ type Deploy struct {
 	DeploymentGroup *codedeploy.DeploymentGroup
 	Role            *iam.Role
 	Alarms          []*cloudwatch.MetricAlarm
+	// DeploymentID is the deployment that made the service serve this revision;
+	// unknown in preview, "" when rollouts are off.
+	DeploymentID pulumi.StringOutput
 }
 
 // NewDeploy creates the CodeDeploy side of the blue/green deployment.
@@ -58,6 +84,23 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("attaching CodeDeploy policy: %w", err)
+	}
+
+	if hooks := c.Rollout.Hooks; len(hooks) > 0 {
+		// The managed policy may only invoke functions named CodeDeployHook_*.
+		var arns []string
+		for _, event := range sortedKeys(hooks) {
+			arns = append(arns, hooks[event])
+		}
+		policy, err := policyDocument{Version: "2012-10-17", Statement: []policyStatement{{
+			Sid: "InvokeHooks", Effect: "Allow", Action: []string{"lambda:InvokeFunction"}, Resource: arns,
+		}}}.JSON()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := iam.NewRolePolicy(ctx, name+"-hooks", &iam.RolePolicyArgs{Role: d.Role.Name, Policy: pulumi.String(policy)}, parent); err != nil {
+			return nil, fmt.Errorf("creating hook invoke policy: %w", err)
+		}
 	}
 
 	alarmNames := pulumi.StringArray{}
@@ -154,8 +197,67 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 		return nil, fmt.Errorf("creating CodeDeploy deployment group: %w", err)
 	}
 
+	d.DeploymentID = d.rollout(ctx, args)
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"application":     d.Application.Name,
 		"deploymentGroup": d.DeploymentGroup.DeploymentGroupName,
+		"deploymentId":    d.DeploymentID,
 	})
 }
+
+// rollout hands the declared revision to the rollout package once the task
+// definition, service and deployment group exist. Never in preview: there it is
+// unknown, like any value only `pulumi up` learns.
+func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) pulumi.StringOutput {
+	r, rel := args.Config.Rollout, args.Release
+	if !r.Enabled {
+		return pulumi.String("").ToStringOutput()
+	}
+	if ctx.DryRun() {
+		return pulumi.UnsafeUnknownOutput([]pulumi.Resource{d.DeploymentGroup}).ApplyT(func(any) string { return "" }).(pulumi.StringOutput)
+	}
+	return pulumi.All(rel.TaskDefinition, d.Application.Name, d.DeploymentGroup.DeploymentGroupName,
+		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image,
+	).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (string, error) {
+		codeDeploy, ecsClient, err := rollout.NewClients(goctx, rel.Region, rel.Profile)
+		if err != nil {
+			return "", err
+		}
+		ro := &rollout.Rollout{CodeDeploy: codeDeploy, ECS: ecsClient, Log: pulumiLog{ctx, d}}
+		res, err := ro.Run(goctx, rollout.Request{
+			Stack:                rel.Stack,
+			TaskDefinition:       v[0].(string),
+			Application:          v[1].(string),
+			DeploymentGroup:      v[2].(string),
+			Cluster:              v[3].(string),
+			Service:              v[4].(string),
+			Subnets:              v[5].([]string),
+			SecurityGroups:       []string{v[6].(string)},
+			Image:                v[7].(string),
+			ContainerName:        rel.ContainerName,
+			ContainerPort:        rel.ContainerPort,
+			AssignPublicIP:       rel.AssignPublicIP,
+			PlatformVersion:      "LATEST",
+			CapacityProvider:     rel.CapacityProvider,
+			Hooks:                r.Hooks,
+			MigrationCommand:     r.MigrationCommand,
+			MigrationContainer:   rel.MigrationContainer,
+			ActivePolicy:         r.ActivePolicy,
+			Timeout:              r.Timeout,
+			StopOnTimeout:        r.StopOnTimeout,
+			AcceptTrafficShifted: r.AcceptTrafficShifted,
+		})
+		if err != nil {
+			return "", fmt.Errorf("rollout: %w", err)
+		}
+		return res.DeploymentID, nil
+	}).(pulumi.StringOutput)
+}
+
+// pulumiLog shows rollout progress in `pulumi up`, attached to the Deploy component.
+type pulumiLog struct {
+	ctx *pulumi.Context
+	res pulumi.Resource
+}
+
+func (l pulumiLog) Info(msg string) { _ = l.ctx.Log.Info(msg, &pulumi.LogArgs{Resource: l.res}) }

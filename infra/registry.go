@@ -48,11 +48,14 @@ func NewRegistry(ctx *pulumi.Context, name string, args *RegistryArgs, opts ...p
 	if err := ctx.RegisterComponentResource("ecs-bluegreen:infra:Registry", name, r, opts...); err != nil {
 		return nil, err
 	}
+	// Both repositories are in the account the program runs as, whose registry this
+	// token opens. No input depends on a resource, so it is known in preview too.
+	token := ecr.GetAuthorizationTokenOutput(ctx, ecr.GetAuthorizationTokenOutputArgs{}, pulumi.Parent(r))
 	var err error
-	if r.App, err = newRepositoryImage(ctx, r, name+"-app", args.Images.App, args); err != nil {
+	if r.App, err = newRepositoryImage(ctx, r, name+"-app", args.Images.App, token, args); err != nil {
 		return nil, err
 	}
-	if r.Nginx, err = newRepositoryImage(ctx, r, name+"-nginx", args.Images.Nginx, args); err != nil {
+	if r.Nginx, err = newRepositoryImage(ctx, r, name+"-nginx", args.Images.Nginx, token, args); err != nil {
 		return nil, err
 	}
 	return r, ctx.RegisterResourceOutputs(r, pulumi.Map{
@@ -63,7 +66,7 @@ func NewRegistry(ctx *pulumi.Context, name string, args *RegistryArgs, opts ...p
 	})
 }
 
-func newRepositoryImage(ctx *pulumi.Context, parent pulumi.Resource, name string, build BuildConfig, args *RegistryArgs) (*RepositoryImage, error) {
+func newRepositoryImage(ctx *pulumi.Context, parent pulumi.Resource, name string, build BuildConfig, token ecr.GetAuthorizationTokenResultOutput, args *RegistryArgs) (*RepositoryImage, error) {
 	opts := []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.Protect(args.Protect)}
 	repo, err := ecr.NewRepository(ctx, name, &ecr.RepositoryArgs{
 		// Immutable tags: a tag always means the same bytes, so tags are content hashes.
@@ -90,7 +93,6 @@ func newRepositoryImage(ctx *pulumi.Context, parent pulumi.Resource, name string
 	if err != nil {
 		return nil, fmt.Errorf("hashing build context %s: %w", build.Context, err)
 	}
-	token := ecr.GetAuthorizationTokenOutput(ctx, ecr.GetAuthorizationTokenOutputArgs{RegistryId: repo.RegistryId}, pulumi.Parent(parent))
 	server := repo.RepositoryUrl.ApplyT(func(u string) string { return strings.SplitN(u, "/", 2)[0] }).(pulumi.StringOutput)
 	img, err := docker.NewImage(ctx, name, &docker.ImageArgs{
 		ImageName: pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag),

@@ -52,6 +52,8 @@ type Service struct {
 	Service        *ecs.Service
 	ScalingTarget  *appautoscaling.Target
 	ScalingPolicy  *appautoscaling.Policy
+	// CapacityProvider is what the tasks run on: FARGATE or FARGATE_SPOT.
+	CapacityProvider string
 }
 
 // NewService creates the cluster, logs, roles, task definition, service and autoscaling.
@@ -71,9 +73,9 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	if err != nil {
 		return nil, fmt.Errorf("creating cluster: %w", err)
 	}
-	capacity := "FARGATE"
+	s.CapacityProvider = "FARGATE"
 	if c.FargateSpot {
-		capacity = "FARGATE_SPOT"
+		s.CapacityProvider = "FARGATE_SPOT"
 	}
 	providers, err := ecs.NewClusterCapacityProviders(ctx, name, &ecs.ClusterCapacityProvidersArgs{
 		ClusterName:       s.Cluster.Name,
@@ -131,7 +133,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		HealthCheckGracePeriodSeconds: pulumi.Int(c.HealthCheckGracePeriodSeconds),
 		PlatformVersion:               pulumi.String("LATEST"),
 		CapacityProviderStrategies: ecs.ServiceCapacityProviderStrategyArray{ecs.ServiceCapacityProviderStrategyArgs{
-			CapacityProvider: pulumi.String(capacity), Weight: pulumi.Int(1),
+			CapacityProvider: pulumi.String(s.CapacityProvider), Weight: pulumi.Int(1),
 		}},
 		LoadBalancers: ecs.ServiceLoadBalancerArray{ecs.ServiceLoadBalancerArgs{
 			TargetGroupArn: args.TargetGroupARN,

@@ -60,6 +60,16 @@ var Settings = []Setting{
 	{"deploymentConfig", "string", "CodeDeployDefault.ECSAllAtOnce", "CodeDeploy deployment configuration: CodeDeployDefault.ECSAllAtOnce, ECSLinear10PercentEvery1Minutes, ECSLinear10PercentEvery3Minutes, ECSCanary10Percent5Minutes or ECSCanary10Percent15Minutes."},
 	{"terminationWaitMinutes", "integer", 1, "Minutes the old (blue) tasks keep running after traffic moved, the window for a fast rollback (0-2880)."},
 	{"alarm5xxThreshold", "integer", 5, "Target 5xx responses per minute, two minutes in a row, that stop and roll back a deployment (1-100000)."},
+
+	// rollout
+	{"rollout", "boolean", true, "Roll out a new revision or network change through CodeDeploy during `pulumi up`, and fail the run when it fails. false: declare only."},
+	{"rolloutTimeoutMinutes", "integer", 30, "Minutes a rollout may take, from the first AWS call to the verdict (1-1440)."},
+	{"stopOnTimeout", "boolean", true, "On timeout, stop the deployment with rollback (false: leave it running and fail the run)."},
+	{"activeDeploymentPolicy", "string", "wait", "A deployment of another revision already under way: wait for it to finish, or stop it (with rollback)."},
+	{"acceptTrafficShifted", "boolean", false, "Count a rollout done once all traffic is on the new tasks, without waiting out terminationWaitMinutes."},
+	{"migrationCommand", "array", []any{}, "Command run once in the app container of the new revision before traffic moves, e.g. [python, manage.py, migrate, --noinput]; a non-zero exit stops the rollout."},
+	{"rolloutHooks", "object", map[string]any{}, "AppSpec lifecycle hooks: event (BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic) to Lambda function ARN."},
+
 	{"protect", "boolean", false, "Protect stateful resources: Pulumi protect on repositories, load balancer and logs, ALB deletion protection, no force-delete of repositories."},
 }
 

@@ -83,6 +83,20 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		ProdListener: w.Edge.ProdListener,
 		TestListener: w.Edge.TestListener,
 		Tags:         tags,
+		Release: Release{
+			Stack:              ctx.Stack(),
+			Region:             cfg.Region,
+			Profile:            cfg.Profile,
+			TaskDefinition:     w.Service.TaskDefinition.Arn,
+			ContainerName:      NginxContainer,
+			ContainerPort:      cfg.Service.NginxPort,
+			Subnets:            w.Network.TaskSubnetIDs,
+			SecurityGroup:      w.Network.TaskSecurityGroup.ID().ToStringOutput(),
+			AssignPublicIP:     w.Network.AssignPublicIP,
+			CapacityProvider:   w.Service.CapacityProvider,
+			Image:              w.Registry.App.Ref,
+			MigrationContainer: AppContainer,
+		},
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -104,5 +118,6 @@ func (w *WebService) Outputs() pulumi.Map {
 		"taskDefinitionArn":         w.Service.TaskDefinition.Arn,
 		"codedeployApplication":     w.Deploy.Application.Name,
 		"codedeployDeploymentGroup": w.Deploy.DeploymentGroup.DeploymentGroupName,
+		"deploymentId":              w.Deploy.DeploymentID,
 	}
 }

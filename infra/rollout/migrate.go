@@ -51,14 +51,14 @@ func (ro *Rollout) migrate(ctx context.Context, req Request) error {
 	}
 	arn := aws.ToString(out.Tasks[0].TaskArn)
 	for {
-		if err := ro.sleep(ctx); err != nil {
-			return fmt.Errorf("migration task %s did not finish: %w", arn, err)
-		}
 		d, err := ro.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(req.Cluster), Tasks: []string{arn}})
 		if err != nil {
 			return fmt.Errorf("failed to describe migration task %s: %w", arn, err)
 		}
 		if len(d.Tasks) == 0 || aws.ToString(d.Tasks[0].LastStatus) != "STOPPED" {
+			if err := ro.sleep(ctx); err != nil {
+				return fmt.Errorf("migration task %s did not finish: %w", arn, err)
+			}
 			continue
 		}
 		task := d.Tasks[0]
