@@ -36,7 +36,7 @@ func describeServing(spec rollout.TargetProperties) fakeaws.Handler {
 			"status": "PRIMARY", "taskDefinition": spec.TaskDefinition, "externalId": "d-FIRST", "platformVersion": "1.4.0",
 			"capacityProviderStrategy": []any{map[string]any{"capacityProvider": "FARGATE_SPOT", "weight": 1}},
 			"networkConfiguration": map[string]any{"awsvpcConfiguration": map[string]any{
-				"subnets": spec.NetworkConfiguration.AwsvpcConfiguration.Subnets,
+				"subnets":        spec.NetworkConfiguration.AwsvpcConfiguration.Subnets,
 				"securityGroups": spec.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups,
 				"assignPublicIp": spec.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp,
 			}},
@@ -201,7 +201,9 @@ func TestRolloutConfig(t *testing.T) {
 		t.Errorf("AppSpec hooks %v", spec.Hooks)
 	}
 	g := graph{t, m.Resources()}
-	var policy struct{ Statement []struct{ Action, Resource []string } }
+	var policy struct {
+		Statement []struct{ Action, Resource []string }
+	}
 	if err := json.Unmarshal([]byte(str(t, g.one(tRolePolicy, "-hooks"), "policy")), &policy); err != nil {
 		t.Fatal(err)
 	}
