@@ -29,6 +29,9 @@ type Resource struct {
 	Protect       bool
 	IgnoreChanges []string
 	Dependencies  []string // URNs from DependsOn
+	// InputDependencies names the inputs that depend on other resources. In
+	// preview such an input, when unknown, is absent from Inputs.
+	InputDependencies map[string]bool
 }
 
 // Mocks answers registrations and invokes like the AWS, awsx and docker providers
@@ -69,6 +72,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.Protect = rpc.GetProtect()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.Dependencies = rpc.GetDependencies()
+		r.InputDependencies = map[string]bool{}
+		for k, deps := range rpc.GetPropertyDependencies() {
+			if len(deps.GetUrns()) > 0 {
+				r.InputDependencies[k] = true
+			}
+		}
 	}
 	r.URN = m.urn(r.Parent, r.Type, r.Name)
 	r.ID, r.Outputs = m.outputs(r)
@@ -122,7 +131,8 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 	out := r.Inputs.Copy()
 	id := r.Name + "-" + shortHash(r.URN, 8)
 	if m.Preview {
-		return id, out
+		// A resource to be created has no id yet: "" leaves it unknown.
+		return "", out
 	}
 	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
 	str := func(k string) string {
