@@ -44,6 +44,15 @@ func describeServing(spec rollout.TargetProperties) fakeaws.Handler {
 	}}})
 }
 
+// staleService makes the service serve an older revision, with no deployment under way.
+func staleService(srv *fakeaws.Server) {
+	srv.Handle("DescribeServices", describeServing(rollout.TargetProperties{
+		TaskDefinition:       "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web:0",
+		NetworkConfiguration: &rollout.NetworkConfiguration{},
+	}))
+	srv.Handle("ListDeployments", fakeaws.Static(map[string]any{"deployments": []string{}}))
+}
+
 func deploymentInfo(id, status string, extra map[string]any) map[string]any {
 	info := map[string]any{"deploymentId": id, "status": status}
 	for k, v := range extra {
@@ -146,11 +155,7 @@ func TestUpRollsOutAndSecondUpIsANoOp(t *testing.T) {
 // the deployment, the error and the rollback.
 func TestFailedRolloutFailsUp(t *testing.T) {
 	srv := fakeAWS(t)
-	srv.Handle("DescribeServices", describeServing(rollout.TargetProperties{
-		TaskDefinition:       "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web:0",
-		NetworkConfiguration: &rollout.NetworkConfiguration{},
-	}))
-	srv.Handle("ListDeployments", fakeaws.Static(map[string]any{"deployments": []string{}}))
+	staleService(srv)
 	srv.Handle("CreateDeployment", fakeaws.Static(map[string]any{"deploymentId": "d-FAIL"}))
 	srv.Handle("GetDeployment", func(body map[string]any) (any, *fakeaws.Error) {
 		if body["deploymentId"] == "d-RB" {
@@ -171,11 +176,7 @@ func TestFailedRolloutFailsUp(t *testing.T) {
 // TestRolloutConfig: migration command and hooks from config reach AWS.
 func TestRolloutConfig(t *testing.T) {
 	srv := fakeAWS(t)
-	srv.Handle("DescribeServices", describeServing(rollout.TargetProperties{
-		TaskDefinition:       "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web:0",
-		NetworkConfiguration: &rollout.NetworkConfiguration{},
-	}))
-	srv.Handle("ListDeployments", fakeaws.Static(map[string]any{"deployments": []string{}}))
+	staleService(srv)
 	srv.Handle("RunTask", fakeaws.Static(map[string]any{"tasks": []any{map[string]any{"taskArn": "arn:aws:ecs:ap-northeast-2:123456789012:task/web/m1"}}}))
 	srv.Handle("DescribeTasks", fakeaws.Static(map[string]any{"tasks": []any{map[string]any{
 		"lastStatus": "STOPPED", "containers": []any{map[string]any{"name": "app", "exitCode": 0}},
