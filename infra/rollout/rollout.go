@@ -139,12 +139,12 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if diff := serving.differences(req); len(diff) == 0 {
+	diff := serving.differences(req)
+	if len(diff) == 0 {
 		ro.Log.Info(fmt.Sprintf("service %s already runs %s; nothing to deploy", req.Service, shortARN(req.TaskDefinition)))
 		return Result{DeploymentID: serving.deploymentID}, nil
-	} else {
-		ro.Log.Info(fmt.Sprintf("service %s needs a deployment: %s", req.Service, strings.Join(diff, "; ")))
 	}
+	ro.Log.Info(fmt.Sprintf("service %s needs a deployment: %s", req.Service, strings.Join(diff, "; ")))
 
 	active, err := ro.activeDeployments(ctx, req)
 	if err != nil {
