@@ -188,6 +188,11 @@ func TestStackGraph(t *testing.T) {
 			albSG, taskSG := g.one(tSG, "-alb"), g.one(tSG, "-tasks")
 			lb := g.one(tLB, "-alb")
 
+			vpc := g.one(tVpc, "-vpc")
+			eq(t, vpc, "subnetStrategy", str(t, vpc, "subnetStrategy"), "Auto")
+			eq(t, vpc, "cidrBlock", str(t, vpc, "cidrBlock"), "10.0.0.0/16")
+			eq(t, vpc, "numberOfAvailabilityZones", num(t, vpc, "numberOfAvailabilityZones"), 2)
+
 			// Target groups: ip targets on nginx's port, health checked through nginx.
 			for _, tg := range []*offline.Resource{blue, green} {
 				eq(t, tg, "targetType", str(t, tg, "targetType"), "ip")

@@ -54,11 +54,14 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	if n.AssignPublicIP {
 		subnets = subnets[:1]
 	}
+	// Auto lays subnets out in the order given; awsx's default (Legacy) is deprecated.
+	layout := awsxec2.SubnetAllocationStrategyAuto
 	vpc, err := awsxec2.NewVpc(ctx, name+"-vpc", &awsxec2.VpcArgs{
 		CidrBlock:                 &cidr,
 		NumberOfAvailabilityZones: &azs,
 		NatGateways:               &awsxec2.NatGatewayConfigurationArgs{Strategy: strategy},
 		SubnetSpecs:               subnets,
+		SubnetStrategy:            &layout,
 		EnableDnsHostnames:        pulumi.Bool(true),
 		Tags:                      args.Tags,
 	}, parent)
