@@ -332,9 +332,12 @@ func TestFailureWaitsForRollback(t *testing.T) {
 				t.Errorf("result %+v", res)
 			}
 			// The rollback was followed to its end before the run failed.
-			if n := f.aws.Count("GetDeployment"); n != 4 {
-				t.Errorf("%d GetDeployment calls, want 4 (2 for the deployment, 2 for its rollback): %v", n, f.aws.Ops())
-			}
+			wantOps(t, f, []string{"DescribeServices", "ListDeployments", "CreateDeployment",
+				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-BAD in progress
+				"GetDeployment",                                                 // d-BAD failed
+				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-RB in progress
+				"GetDeployment", // d-RB succeeded
+			})
 			if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"CreateDeployment"}) {
 				t.Errorf("writes %v", w)
 			}
@@ -393,6 +396,15 @@ func TestActiveDeploymentOfAnotherRevision(t *testing.T) {
 			if w := f.aws.Writes(); !reflect.DeepEqual(w, wantWrites) {
 				t.Errorf("writes %v, want %v", w, wantWrites)
 			}
+			want := []string{"DescribeServices", "ListDeployments", "GetDeployment"} // the look at active deployments
+			if policy == rollout.StopActive {
+				want = append(want, "StopDeployment")
+			}
+			want = append(want,
+				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-OTHER still in progress
+				"GetDeployment",                     // d-OTHER ended
+				"CreateDeployment", "GetDeployment") // ours, succeeded
+			wantOps(t, f, want)
 		})
 	}
 }
@@ -416,6 +428,9 @@ func TestActiveDeploymentOfSameRevisionIsFollowed(t *testing.T) {
 	if w := f.aws.Writes(); len(w) != 0 {
 		t.Errorf("writes %v: a deployment of the same revision must be followed, not duplicated", w)
 	}
+	wantOps(t, f, []string{"DescribeServices", "ListDeployments", "GetDeployment", // the look at active deployments
+		"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // following it: in progress
+		"GetDeployment"}) // succeeded
 }
 
 func TestTimeout(t *testing.T) {
@@ -569,9 +584,10 @@ func TestContextCancelled(t *testing.T) {
 	if res.DeploymentID != "d-C" {
 		t.Errorf("result %+v", res)
 	}
-	if n := f.aws.Count("GetDeployment"); n != 2 {
-		t.Errorf("%d GetDeployment calls, want 2: polling must stop at cancellation", n)
-	}
+	// Polling stops at the cancellation: no request after the second GetDeployment
+	// but the progress lookups its answer had already started.
+	wantOps(t, f, []string{"DescribeServices", "ListDeployments", "CreateDeployment",
+		"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", "GetDeployment"})
 	if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"CreateDeployment"}) {
 		t.Errorf("writes %v: cancellation must not stop the deployment", w)
 	}
