@@ -1,6 +1,6 @@
 module ecs-bluegreen
 
-go 1.26.8
+go 1.26.6
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.43.4
