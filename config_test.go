@@ -1,10 +1,15 @@
 package main
 
 import (
+	"io"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
 	"ecs-bluegreen/infra"
 	"ecs-bluegreen/infra/offline"
@@ -173,6 +178,45 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 	for _, s := range infra.Settings {
 		if !strings.Contains(string(readme), "`"+s.Key+"`") {
 			t.Errorf("README.md does not document `%s`", s.Key)
+		}
+	}
+}
+
+// TestPulumiFilesPassPulumisValidation loads Pulumi.yaml and both stack files with
+// the Pulumi SDK's own loaders (the project JSON schema and config declarations)
+// and checks each stack value against its declared type, as the CLI does before
+// `pulumi up`.
+func TestPulumiFilesPassPulumisValidation(t *testing.T) {
+	proj, err := workspace.LoadProject("Pulumi.yaml")
+	if err != nil {
+		t.Fatalf("Pulumi.yaml: %v", err)
+	}
+	sink := diag.DefaultSink(io.Discard, io.Discard, diag.FormatOptions{Color: colors.Never})
+	for _, stack := range []string{"dev", "prod"} {
+		file := "Pulumi." + stack + ".yaml"
+		ps, err := workspace.LoadProjectStack(sink, proj, file)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(ps.Config) == 0 {
+			t.Fatalf("%s: no config read", file)
+		}
+		for key, value := range ps.Config {
+			if key.Namespace() != proj.Name.String() {
+				continue
+			}
+			decl, ok := proj.Config[key.Name()]
+			if !ok {
+				t.Errorf("%s sets %s, which Pulumi.yaml does not declare", file, key)
+				continue
+			}
+			v, err := value.ToObject()
+			if err != nil {
+				t.Fatalf("%s: %s: %v", file, key, err)
+			}
+			if !workspace.ValidateConfigValue(decl.TypeName(), decl.Items, v) {
+				t.Errorf("%s: %s = %v is not of the declared type %s", file, key, v, decl.TypeName())
+			}
 		}
 	}
 }
