@@ -116,7 +116,7 @@ func TestUpRollsOutAndSecondUpIsANoOp(t *testing.T) {
 	if body["applicationName"] != str(t, cdApp, "out:name") || body["deploymentGroupName"] != "web" {
 		t.Errorf("CreateDeployment application/group = %v/%v", body["applicationName"], body["deploymentGroupName"])
 	}
-	if d, _ := body["description"].(string); !strings.Contains(d, "stack dev") || !strings.Contains(d, "@sha256:") {
+	if d, _ := body["description"].(string); !strings.Contains(d, "stack dev") || !strings.Contains(d, " image sha256:") || len(d) > 100 {
 		t.Errorf("description %q does not name the stack and image digest", d)
 	}
 	spec := createdSpec(t, srv)

@@ -198,10 +198,15 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 	return ro.follow(parent, ctx, req, id)
 }
 
+// description names the stack, the revision and the image digest, kept short:
+// CodeDeploy rejects long descriptions (DescriptionTooLongException).
 func description(r Request) string {
 	d := fmt.Sprintf("pulumi up (stack %s): %s", r.Stack, shortARN(r.TaskDefinition))
-	if r.Image != "" {
-		d += " image " + r.Image
+	if _, digest, ok := strings.Cut(r.Image, "@"); ok {
+		d += " image " + digest[:min(len(digest), len("sha256:")+12)]
+	}
+	if len(d) > 100 {
+		d = d[:100]
 	}
 	return d
 }

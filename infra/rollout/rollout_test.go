@@ -83,7 +83,7 @@ func request() rollout.Request {
 		Cluster: "web-cluster", Service: "web-svc", TaskDefinition: tdNew,
 		ContainerName: "nginx", ContainerPort: 80,
 		Subnets: subnets, SecurityGroups: groups, AssignPublicIP: true,
-		PlatformVersion: "LATEST", Image: "repo@sha256:abc",
+		PlatformVersion: "LATEST", Image: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/web-app@sha256:0123456789abcdef0123",
 		ActivePolicy: rollout.WaitForActive, Timeout: 5 * time.Second, StopOnTimeout: true,
 	}
 }
@@ -193,8 +193,8 @@ func TestFirstRollout(t *testing.T) {
 	if body["applicationName"] != "web-app" || body["deploymentGroupName"] != "web" {
 		t.Errorf("CreateDeployment names: %v", body)
 	}
-	if d := body["description"].(string); !strings.Contains(d, "stack dev") || !strings.Contains(d, "web:2") || !strings.Contains(d, "repo@sha256:abc") {
-		t.Errorf("description %q does not name the stack, revision and image", d)
+	if d := body["description"].(string); d != "pulumi up (stack dev): web:2 image sha256:0123456789ab" {
+		t.Errorf("description %q does not name the stack, revision and image digest", d)
 	}
 	rev := body["revision"].(map[string]any)
 	if rev["revisionType"] != "AppSpecContent" {
