@@ -154,6 +154,14 @@ func target(events map[string]string, blue, green float64) map[string]any {
 	}}}
 }
 
+// newRevision is the common start: the service runs tdOld, nothing is under way,
+// and CreateDeployment answers with id.
+func (f *fixture) newRevision(id string) {
+	f.aws.Handle("DescribeServices", serving(tdOld))
+	f.aws.Handle("ListDeployments", noActive())
+	f.aws.Handle("CreateDeployment", created(id))
+}
+
 func (f *fixture) progressHandlers(targets ...any) {
 	f.aws.Handle("ListDeploymentTargets", fakeaws.Static(map[string]any{"targetIds": []string{"web-cluster:web-svc"}}))
 	f.aws.Handle("GetDeploymentTarget", fakeaws.Sequence(targets...))
@@ -168,9 +176,7 @@ func wantOps(t *testing.T, f *fixture, want []string) {
 
 func TestFirstRollout(t *testing.T) {
 	f := newFixture(t)
-	f.aws.Handle("DescribeServices", serving(tdOld))
-	f.aws.Handle("ListDeployments", noActive())
-	f.aws.Handle("CreateDeployment", created("d-NEW"))
+	f.newRevision("d-NEW")
 	f.aws.Handle("GetDeployment", fakeaws.Sequence(
 		deployment("d-NEW", "Created", tdNew, nil),
 		deployment("d-NEW", "InProgress", tdNew, nil),
@@ -258,9 +264,7 @@ func TestNetworkChangeDeploys(t *testing.T) {
 
 func TestSuccessReportsProgressOnce(t *testing.T) {
 	f := newFixture(t)
-	f.aws.Handle("DescribeServices", serving(tdOld))
-	f.aws.Handle("ListDeployments", noActive())
-	f.aws.Handle("CreateDeployment", created("d-P"))
+	f.newRevision("d-P")
 	f.aws.Handle("GetDeployment", fakeaws.Sequence(
 		deployment("d-P", "InProgress", tdNew, nil),
 		deployment("d-P", "InProgress", tdNew, nil),
@@ -309,9 +313,7 @@ func TestFailureWaitsForRollback(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.aws.Handle("DescribeServices", serving(tdOld))
-			f.aws.Handle("ListDeployments", noActive())
-			f.aws.Handle("CreateDeployment", created("d-BAD"))
+			f.newRevision("d-BAD")
 			f.aws.Handle("GetDeployment", byDeployment(map[string]fakeaws.Handler{
 				"d-BAD": fakeaws.Sequence(
 					deployment("d-BAD", "InProgress", tdNew, nil),
@@ -436,9 +438,7 @@ func TestActiveDeploymentOfSameRevisionIsFollowed(t *testing.T) {
 func TestTimeout(t *testing.T) {
 	t.Run("stops with rollback", func(t *testing.T) {
 		f := newFixture(t)
-		f.aws.Handle("DescribeServices", serving(tdOld))
-		f.aws.Handle("ListDeployments", noActive())
-		f.aws.Handle("CreateDeployment", created("d-SLOW"))
+		f.newRevision("d-SLOW")
 		var stopped sync.Once
 		stop := make(chan struct{})
 		f.aws.Handle("StopDeployment", func(map[string]any) (any, *fakeaws.Error) {
@@ -478,9 +478,7 @@ func TestTimeout(t *testing.T) {
 	})
 	t.Run("left running when configured", func(t *testing.T) {
 		f := newFixture(t)
-		f.aws.Handle("DescribeServices", serving(tdOld))
-		f.aws.Handle("ListDeployments", noActive())
-		f.aws.Handle("CreateDeployment", created("d-SLOW"))
+		f.newRevision("d-SLOW")
 		f.aws.Handle("GetDeployment", fakeaws.Static(deployment("d-SLOW", "InProgress", tdNew, nil)))
 		f.progressHandlers(target(nil, 100, 0))
 		req := request()
@@ -563,9 +561,7 @@ func TestContextCancelled(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.aws.Handle("DescribeServices", serving(tdOld))
-	f.aws.Handle("ListDeployments", noActive())
-	f.aws.Handle("CreateDeployment", created("d-C"))
+	f.newRevision("d-C")
 	var polls atomic.Int32
 	f.aws.Handle("GetDeployment", func(map[string]any) (any, *fakeaws.Error) {
 		if polls.Add(1) == 2 {
