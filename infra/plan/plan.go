@@ -246,11 +246,7 @@ func summarize(typ, path string, v resource.PropertyValue) string {
 		}
 		return strings.Join(rules, "; ")
 	case path == "defaultActions":
-		var acts []string
-		for _, a := range v.ArrayValue() {
-			acts = append(acts, a.ObjectValue()["type"].StringValue())
-		}
-		return strings.Join(acts, ",")
+		return elementField(v, "type")
 	case path == "policy" && typ == "aws:ecr/lifecyclePolicy:LifecyclePolicy":
 		var p struct {
 			Rules []struct {
@@ -279,19 +275,20 @@ func summarize(typ, path string, v resource.PropertyValue) string {
 			return strings.Join(parts, "; ")
 		}
 	case path == "capacityProviderStrategies":
-		var cps []string
-		for _, c := range v.ArrayValue() {
-			cps = append(cps, c.ObjectValue()["capacityProvider"].StringValue())
-		}
-		return strings.Join(cps, ",")
+		return elementField(v, "capacityProvider")
 	case path == "subnetSpecs":
-		var types []string
-		for _, s := range v.ArrayValue() {
-			types = append(types, s.ObjectValue()["type"].StringValue())
-		}
-		return strings.Join(types, ",")
+		return elementField(v, "type")
 	}
 	return text(v)
+}
+
+// elementField lists one field of each object in an array: "forward,redirect".
+func elementField(v resource.PropertyValue, key resource.PropertyKey) string {
+	var out []string
+	for _, e := range v.ArrayValue() {
+		out = append(out, e.ObjectValue()[key].StringValue())
+	}
+	return strings.Join(out, ",")
 }
 
 func values(v resource.PropertyValue) []string {
