@@ -92,13 +92,13 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 		for _, event := range sortedKeys(hooks) {
 			arns = append(arns, hooks[event])
 		}
-		policy, err := policyDocument{Version: "2012-10-17", Statement: []policyStatement{{
+		doc, err := policy(policyStatement{
 			Sid: "InvokeHooks", Effect: "Allow", Action: []string{"lambda:InvokeFunction"}, Resource: arns,
-		}}}.JSON()
+		}).JSON()
 		if err != nil {
 			return nil, err
 		}
-		if _, err := iam.NewRolePolicy(ctx, name+"-hooks", &iam.RolePolicyArgs{Role: d.Role.Name, Policy: pulumi.String(policy)}, parent); err != nil {
+		if _, err := iam.NewRolePolicy(ctx, name+"-hooks", &iam.RolePolicyArgs{Role: d.Role.Name, Policy: pulumi.String(doc)}, parent); err != nil {
 			return nil, fmt.Errorf("creating hook invoke policy: %w", err)
 		}
 	}

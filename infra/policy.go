@@ -16,6 +16,11 @@ type policyStatement struct {
 	Resource  []string          `json:"Resource,omitempty"`
 }
 
+// policy is an IAM policy document of the current language version.
+func policy(statements ...policyStatement) policyDocument {
+	return policyDocument{Version: "2012-10-17", Statement: statements}
+}
+
 func (d policyDocument) JSON() (string, error) {
 	b, err := json.Marshal(d)
 	return string(b), err
@@ -23,8 +28,8 @@ func (d policyDocument) JSON() (string, error) {
 
 // assumeRolePolicy lets one AWS service principal (ecs-tasks.amazonaws.com, …) assume a role.
 func assumeRolePolicy(service string) string {
-	s, _ := policyDocument{Version: "2012-10-17", Statement: []policyStatement{{
+	s, _ := policy(policyStatement{
 		Effect: "Allow", Principal: map[string]string{"Service": service}, Action: []string{"sts:AssumeRole"},
-	}}}.JSON()
+	}).JSON()
 	return s
 }

@@ -200,10 +200,10 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, par
 		return fmt.Errorf("creating execution role: %w", err)
 	}
 	ssmARNs, secretARNs := splitSecretARNs(args.Config.Secrets)
-	policy := pulumi.All(args.RepositoryARNs, s.LogGroup.Arn).ApplyT(func(v []any) (string, error) {
+	execPolicy := pulumi.All(args.RepositoryARNs, s.LogGroup.Arn).ApplyT(func(v []any) (string, error) {
 		return executionPolicy(v[0].([]string), v[1].(string), ssmARNs, secretARNs)
 	}).(pulumi.StringOutput)
-	if _, err = iam.NewRolePolicy(ctx, name+"-exec", &iam.RolePolicyArgs{Role: s.ExecutionRole.Name, Policy: policy}, parent); err != nil {
+	if _, err = iam.NewRolePolicy(ctx, name+"-exec", &iam.RolePolicyArgs{Role: s.ExecutionRole.Name, Policy: execPolicy}, parent); err != nil {
 		return fmt.Errorf("creating execution role policy: %w", err)
 	}
 	s.TaskRole, err = iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
@@ -228,12 +228,12 @@ func splitSecretARNs(secrets map[string]string) (ssm, secretsManager []string) {
 }
 
 func executionPolicy(repoARNs []string, logGroupARN string, ssmARNs, secretARNs []string) (string, error) {
-	doc := policyDocument{Version: "2012-10-17", Statement: []policyStatement{
+	doc := policy(
 		// GetAuthorizationToken has no resource-level permissions.
-		{Sid: "EcrLogin", Effect: "Allow", Action: []string{"ecr:GetAuthorizationToken"}, Resource: []string{"*"}},
-		{Sid: "EcrPull", Effect: "Allow", Action: []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}, Resource: repoARNs},
-		{Sid: "Logs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"}, Resource: []string{logGroupARN, logGroupARN + ":*"}},
-	}}
+		policyStatement{Sid: "EcrLogin", Effect: "Allow", Action: []string{"ecr:GetAuthorizationToken"}, Resource: []string{"*"}},
+		policyStatement{Sid: "EcrPull", Effect: "Allow", Action: []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}, Resource: repoARNs},
+		policyStatement{Sid: "Logs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"}, Resource: []string{logGroupARN, logGroupARN + ":*"}},
+	)
 	if len(ssmARNs) > 0 {
 		doc.Statement = append(doc.Statement, policyStatement{Sid: "SsmParameters", Effect: "Allow", Action: []string{"ssm:GetParameters"}, Resource: ssmARNs})
 	}
