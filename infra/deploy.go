@@ -32,7 +32,6 @@ type DeployArgs struct {
 
 // Release is the declared state the rollout brings the service to.
 type Release struct {
-	Stack            string
 	Region, Profile  string
 	TaskDefinition   pulumi.StringInput
 	ContainerName    string
@@ -225,7 +224,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) pulumi.StringOut
 		}
 		ro := &rollout.Rollout{CodeDeploy: codeDeploy, ECS: ecsClient, Log: pulumiLog{ctx, d}}
 		res, err := ro.Run(goctx, rollout.Request{
-			Stack:                rel.Stack,
+			Stack:                ctx.Stack(),
 			TaskDefinition:       v[0].(string),
 			Application:          v[1].(string),
 			DeploymentGroup:      v[2].(string),

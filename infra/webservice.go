@@ -84,7 +84,6 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		TestListener: w.Edge.TestListener,
 		Tags:         tags,
 		Release: Release{
-			Stack:              ctx.Stack(),
 			Region:             cfg.Region,
 			Profile:            cfg.Profile,
 			TaskDefinition:     w.Service.TaskDefinition.Arn,
