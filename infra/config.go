@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -322,7 +322,7 @@ func (l *loader) validateService(c *Config) {
 	s := c.Service
 	if mems, ok := fargateMemory[s.CPU]; !ok {
 		l.fail("taskCpu", strconv.Itoa(s.CPU), "one of 256, 512, 1024, 2048, 4096, 8192, 16384")
-	} else if !containsInt(mems, s.Memory) {
+	} else if !slices.Contains(mems, s.Memory) {
 		l.fail("taskMemory", strconv.Itoa(s.Memory), fmt.Sprintf("a Fargate memory size for taskCpu %d: %s MiB", s.CPU, describeSizes(mems)))
 	}
 	if s.NginxSharePercent+s.AppSharePercent > 100 {
@@ -331,7 +331,7 @@ func (l *loader) validateService(c *Config) {
 	if s.NginxPort == s.AppPort {
 		l.fail("appPort", strconv.Itoa(s.AppPort), "a port other than nginxPort; both containers share the task's network namespace")
 	}
-	if !containsInt(logRetentionDays, s.LogRetentionDays) {
+	if !slices.Contains(logRetentionDays, s.LogRetentionDays) {
 		l.fail("logRetentionDays", strconv.Itoa(s.LogRetentionDays), "one of "+joinInts(logRetentionDays))
 	}
 	if s.MinTasks > s.MaxTasks {
@@ -396,10 +396,8 @@ func (l *loader) str(key string) string {
 
 func (l *loader) oneOf(key string, allowed []string) string {
 	v := l.str(key)
-	for _, a := range allowed {
-		if v == a {
-			return v
-		}
+	if slices.Contains(allowed, v) {
+		return v
 	}
 	l.fail(key, v, "one of "+strings.Join(allowed, ", "))
 	return v
@@ -527,15 +525,6 @@ func partition(region string) string {
 	return "aws"
 }
 
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 func joinInts(list []int) string {
 	s := make([]string, len(list))
 	for i, v := range list {
@@ -553,10 +542,5 @@ func describeSizes(m []int) string {
 }
 
 func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -182,13 +183,8 @@ func sum(items []LineItem) float64 {
 	return t
 }
 
-func round2(v float64) float64 {
-	// Half away from zero, at cents.
-	if v < 0 {
-		return -round2(-v)
-	}
-	return float64(int64(v*100+0.5)) / 100
-}
+// round2 rounds to cents, half away from zero.
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 func usd(v float64) string {
 	s := fmt.Sprintf("$%.5f", v)
