@@ -8,9 +8,10 @@ import (
 	"ecs-bluegreen/infra"
 )
 
-// TestContextHash checks the image tag: stable for the same sources, new for any
-// change that docker would send, blind to what .dockerignore excludes.
-func TestContextHash(t *testing.T) {
+// TestImageTag checks the image tag: stable for the same sources, new for any
+// change of the bytes docker would push (so an immutable repository never sees new
+// bytes under an old tag), blind to what .dockerignore excludes.
+func TestImageTag(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) {
 		t.Helper()
@@ -22,15 +23,18 @@ func TestContextHash(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	build := infra.BuildConfig{Context: dir, Dockerfile: filepath.Join(dir, "Dockerfile")}
+	platform := "linux/amd64"
 	hash := func() string {
 		t.Helper()
-		h, err := infra.ContextHash(dir, filepath.Join(dir, "Dockerfile"))
+		h, err := infra.ImageTag(build, platform)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return h
 	}
 	write("Dockerfile", "FROM scratch\n")
+	write("Dockerfile.alt", "FROM scratch\n")
 	write(".dockerignore", "__pycache__\n**/*.pyc\n")
 	write("app/a.py", "print(1)\n")
 	write("app/b.py", "print(2)\n")
@@ -48,6 +52,7 @@ func TestContextHash(t *testing.T) {
 		t.Errorf("ignored files changed the tag: %s -> %s", base, h)
 	}
 
+	// Each step changes what docker builds or pushes; each must give a tag never seen before.
 	steps := []struct {
 		what   string
 		change func()
@@ -57,6 +62,14 @@ func TestContextHash(t *testing.T) {
 		{"add a file", func() { write("app/new.py", "") }},
 		{"change the Dockerfile", func() { write("Dockerfile", "FROM busybox\n") }},
 		{"rename a file", func() { os.Rename(filepath.Join(dir, "app/new.py"), filepath.Join(dir, "app/renamed.py")) }},
+		{"chmod +x a file", func() { os.Chmod(filepath.Join(dir, "app/a.py"), 0o755) }},
+		{"build for another platform", func() { platform = "linux/arm64" }},
+		{"another Dockerfile path with the same contents", func() {
+			write("Dockerfile.alt", "FROM busybox\n")
+			build.Dockerfile = filepath.Join(dir, "Dockerfile.alt")
+		}},
+		{"a build arg", func() { build.Args = map[string]string{"PYTHON": "3.12"} }},
+		{"another value of the build arg", func() { build.Args = map[string]string{"PYTHON": "3.13"} }},
 	}
 	seen := map[string]string{base: "start"}
 	for _, s := range steps {
@@ -68,7 +81,7 @@ func TestContextHash(t *testing.T) {
 		seen[h] = s.what
 	}
 
-	if _, err := infra.ContextHash(filepath.Join(dir, "missing"), filepath.Join(dir, "Dockerfile")); err == nil {
+	if _, err := infra.ImageTag(infra.BuildConfig{Context: filepath.Join(dir, "missing"), Dockerfile: build.Dockerfile}, platform); err == nil {
 		t.Error("no error for a missing context")
 	}
 }

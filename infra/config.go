@@ -66,10 +66,12 @@ func (i ImagesConfig) Platform() string {
 	return "linux/amd64"
 }
 
-// BuildConfig is one docker build: context and Dockerfile, relative to the project directory.
+// BuildConfig is one docker build: context and Dockerfile, relative to the project
+// directory, and build args (none are configurable today; the tag covers them).
 type BuildConfig struct {
 	Context    string
 	Dockerfile string
+	Args       map[string]string
 }
 
 // EdgeConfig shapes the load balancer, listeners and target groups.

@@ -89,18 +89,22 @@ func newRepositoryImage(ctx *pulumi.Context, parent pulumi.Resource, name string
 		return nil, fmt.Errorf("creating lifecycle policy %s: %w", name, err)
 	}
 
-	tag, err := ContextHash(build.Context, build.Dockerfile)
+	tag, err := ImageTag(build, args.Images.Platform())
 	if err != nil {
 		return nil, fmt.Errorf("hashing build context %s: %w", build.Context, err)
+	}
+	buildArgs := &docker.DockerBuildArgs{
+		Context:    pulumi.String(build.Context),
+		Dockerfile: pulumi.String(build.Dockerfile),
+		Platform:   pulumi.String(args.Images.Platform()),
+	}
+	if len(build.Args) > 0 { // absent rather than empty, so existing images see no diff
+		buildArgs.Args = pulumi.ToStringMap(build.Args)
 	}
 	server := repo.RepositoryUrl.ApplyT(func(u string) string { return strings.SplitN(u, "/", 2)[0] }).(pulumi.StringOutput)
 	img, err := docker.NewImage(ctx, name, &docker.ImageArgs{
 		ImageName: pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag),
-		Build: &docker.DockerBuildArgs{
-			Context:    pulumi.String(build.Context),
-			Dockerfile: pulumi.String(build.Dockerfile),
-			Platform:   pulumi.String(args.Images.Platform()),
-		},
+		Build:     buildArgs,
 		Registry: &docker.RegistryArgs{
 			Server:   server,
 			Username: token.UserName(),
@@ -135,25 +139,44 @@ func lifecyclePolicy(n int) (string, error) {
 	return string(b), err
 }
 
-// ContextHash is a content hash of a build context and its Dockerfile: the image
-// tag. Equal inputs give an equal tag, so an unchanged build changes nothing, and
-// any change gives a new tag, which immutable repositories require. Files the
-// context's .dockerignore excludes do not count, as docker does not send them.
-func ContextHash(contextDir, dockerfile string) (string, error) {
+// ImageTag is the image's tag: a hash of everything the program controls that
+// changes the pushed bytes — the build context as docker sends it (names, modes
+// and contents), the Dockerfile's path and contents, the target platform and the
+// build args. Equal inputs give an equal tag, so an unchanged build changes nothing;
+// any change gives a new tag, which immutable repositories require (pushing new
+// bytes under an existing tag fails with ImageTagAlreadyExistsException).
+func ImageTag(b BuildConfig, platform string) (string, error) {
+	h := sha256.New()
+	// Framed fields, so no two different inputs can hash the same text.
+	fmt.Fprintf(h, "platform\x00%s\x00dockerfile\x00%s\x00", platform, filepath.ToSlash(b.Dockerfile))
+	for _, k := range sortedKeys(b.Args) {
+		fmt.Fprintf(h, "arg\x00%s\x00%d\x00%s\x00", k, len(b.Args[k]), b.Args[k])
+	}
+	if err := hashContext(h, b.Context); err != nil {
+		return "", fmt.Errorf("hashing build context %s: %w", b.Context, err)
+	}
+	if err := hashFile(h, "\x00dockerfile", b.Dockerfile); err != nil {
+		return "", fmt.Errorf("hashing Dockerfile %s: %w", b.Dockerfile, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// hashContext hashes the files docker sends for a context: those its .dockerignore
+// does not exclude.
+func hashContext(h io.Writer, contextDir string) error {
 	var patterns []string
 	if f, err := os.Open(filepath.Join(contextDir, ".dockerignore")); err == nil {
 		patterns, err = ignorefile.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return "", fmt.Errorf("reading .dockerignore: %w", err)
+			return fmt.Errorf("reading .dockerignore: %w", err)
 		}
 	}
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
-		return "", fmt.Errorf("reading .dockerignore: %w", err)
+		return fmt.Errorf("reading .dockerignore: %w", err)
 	}
-	h := sha256.New()
-	err = filepath.WalkDir(contextDir, func(path string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(contextDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -166,13 +189,6 @@ func ContextHash(contextDir, dockerfile string) (string, error) {
 		}
 		return hashFile(h, filepath.ToSlash(rel), path)
 	})
-	if err != nil {
-		return "", err
-	}
-	if err := hashFile(h, "\x00dockerfile", dockerfile); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 func hashFile(h io.Writer, name, path string) error {
@@ -185,8 +201,9 @@ func hashFile(h io.Writer, name, path string) error {
 	if err != nil {
 		return err
 	}
-	// Name and length frame each file, so moving bytes between files changes the hash.
-	fmt.Fprintf(h, "%s\x00%d\x00", name, st.Size())
+	// Name, mode and length frame each file: moving bytes between files, or a
+	// chmod (COPY keeps modes, so the image changes), changes the hash.
+	fmt.Fprintf(h, "%s\x00%o\x00%d\x00", name, st.Mode().Perm(), st.Size())
 	_, err = io.Copy(h, f)
 	return err
 }
