@@ -14,10 +14,8 @@ type EdgeArgs struct {
 	VpcID           pulumi.StringInput
 	SubnetIDs       pulumi.StringArrayInput
 	SecurityGroupID pulumi.StringInput
-	// TargetPort is the nginx container port the target groups send traffic to.
-	TargetPort int
-	Protect    bool
-	Tags       pulumi.StringMap
+	Protect         bool
+	Tags            pulumi.StringMap
 }
 
 // Edge is the load balancer with its blue and green target groups, the production
@@ -35,6 +33,13 @@ type Edge struct {
 	URL              pulumi.StringOutput
 	TestURL          pulumi.StringOutput
 }
+
+// targetGroupPort is the target groups' port. It is fixed, not the nginx port: a
+// target group's port forces its replacement, and a replaced group is still held by
+// the listeners and the service (whose references CodeDeploy owns), so it could
+// never be deleted. With ip targets ECS registers each task with its container port
+// anyway, and the health check uses the traffic port, so this value is unused.
+const targetGroupPort = 80
 
 // NewEdge creates the load balancer, target groups and listeners.
 func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.ResourceOption) (*Edge, error) {
@@ -62,7 +67,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		tg, err := lb.NewTargetGroup(ctx, name+"-"+color, &lb.TargetGroupArgs{
 			TargetType:          pulumi.String("ip"),
 			Protocol:            pulumi.String("HTTP"),
-			Port:                pulumi.Int(args.TargetPort),
+			Port:                pulumi.Int(targetGroupPort),
 			VpcId:               args.VpcID,
 			DeregistrationDelay: pulumi.Int(c.DeregistrationDelaySeconds),
 			HealthCheck: &lb.TargetGroupHealthCheckArgs{
@@ -112,6 +117,9 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, fmt.Errorf("creating production listener: %w", err)
 	}
 	if c.HTTPS() {
+		// After the production listener: when a live stack gains a certificate, that
+		// listener moves from 80 to 443 in place, and only then is 80 free for the
+		// redirect (in parallel, ELB answers DuplicateListener).
 		e.RedirectListener, err = lb.NewListener(ctx, name+"-http", &lb.ListenerArgs{
 			LoadBalancerArn: e.LoadBalancer.Arn,
 			Port:            pulumi.Int(80),
@@ -123,7 +131,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 				},
 			}},
 			Tags: args.Tags,
-		}, parent)
+		}, parent, pulumi.DependsOn([]pulumi.Resource{e.ProdListener}))
 		if err != nil {
 			return nil, fmt.Errorf("creating HTTP redirect listener: %w", err)
 		}

@@ -1,7 +1,10 @@
 package infra
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"net/netip"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	awsxec2 "github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx/ec2"
@@ -28,10 +31,40 @@ type Network struct {
 	PrivateSubnetIDs pulumi.StringArrayOutput
 	// TaskSubnetIDs are where tasks run: private subnets behind NAT, or public subnets
 	// (with a public IP) when the stack has no NAT gateway.
-	TaskSubnetIDs     pulumi.StringArrayOutput
-	AssignPublicIP    bool
-	AlbSecurityGroup  *ec2.SecurityGroup
-	TaskSecurityGroup *ec2.SecurityGroup
+	TaskSubnetIDs pulumi.StringArrayOutput
+	// PublicCIDRs and PrivateCIDRs are the subnets' CIDR blocks, one per AZ.
+	PublicCIDRs, PrivateCIDRs []string
+	AssignPublicIP            bool
+	AlbSecurityGroup          *ec2.SecurityGroup
+	TaskSecurityGroup         *ec2.SecurityGroup
+}
+
+// SubnetLayout gives each AZ's public and private subnet CIDR. The VPC is split
+// into 2^ceil(log2(azs)) equal AZ blocks; each block holds its public subnet in
+// the first half and its private subnet in the second. The public CIDRs depend only
+// on the VPC CIDR and the AZ count, never on whether private subnets (NAT) exist.
+// This is the layout awsx's Auto strategy gave a stack with public and private
+// subnets, so such stacks keep their subnets.
+func SubnetLayout(vpcCIDR string, azs int) (public, private []string, err error) {
+	vpc, err := netip.ParsePrefix(vpcCIDR)
+	if err != nil || !vpc.Addr().Is4() {
+		return nil, nil, fmt.Errorf("subnet layout: %q is not an IPv4 CIDR", vpcCIDR)
+	}
+	azBits := vpc.Bits() + bits.Len(uint(azs-1))
+	subnetBits := azBits + 1
+	if azs < 1 || subnetBits > 28 {
+		return nil, nil, fmt.Errorf("subnet layout: %s cannot hold %d AZs of two subnets each", vpcCIDR, azs)
+	}
+	base := binary.BigEndian.Uint32(vpc.Masked().Addr().AsSlice())
+	block := func(bitsLen int, index uint32) string {
+		a := base + index<<(32-bitsLen)
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), bitsLen).String()
+	}
+	for i := range azs {
+		public = append(public, block(subnetBits, uint32(2*i)))
+		private = append(private, block(subnetBits, uint32(2*i+1)))
+	}
+	return public, private, nil
 }
 
 // NewNetwork creates the VPC (awsx) and the security groups.
@@ -48,13 +81,21 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		"onePerAz": awsxec2.NatGatewayStrategyOnePerAz,
 	}[args.Network.NATGateways]
 	cidr, azs := args.Network.CIDR, args.Network.AZCount
-	// Without NAT a private subnet would have no way out, so the VPC gets public
-	// subnets only and the tasks run there.
-	subnets := []awsxec2.SubnetSpecArgs{{Type: awsxec2.SubnetTypePublic}, {Type: awsxec2.SubnetTypePrivate}}
+	public, private, err := SubnetLayout(cidr, azs)
+	if err != nil {
+		return nil, err
+	}
+	// Without NAT a private subnet would have no way out (and awsx refuses private
+	// subnets without NAT), so the VPC gets public subnets only and the tasks run
+	// there. The CIDRs are explicit, so adding or dropping the private subnets never
+	// moves the public ones that hold the load balancer.
+	subnets := []awsxec2.SubnetSpecArgs{
+		{Type: awsxec2.SubnetTypePublic, CidrBlocks: public},
+		{Type: awsxec2.SubnetTypePrivate, CidrBlocks: private},
+	}
 	if n.AssignPublicIP {
 		subnets = subnets[:1]
 	}
-	// Auto lays subnets out in the order given; awsx's default (Legacy) is deprecated.
 	layout := awsxec2.SubnetAllocationStrategyAuto
 	vpc, err := awsxec2.NewVpc(ctx, name+"-vpc", &awsxec2.VpcArgs{
 		CidrBlock:                 &cidr,
@@ -69,6 +110,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, fmt.Errorf("creating VPC: %w", err)
 	}
 	n.Vpc, n.VpcID = vpc, vpc.VpcId
+	n.PublicCIDRs, n.PrivateCIDRs = public, private
 	n.PublicSubnetIDs, n.PrivateSubnetIDs = vpc.PublicSubnetIds, vpc.PrivateSubnetIds
 	n.TaskSubnetIDs = vpc.PrivateSubnetIds
 	if n.AssignPublicIP {

@@ -44,17 +44,23 @@ type ServiceArgs struct {
 type Service struct {
 	pulumi.ResourceState
 
-	Cluster        *ecs.Cluster
-	LogGroup       *cloudwatch.LogGroup
-	ExecutionRole  *iam.Role
-	TaskRole       *iam.Role
-	TaskDefinition *ecs.TaskDefinition
-	Service        *ecs.Service
-	ScalingTarget  *appautoscaling.Target
-	ScalingPolicy  *appautoscaling.Policy
+	Cluster       *ecs.Cluster
+	LogGroup      *cloudwatch.LogGroup
+	ExecutionRole *iam.Role
+	// ExecutionPolicy is what the execution role may do (pull, log, read secrets);
+	// the task definition depends on it, so no task starts before it exists.
+	ExecutionPolicy *iam.RolePolicy
+	TaskRole        *iam.Role
+	TaskDefinition  *ecs.TaskDefinition
+	Service         *ecs.Service
+	ScalingTarget   *appautoscaling.Target
+	ScalingPolicy   *appautoscaling.Policy
 	// CapacityProvider is what the tasks run on: FARGATE or FARGATE_SPOT.
 	CapacityProvider string
 }
+
+// ServiceIgnoredInputs are the ECS service inputs Pulumi leaves to CodeDeploy and autoscaling.
+var ServiceIgnoredInputs = []string{"taskDefinition", "loadBalancers", "networkConfiguration", "platformVersion", "capacityProviderStrategies", "desiredCount"}
 
 // NewService creates the cluster, logs, roles, task definition, service and autoscaling.
 func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
@@ -116,15 +122,18 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		// Keep old revisions ACTIVE: CodeDeploy rolls back to them.
 		SkipDestroy: pulumi.Bool(true),
 		Tags:        args.Tags,
-	}, parent)
+	}, parent, pulumi.DependsOn([]pulumi.Resource{s.ExecutionPolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("creating task definition: %w", err)
 	}
 
 	// With the CODE_DEPLOY controller, ECS rejects UpdateService changes to these;
-	// new revisions and network changes go out as CodeDeploy deployments instead,
-	// and autoscaling owns the task count.
-	ignored := pulumi.IgnoreChanges([]string{"taskDefinition", "loadBalancers", "networkConfiguration", "platformVersion", "desiredCount"})
+	// new revisions, network and capacity-provider changes go out as CodeDeploy
+	// deployments instead (the AppSpec carries them), and autoscaling owns the task
+	// count. A capacity-provider change would otherwise replace the service: the
+	// provider updates it in place only with forceNewDeployment, which CODE_DEPLOY
+	// does not allow.
+	ignored := pulumi.IgnoreChanges(ServiceIgnoredInputs)
 	s.Service, err = ecs.NewService(ctx, name, &ecs.ServiceArgs{
 		Cluster:                       s.Cluster.Arn,
 		TaskDefinition:                s.TaskDefinition.Arn,
@@ -203,7 +212,7 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, par
 	execPolicy := pulumi.All(args.RepositoryARNs, s.LogGroup.Arn).ApplyT(func(v []any) (string, error) {
 		return executionPolicy(v[0].([]string), v[1].(string), ssmARNs, secretARNs)
 	}).(pulumi.StringOutput)
-	if _, err = iam.NewRolePolicy(ctx, name+"-exec", &iam.RolePolicyArgs{Role: s.ExecutionRole.Name, Policy: execPolicy}, parent); err != nil {
+	if s.ExecutionPolicy, err = iam.NewRolePolicy(ctx, name+"-exec", &iam.RolePolicyArgs{Role: s.ExecutionRole.Name, Policy: execPolicy}, parent); err != nil {
 		return fmt.Errorf("creating execution role policy: %w", err)
 	}
 	s.TaskRole, err = iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
