@@ -27,8 +27,10 @@ type Config struct {
 	Environment string // dev or prod
 	Name        string
 	Region      string
-	Profile     string // aws:profile, "" for the default credential chain
 	Partition   string // aws, aws-cn or aws-us-gov, derived from Region
+	// AWS is the provider's identity (aws:profile, aws:assumeRole, …), which the
+	// rollout uses too, so it acts in the account the resources are in.
+	AWS rollout.Identity
 
 	Network NetworkConfig
 	Images  ImagesConfig
@@ -211,7 +213,7 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 	}
 	c.Region = l.region()
 	c.Partition = partition(c.Region)
-	c.Profile, _ = get("aws:profile")
+	c.AWS = l.identity(c.Region)
 
 	c.Network = NetworkConfig{
 		CIDR:        l.str("vpcCidr"),
@@ -515,6 +517,56 @@ func (l *loader) region() string {
 		l.fail("aws:region", r, "an AWS region such as ap-northeast-2 or us-east-1 (pulumi config set aws:region <region>)")
 	}
 	return r
+}
+
+var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+
+// identity reads the aws:* settings the provider authenticates with, so the
+// rollout can authenticate the same way.
+func (l *loader) identity(region string) rollout.Identity {
+	get := func(key string) string { v, _ := l.get(key); return v }
+	id := rollout.Identity{
+		Region: region, Profile: get("aws:profile"),
+		AccessKey: get("aws:accessKey"), SecretKey: get("aws:secretKey"), Token: get("aws:token"),
+	}
+	for key, dst := range map[string]*[]string{"aws:sharedConfigFiles": &id.SharedConfigFiles, "aws:sharedCredentialsFiles": &id.SharedCredentialsFiles} {
+		if v := get(key); v != "" {
+			if err := json.Unmarshal([]byte(v), dst); err != nil {
+				l.fail(key, v, `a list of file paths, such as ["~/.aws/config"]`)
+			}
+		}
+	}
+	if v := get("aws:assumeRole"); v != "" {
+		var r rollout.AssumeRole
+		if err := json.Unmarshal([]byte(v), &r); err != nil {
+			l.fail("aws:assumeRole", v, "an object with roleArn (and optionally sessionName, externalId, duration, policy, policyArns, sourceIdentity, tags, transitiveTagKeys)")
+		} else {
+			id.AssumeRoles = append(id.AssumeRoles, r)
+		}
+	}
+	if v := get("aws:assumeRoles"); v != "" {
+		var rs []rollout.AssumeRole
+		if err := json.Unmarshal([]byte(v), &rs); err != nil {
+			l.fail("aws:assumeRoles", v, "a list of objects with roleArn, assumed in order")
+		} else {
+			id.AssumeRoles = append(id.AssumeRoles, rs...)
+		}
+	}
+	for _, r := range id.AssumeRoles {
+		if !roleARNRE.MatchString(r.RoleARN) {
+			l.fail("aws:assumeRole", r.RoleARN, "a roleArn of an IAM role, arn:aws:iam::<account>:role/<name>")
+		}
+		if _, err := time.ParseDuration(r.Duration); r.Duration != "" && err != nil {
+			l.fail("aws:assumeRole", r.Duration, `a duration such as "1h" or "15m"`)
+		}
+	}
+	if v := get("aws:assumeRoleWithWebIdentity"); v != "" {
+		l.fail("aws:assumeRoleWithWebIdentity", "(set)", "unset while rollout is true: the rollout cannot act as that identity yet; assume the role before `pulumi up` (environment credentials) or set rollout: false")
+	}
+	if (id.AccessKey == "") != (id.SecretKey == "") {
+		l.fail("aws:accessKey", "(secret)", "set together with aws:secretKey")
+	}
+	return id
 }
 
 func partition(region string) string {

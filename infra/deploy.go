@@ -32,8 +32,11 @@ type DeployArgs struct {
 
 // Release is the declared state the rollout brings the service to.
 type Release struct {
-	Region, Profile  string
-	TaskDefinition   pulumi.StringInput
+	// Identity is the provider's AWS identity; the rollout acts as it.
+	Identity       rollout.Identity
+	TaskDefinition pulumi.StringInput
+	// TargetGroup is the blue target group, where the first revision must be healthy.
+	TargetGroup      pulumi.StringInput
 	ContainerName    string
 	ContainerPort    int
 	Subnets          pulumi.StringArrayInput
@@ -55,9 +58,13 @@ type Deploy struct {
 	DeploymentGroup *codedeploy.DeploymentGroup
 	Role            *iam.Role
 	Alarms          []*cloudwatch.MetricAlarm
+	// HooksPolicy lets CodeDeploy invoke the hook Lambdas; nil without hooks.
+	HooksPolicy *iam.RolePolicy
 	// DeploymentID is the deployment that made the service serve this revision;
-	// unknown in preview, "" when rollouts are off.
+	// unknown in preview, "" when rollouts are off or for the first revision.
 	DeploymentID pulumi.StringOutput
+	// Summary says what the rollout of this `pulumi up` did.
+	Summary pulumi.StringOutput
 }
 
 // NewDeploy creates the CodeDeploy side of the blue/green deployment.
@@ -97,7 +104,7 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 		if err != nil {
 			return nil, err
 		}
-		if _, err := iam.NewRolePolicy(ctx, name+"-hooks", &iam.RolePolicyArgs{Role: d.Role.Name, Policy: pulumi.String(doc)}, parent); err != nil {
+		if d.HooksPolicy, err = iam.NewRolePolicy(ctx, name+"-hooks", &iam.RolePolicyArgs{Role: d.Role.Name, Policy: pulumi.String(doc)}, parent); err != nil {
 			return nil, fmt.Errorf("creating hook invoke policy: %w", err)
 		}
 	}
@@ -196,31 +203,39 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 		return nil, fmt.Errorf("creating CodeDeploy deployment group: %w", err)
 	}
 
-	d.DeploymentID = d.rollout(ctx, args)
+	d.DeploymentID, d.Summary = d.rollout(ctx, args)
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"application":     d.Application.Name,
 		"deploymentGroup": d.DeploymentGroup.DeploymentGroupName,
 		"deploymentId":    d.DeploymentID,
+		"rolloutResult":   d.Summary,
 	})
 }
 
 // rollout hands the declared revision to the rollout package once the task
-// definition, service and deployment group exist. Never in preview: there it is
-// unknown, like any value only `pulumi up` learns.
-func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) pulumi.StringOutput {
+// definition, service and deployment group exist — and the hook invoke policy,
+// which CodeDeploy needs before it calls a hook. Never in preview: there its
+// results are unknown, like any value only `pulumi up` learns.
+func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) (id, summary pulumi.StringOutput) {
 	r, rel := args.Config.Rollout, args.Release
 	if !r.Enabled {
-		return pulumi.String("").ToStringOutput()
+		return pulumi.String("").ToStringOutput(), pulumi.String("rollout off").ToStringOutput()
 	}
 	if ctx.DryRun() {
-		return pulumi.UnsafeUnknownOutput([]pulumi.Resource{d.DeploymentGroup}).ApplyT(func(any) string { return "" }).(pulumi.StringOutput)
+		unknown := pulumi.UnsafeUnknownOutput([]pulumi.Resource{d.DeploymentGroup}).ApplyT(func(any) string { return "" }).(pulumi.StringOutput)
+		return unknown, unknown
 	}
-	return pulumi.All(rel.TaskDefinition, d.Application.Name, d.DeploymentGroup.DeploymentGroupName,
-		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image,
-	).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (string, error) {
-		codeDeploy, ecsClient, err := rollout.NewClients(goctx, rel.Region, rel.Profile)
+	// Resolves once the hook policy exists ("" without hooks).
+	hooksReady := pulumi.String("").ToStringOutput()
+	if d.HooksPolicy != nil {
+		hooksReady = d.HooksPolicy.ID().ToStringOutput()
+	}
+	result := pulumi.All(rel.TaskDefinition, d.Application.Name, d.DeploymentGroup.DeploymentGroupName,
+		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image, rel.TargetGroup, hooksReady,
+	).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (rollout.Result, error) {
+		codeDeploy, ecsClient, err := rollout.NewClients(goctx, rel.Identity)
 		if err != nil {
-			return "", err
+			return rollout.Result{}, err
 		}
 		ro := &rollout.Rollout{CodeDeploy: codeDeploy, ECS: ecsClient, Log: pulumiLog{ctx, d}}
 		res, err := ro.Run(goctx, rollout.Request{
@@ -233,6 +248,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) pulumi.StringOut
 			Subnets:              v[5].([]string),
 			SecurityGroups:       []string{v[6].(string)},
 			Image:                v[7].(string),
+			TargetGroup:          v[8].(string),
 			ContainerName:        rel.ContainerName,
 			ContainerPort:        rel.ContainerPort,
 			AssignPublicIP:       rel.AssignPublicIP,
@@ -247,10 +263,13 @@ func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) pulumi.StringOut
 			AcceptTrafficShifted: r.AcceptTrafficShifted,
 		})
 		if err != nil {
-			return "", fmt.Errorf("rollout: %w", err)
+			return rollout.Result{}, fmt.Errorf("rollout: %w", err)
 		}
-		return res.DeploymentID, nil
-	}).(pulumi.StringOutput)
+		return res, nil
+	})
+	id = result.ApplyT(func(r any) string { return r.(rollout.Result).DeploymentID }).(pulumi.StringOutput)
+	summary = result.ApplyT(func(r any) string { return r.(rollout.Result).Summary }).(pulumi.StringOutput)
+	return id, summary
 }
 
 // pulumiLog shows rollout progress in `pulumi up`, attached to the Deploy component.

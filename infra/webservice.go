@@ -47,7 +47,6 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		VpcID:           w.Network.VpcID,
 		SubnetIDs:       w.Network.PublicSubnetIDs,
 		SecurityGroupID: w.Network.AlbSecurityGroup.ID(),
-		TargetPort:      cfg.Service.NginxPort,
 		Protect:         cfg.Protect,
 		Tags:            tags,
 	}, parent); err != nil {
@@ -84,9 +83,9 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		TestListener: w.Edge.TestListener,
 		Tags:         tags,
 		Release: Release{
-			Region:             cfg.Region,
-			Profile:            cfg.Profile,
+			Identity:           cfg.AWS,
 			TaskDefinition:     w.Service.TaskDefinition.Arn,
+			TargetGroup:        w.Edge.Blue.Arn,
 			ContainerName:      NginxContainer,
 			ContainerPort:      cfg.Service.NginxPort,
 			Subnets:            w.Network.TaskSubnetIDs,
@@ -118,5 +117,6 @@ func (w *WebService) Outputs() pulumi.Map {
 		"codedeployApplication":     w.Deploy.Application.Name,
 		"codedeployDeploymentGroup": w.Deploy.DeploymentGroup.DeploymentGroupName,
 		"deploymentId":              w.Deploy.DeploymentID,
+		"rolloutResult":             w.Deploy.Summary,
 	}
 }

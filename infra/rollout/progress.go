@@ -25,6 +25,9 @@ func (p *progress) report(ctx context.Context, info *cdtypes.DeploymentInfo) {
 	if info.Status != p.status {
 		p.status = info.Status
 		p.ro.Log.Info(fmt.Sprintf("deployment %s: %s", p.id, info.Status))
+		if info.Status == cdtypes.DeploymentStatusReady {
+			p.ro.Log.Info(fmt.Sprintf("deployment %s waits for a manual reroute: aws deploy continue-deployment --deployment-id %s (or stop it)", p.id, p.id))
+		}
 	}
 	if info.Status != cdtypes.DeploymentStatusInProgress && info.Status != cdtypes.DeploymentStatusReady {
 		return

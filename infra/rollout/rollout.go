@@ -35,6 +35,9 @@ type ECS interface {
 	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
 	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+	DescribeTaskSets(context.Context, *ecs.DescribeTaskSetsInput, ...func(*ecs.Options)) (*ecs.DescribeTaskSetsOutput, error)
+	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+	TagResource(context.Context, *ecs.TagResourceInput, ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
 }
 
 // Logger receives progress lines (ctx.Log.Info under Pulumi).
@@ -80,15 +83,21 @@ type Request struct {
 	// AcceptTrafficShifted counts a deployment done once all traffic is on the new
 	// tasks and only the old tasks' termination wait remains.
 	AcceptTrafficShifted bool
+	// TargetGroup is the blue target group ARN the service was created behind: where
+	// the first revision must be healthy.
+	TargetGroup string
 }
 
 // Result is what a rollout did.
 type Result struct {
 	// DeploymentID is the deployment that made the service serve the declared
-	// revision: the one created or followed, or for a no-op the one that last did.
+	// revision: the one created or followed, or for a no-op the one that last did;
+	// "" for the first revision, which ECS started without CodeDeploy.
 	DeploymentID string
 	// Deployed is false when what serves already matched what is declared.
 	Deployed bool
+	// Summary says in a line what happened (the stack's rolloutResult output).
+	Summary string
 }
 
 // Rollout performs rollouts with the given clients.
@@ -96,15 +105,39 @@ type Rollout struct {
 	CodeDeploy CodeDeploy
 	ECS        ECS
 	Log        Logger
-	// PollInterval is the time between status requests (default 10 s).
+	// PollInterval is the time between status requests (default DefaultPollInterval).
 	PollInterval time.Duration
+	// RollbackWait bounds following a rollback, on its own clock: a rollback starts
+	// when the rollout's own time may be nearly spent (default DefaultRollbackWait).
+	RollbackWait time.Duration
 }
+
+// DefaultPollInterval and DefaultRollbackWait apply when a Rollout leaves them zero.
+var (
+	DefaultPollInterval = 10 * time.Second
+	DefaultRollbackWait = 15 * time.Minute
+)
+
+// JudgedTag marks the first task set once it was judged healthy, so the next
+// `pulumi up` does not judge (and migrate) it again.
+const JudgedTag = "ecs-bluegreen:judged"
+
+// maxCreateAttempts bounds how often CreateDeployment is retried after another
+// deployer started a deployment between our look and our create.
+const maxCreateAttempts = 3
 
 func (ro *Rollout) poll() time.Duration {
 	if ro.PollInterval <= 0 {
-		return 10 * time.Second
+		return DefaultPollInterval
 	}
 	return ro.PollInterval
+}
+
+func (ro *Rollout) rollbackWait() time.Duration {
+	if ro.RollbackWait <= 0 {
+		return DefaultRollbackWait
+	}
+	return ro.RollbackWait
 }
 
 // sleep waits one poll interval, or returns the context's error.
@@ -141,61 +174,110 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 	}
 	diff := serving.differences(req)
 	if len(diff) == 0 {
+		if serving.initial && !serving.judged {
+			return ro.judgeInitial(parent, ctx, req, serving)
+		}
 		ro.Log.Info(fmt.Sprintf("service %s already runs %s; nothing to deploy", req.Service, shortARN(req.TaskDefinition)))
-		return Result{DeploymentID: serving.deploymentID}, nil
+		summary := "unchanged: " + shortARN(req.TaskDefinition) + " serves"
+		if serving.deploymentID != "" {
+			summary += " (deployed by " + serving.deploymentID + ")"
+		}
+		return Result{DeploymentID: serving.deploymentID, Summary: summary}, nil
 	}
 	ro.Log.Info(fmt.Sprintf("service %s needs a deployment: %s", req.Service, strings.Join(diff, "; ")))
 
-	active, err := ro.activeDeployments(ctx, req)
+	id, err := ro.start(parent, ctx, req)
 	if err != nil {
-		return Result{}, err
+		return Result{DeploymentID: id}, err
 	}
-	for _, d := range active {
-		id := aws.ToString(d.DeploymentId)
-		if d.Revision != nil && d.Revision.AppSpecContent != nil && appSpecTaskDefinition(aws.ToString(d.Revision.AppSpecContent.Content)) == req.TaskDefinition {
-			ro.Log.Info(fmt.Sprintf("deployment %s of %s is already under way; following it", id, shortARN(req.TaskDefinition)))
-			return ro.follow(parent, ctx, req, id)
-		}
-		if req.ActivePolicy == StopActive {
-			ro.Log.Info(fmt.Sprintf("stopping deployment %s of another revision (with rollback)", id))
-			if _, err := ro.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{
-				DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true),
-			}); err != nil {
-				return Result{}, fmt.Errorf("failed to stop deployment %s: %w", id, err)
-			}
-		} else {
-			ro.Log.Info(fmt.Sprintf("waiting for deployment %s of another revision to finish", id))
-		}
-		if _, err := ro.waitTerminal(ctx, id); err != nil {
-			return Result{}, ro.interrupted(parent, ctx, id, fmt.Errorf("waiting for deployment %s: %w", id, err))
-		}
-	}
+	return ro.follow(parent, ctx, req, id)
+}
 
+// start clears the way (deployments under way, rollbacks included), runs the
+// migration and creates the deployment; or finds one of the same revision under
+// way to follow. It returns the id of the deployment to follow.
+func (ro *Rollout) start(parent, ctx context.Context, req Request) (string, error) {
+	if id, err := ro.clearActive(parent, ctx, req); err != nil || id != "" {
+		return id, err
+	}
 	if len(req.MigrationCommand) > 0 {
 		if err := ro.migrate(ctx, req); err != nil {
-			return Result{}, err
+			return "", err
 		}
 	}
-
 	spec, err := appSpec(req)
 	if err != nil {
-		return Result{}, err
+		return "", err
 	}
-	out, err := ro.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
-		ApplicationName:     aws.String(req.Application),
-		DeploymentGroupName: aws.String(req.DeploymentGroup),
-		Description:         aws.String(description(req)),
-		Revision: &cdtypes.RevisionLocation{
-			RevisionType:   cdtypes.RevisionLocationTypeAppSpecContent,
-			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)},
-		},
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("failed to create deployment: %w", err)
+	for attempt := 1; ; attempt++ {
+		out, err := ro.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
+			ApplicationName:     aws.String(req.Application),
+			DeploymentGroupName: aws.String(req.DeploymentGroup),
+			Description:         aws.String(description(req)),
+			Revision: &cdtypes.RevisionLocation{
+				RevisionType:   cdtypes.RevisionLocationTypeAppSpecContent,
+				AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)},
+			},
+		})
+		var limit *cdtypes.DeploymentLimitExceededException
+		if errors.As(err, &limit) && attempt < maxCreateAttempts {
+			// Another deployer started one between our look and our create.
+			ro.Log.Info(fmt.Sprintf("another deployment started in %s meanwhile; applying activeDeploymentPolicy %q again (attempt %d of %d)", req.DeploymentGroup, req.ActivePolicy, attempt+1, maxCreateAttempts))
+			if id, err := ro.clearActive(parent, ctx, req); err != nil || id != "" {
+				return id, err
+			}
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("failed to create deployment: %w", err)
+		}
+		id := aws.ToString(out.DeploymentId)
+		ro.Log.Info(fmt.Sprintf("created deployment %s of %s", id, shortARN(req.TaskDefinition)))
+		return id, nil
 	}
-	id := aws.ToString(out.DeploymentId)
-	ro.Log.Info(fmt.Sprintf("created deployment %s of %s", id, shortARN(req.TaskDefinition)))
-	return ro.follow(parent, ctx, req, id)
+}
+
+// clearActive waits until no deployment is active in the group, applying the
+// active-deployment policy to each one of another revision and waiting for the
+// rollbacks that stopping or failing starts. A deployment of the declared revision
+// under way is not duplicated: its id is returned, to be followed.
+func (ro *Rollout) clearActive(parent, ctx context.Context, req Request) (string, error) {
+	stopped := map[string]bool{}
+	for {
+		active, err := ro.activeDeployments(ctx, req)
+		if err != nil || len(active) == 0 {
+			return "", err
+		}
+		for _, d := range active {
+			id := aws.ToString(d.DeploymentId)
+			rollback := d.Creator == cdtypes.DeploymentCreatorCodeDeployRollback
+			if !rollback && d.Revision != nil && d.Revision.AppSpecContent != nil && appSpecTaskDefinition(aws.ToString(d.Revision.AppSpecContent.Content)) == req.TaskDefinition {
+				ro.Log.Info(fmt.Sprintf("deployment %s of %s is already under way; following it", id, shortARN(req.TaskDefinition)))
+				return id, nil
+			}
+			switch {
+			case rollback:
+				ro.Log.Info(fmt.Sprintf("waiting for rollback deployment %s to finish", id))
+			case req.ActivePolicy == StopActive && !stopped[id]:
+				ro.Log.Info(fmt.Sprintf("stopping deployment %s of another revision (with rollback)", id))
+				if _, err := ro.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{
+					DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true),
+				}); err != nil {
+					var done *cdtypes.DeploymentAlreadyCompletedException
+					if !errors.As(err, &done) {
+						return "", fmt.Errorf("failed to stop deployment %s: %w", id, err)
+					}
+				}
+				stopped[id] = true
+			default:
+				ro.Log.Info(fmt.Sprintf("waiting for deployment %s of another revision to finish", id))
+			}
+			if _, err := ro.waitTerminal(ctx, id); err != nil {
+				return "", ro.interrupted(parent, ctx, id, fmt.Errorf("waiting for deployment %s: %w", id, err))
+			}
+		}
+		// Look again: a stop or a failure starts a rollback, which blocks ours too.
+	}
 }
 
 // description names the stack, the revision and the image digest, kept short:
@@ -228,6 +310,11 @@ type servingState struct {
 	platformVersion  string
 	capacityProvider string
 	deploymentID     string
+	// initial: the PRIMARY task set was not made by a CodeDeploy deployment (ECS
+	// created it with the service); judged: it carries JudgedTag.
+	initial, judged bool
+	taskSetARN      string
+	targetGroups    []string
 }
 
 func (ro *Rollout) serving(ctx context.Context, req Request) (servingState, error) {
@@ -247,8 +334,28 @@ func (ro *Rollout) serving(ctx context.Context, req Request) (servingState, erro
 		if aws.ToString(ts.Status) == "PRIMARY" {
 			s.taskDefinition, s.platformVersion = aws.ToString(ts.TaskDefinition), aws.ToString(ts.PlatformVersion)
 			net, strategy = ts.NetworkConfiguration, ts.CapacityProviderStrategy
+			s.taskSetARN = aws.ToString(ts.TaskSetArn)
 			if id := aws.ToString(ts.ExternalId); strings.HasPrefix(id, "d-") {
 				s.deploymentID = id
+			} else {
+				s.initial = true
+			}
+			for _, l := range ts.LoadBalancers {
+				s.targetGroups = append(s.targetGroups, aws.ToString(l.TargetGroupArn))
+			}
+		}
+	}
+	if s.initial && s.taskSetARN != "" {
+		out, err := ro.ECS.DescribeTaskSets(ctx, &ecs.DescribeTaskSetsInput{
+			Cluster: aws.String(req.Cluster), Service: aws.String(req.Service),
+			TaskSets: []string{s.taskSetARN}, Include: []ecstypes.TaskSetField{ecstypes.TaskSetFieldTags},
+		})
+		if err != nil {
+			return servingState{}, fmt.Errorf("failed to describe task set %s: %w", s.taskSetARN, err)
+		}
+		for _, ts := range out.TaskSets {
+			for _, tag := range ts.Tags {
+				s.judged = s.judged || aws.ToString(tag.Key) == JudgedTag
 			}
 		}
 	}
@@ -354,22 +461,23 @@ func Evaluate(info *cdtypes.DeploymentInfo, acceptTrafficShifted bool) Outcome {
 func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (Result, error) {
 	p := &progress{ro: ro, id: id}
 	for {
-		out, err := ro.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+		info, err := ro.getDeployment(ctx, id)
 		if err != nil {
-			return Result{DeploymentID: id}, ro.timedOut(parent, ctx, req, id, fmt.Errorf("failed to get deployment %s: %w", id, err))
+			return Result{DeploymentID: id}, ro.timedOut(parent, ctx, req, id, err)
 		}
-		info := out.DeploymentInfo
 		p.report(ctx, info)
 		switch Evaluate(info, req.AcceptTrafficShifted) {
 		case Done:
+			summary := fmt.Sprintf("deployed %s by %s", shortARN(req.TaskDefinition), id)
 			if info.Status == cdtypes.DeploymentStatusSucceeded {
 				ro.Log.Info(fmt.Sprintf("deployment %s succeeded", id))
 			} else {
 				ro.Log.Info(fmt.Sprintf("deployment %s: all traffic on the new tasks; the old ones stay for the termination wait", id))
+				summary += " (all traffic shifted; old tasks in their termination wait)"
 			}
-			return Result{DeploymentID: id, Deployed: true}, nil
+			return Result{DeploymentID: id, Deployed: true, Summary: summary}, nil
 		case Unhealthy:
-			return Result{DeploymentID: id}, ro.failure(ctx, info)
+			return Result{DeploymentID: id}, ro.failure(parent, info)
 		}
 		if err := ro.sleep(ctx); err != nil {
 			return Result{DeploymentID: id}, ro.timedOut(parent, ctx, req, id, err)
@@ -377,8 +485,23 @@ func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (
 	}
 }
 
-// failure describes a failed or stopped deployment, after following its rollback.
-func (ro *Rollout) failure(ctx context.Context, info *cdtypes.DeploymentInfo) error {
+// getDeployment is GetDeployment that treats an answer without deployment
+// information as the error it is, instead of dereferencing it.
+func (ro *Rollout) getDeployment(ctx context.Context, id string) (*cdtypes.DeploymentInfo, error) {
+	out, err := ro.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+	if err != nil {
+		return nil, fmt.Errorf("failed to get deployment %s: %w", id, err)
+	}
+	if out.DeploymentInfo == nil {
+		return nil, fmt.Errorf("failed to get deployment %s: CodeDeploy answered without deployment information", id)
+	}
+	return out.DeploymentInfo, nil
+}
+
+// failure describes a failed or stopped deployment, after following its rollback
+// on its own clock (RollbackWait from now, within parent's cancellation): the
+// rollout's deadline may be nearly spent when the rollback starts.
+func (ro *Rollout) failure(parent context.Context, info *cdtypes.DeploymentInfo) error {
 	id := aws.ToString(info.DeploymentId)
 	msg := fmt.Sprintf("deployment %s %s", id, strings.ToLower(string(info.Status)))
 	if e := info.ErrorInformation; e != nil {
@@ -389,6 +512,8 @@ func (ro *Rollout) failure(ctx context.Context, info *cdtypes.DeploymentInfo) er
 	}
 	rb := aws.ToString(info.RollbackInfo.RollbackDeploymentId)
 	ro.Log.Info(fmt.Sprintf("deployment %s %s; following rollback %s", id, strings.ToLower(string(info.Status)), rb))
+	ctx, cancel := context.WithTimeout(parent, ro.rollbackWait())
+	defer cancel()
 	status, err := ro.waitTerminal(ctx, rb)
 	switch {
 	case err != nil:
@@ -416,7 +541,7 @@ func (ro *Rollout) timedOut(parent, ctx context.Context, req Request, id string,
 		return errors.New(msg + "; left running (stopOnTimeout is false)")
 	}
 	// A fresh deadline: the rollout's own has passed, and the stop must still go out.
-	stopCtx, cancel := context.WithTimeout(parent, 10*time.Minute)
+	stopCtx, cancel := context.WithTimeout(parent, ro.rollbackWait())
 	defer cancel()
 	if _, err := ro.CodeDeploy.StopDeployment(stopCtx, &codedeploy.StopDeploymentInput{
 		DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true),
@@ -424,20 +549,20 @@ func (ro *Rollout) timedOut(parent, ctx context.Context, req Request, id string,
 		return fmt.Errorf("%s; failed to stop it: %w", msg, err)
 	}
 	ro.Log.Info(fmt.Sprintf("%s; stopped it with rollback", msg))
-	out, err := ro.CodeDeploy.GetDeployment(stopCtx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+	info, err := ro.getDeployment(stopCtx, id)
 	if err != nil {
-		return fmt.Errorf("%s; stopped it, and failed to get it: %w", msg, err)
+		return fmt.Errorf("%s; stopped it, and %w", msg, err)
 	}
-	if Evaluate(out.DeploymentInfo, false) != Unhealthy {
+	if Evaluate(info, false) != Unhealthy {
 		status, err := ro.waitTerminal(stopCtx, id)
 		if err != nil {
 			return fmt.Errorf("%s; stopped it, and it did not end: %w", msg, err)
 		}
-		if out, err = ro.CodeDeploy.GetDeployment(stopCtx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)}); err != nil {
-			return fmt.Errorf("%s; stopped it (%s), and failed to get it: %w", msg, status, err)
+		if info, err = ro.getDeployment(stopCtx, id); err != nil {
+			return fmt.Errorf("%s; stopped it (%s), and %w", msg, status, err)
 		}
 	}
-	return fmt.Errorf("%s: timed out; %w", msg, ro.failure(stopCtx, out.DeploymentInfo))
+	return fmt.Errorf("%s: timed out; %w", msg, ro.failure(parent, info))
 }
 
 // interrupted explains an error while waiting for another deployment.
@@ -455,13 +580,13 @@ func (ro *Rollout) interrupted(parent, ctx context.Context, id string, err error
 func (ro *Rollout) waitTerminal(ctx context.Context, id string) (cdtypes.DeploymentStatus, error) {
 	p := &progress{ro: ro, id: id}
 	for {
-		out, err := ro.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+		info, err := ro.getDeployment(ctx, id)
 		if err != nil {
-			return "", fmt.Errorf("failed to get deployment %s: %w", id, err)
+			return "", err
 		}
-		p.report(ctx, out.DeploymentInfo)
-		if !slices.Contains(activeStatuses, out.DeploymentInfo.Status) {
-			return out.DeploymentInfo.Status, nil
+		p.report(ctx, info)
+		if !slices.Contains(activeStatuses, info.Status) {
+			return info.Status, nil
 		}
 		if err := ro.sleep(ctx); err != nil {
 			return "", err

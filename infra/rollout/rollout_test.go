@@ -188,7 +188,7 @@ func TestFirstRollout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != (rollout.Result{DeploymentID: "d-NEW", Deployed: true}) {
+	if res != (rollout.Result{DeploymentID: "d-NEW", Deployed: true, Summary: "deployed web:2 by d-NEW"}) {
 		t.Errorf("result %+v", res)
 	}
 	wantOps(t, f, []string{"DescribeServices", "ListDeployments", "CreateDeployment",
@@ -235,7 +235,7 @@ func TestNoOpMakesNoWriteCall(t *testing.T) {
 	if w := f.aws.Writes(); len(w) != 0 {
 		t.Errorf("write calls on a no-op: %v", w)
 	}
-	if res != (rollout.Result{DeploymentID: "d-PREVIOUS"}) {
+	if res != (rollout.Result{DeploymentID: "d-PREVIOUS", Summary: "unchanged: web:2 serves (deployed by d-PREVIOUS)"}) {
 		t.Errorf("result %+v, want the deployment that made the service current", res)
 	}
 }
@@ -347,70 +347,6 @@ func TestFailureWaitsForRollback(t *testing.T) {
 	}
 }
 
-func TestActiveDeploymentOfAnotherRevision(t *testing.T) {
-	for _, policy := range []string{rollout.WaitForActive, rollout.StopActive} {
-		t.Run(policy, func(t *testing.T) {
-			f := newFixture(t)
-			f.aws.Handle("DescribeServices", serving(tdOld))
-			f.aws.Handle("ListDeployments", fakeaws.Static(map[string]any{"deployments": []string{"d-OTHER"}}))
-			end := "Succeeded"
-			if policy == rollout.StopActive {
-				end = "Stopped"
-				f.aws.Handle("StopDeployment", fakeaws.Static(map[string]any{"status": "Pending", "statusMessage": "stopping"}))
-			}
-			f.aws.Handle("GetDeployment", byDeployment(map[string]fakeaws.Handler{
-				"d-OTHER": fakeaws.Sequence(
-					deployment("d-OTHER", "InProgress", tdOther, nil), // the look at active deployments
-					deployment("d-OTHER", "InProgress", tdOther, nil),
-					deployment("d-OTHER", end, tdOther, nil)),
-				"d-NEW": fakeaws.Static(deployment("d-NEW", "Succeeded", tdNew, nil)),
-			}))
-			f.aws.Handle("CreateDeployment", created("d-NEW"))
-			f.progressHandlers(target(nil, 100, 0))
-			req := request()
-			req.ActivePolicy = policy
-			res, err := f.ro.Run(context.Background(), req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.DeploymentID != "d-NEW" {
-				t.Errorf("result %+v", res)
-			}
-			ops := f.aws.Ops()
-			create := slices.Index(ops, "CreateDeployment")
-			lastOther := -1
-			for i, r := range f.aws.Requests() {
-				if r.Op == "GetDeployment" && r.Body["deploymentId"] == "d-OTHER" {
-					lastOther = i
-				}
-			}
-			if create < lastOther {
-				t.Errorf("created before the other deployment ended: %v", ops)
-			}
-			wantWrites := []string{"CreateDeployment"}
-			if policy == rollout.StopActive {
-				wantWrites = []string{"StopDeployment", "CreateDeployment"}
-				stop := f.aws.Last("StopDeployment")
-				if stop["deploymentId"] != "d-OTHER" || stop["autoRollbackEnabled"] != true {
-					t.Errorf("StopDeployment %v, want d-OTHER with autoRollbackEnabled", stop)
-				}
-			}
-			if w := f.aws.Writes(); !reflect.DeepEqual(w, wantWrites) {
-				t.Errorf("writes %v, want %v", w, wantWrites)
-			}
-			want := []string{"DescribeServices", "ListDeployments", "GetDeployment"} // the look at active deployments
-			if policy == rollout.StopActive {
-				want = append(want, "StopDeployment")
-			}
-			want = append(want,
-				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-OTHER still in progress
-				"GetDeployment",                     // d-OTHER ended
-				"CreateDeployment", "GetDeployment") // ours, succeeded
-			wantOps(t, f, want)
-		})
-	}
-}
-
 func TestActiveDeploymentOfSameRevisionIsFollowed(t *testing.T) {
 	f := newFixture(t)
 	f.aws.Handle("DescribeServices", serving(tdOld))
@@ -424,7 +360,7 @@ func TestActiveDeploymentOfSameRevisionIsFollowed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != (rollout.Result{DeploymentID: "d-SAME", Deployed: true}) {
+	if res != (rollout.Result{DeploymentID: "d-SAME", Deployed: true, Summary: "deployed web:2 by d-SAME"}) {
 		t.Errorf("result %+v", res)
 	}
 	if w := f.aws.Writes(); len(w) != 0 {

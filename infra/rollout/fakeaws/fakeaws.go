@@ -1,10 +1,14 @@
 // Package fakeaws is an HTTP server that speaks the AWS JSON 1.1 protocol of
-// CodeDeploy and ECS, for driving the real aws-sdk-go-v2 clients in tests. Each
-// operation answers from a handler the test installs; every request is recorded;
-// an operation without a handler fails loudly.
+// CodeDeploy and ECS (and STS's AssumeRole, in its query protocol), for driving the
+// real aws-sdk-go-v2 clients in tests. Each operation answers from a handler the
+// test installs, or from Sim, which keeps state the way AWS does; every request is
+// recorded with the access key that signed it; an operation without a handler
+// fails loudly.
 package fakeaws
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +22,9 @@ import (
 // Request is one recorded API call.
 type Request struct {
 	Op   string         // e.g. "CreateDeployment"
-	Body map[string]any // the decoded JSON request
+	Body map[string]any // the decoded JSON request (for STS, the form fields)
+	// AccessKey is the access key id that signed the request.
+	AccessKey string
 }
 
 // Error is an AWS error response.
@@ -37,7 +43,7 @@ func Throttling() *Error {
 type Handler func(body map[string]any) (any, *Error)
 
 // WriteOps are the operations that change something in AWS.
-var WriteOps = []string{"CreateDeployment", "StopDeployment", "ContinueDeployment", "RunTask", "UpdateService"}
+var WriteOps = []string{"CreateDeployment", "StopDeployment", "ContinueDeployment", "RunTask", "UpdateService", "TagResource"}
 
 // Server is the fake endpoint. URL is what clients use as BaseEndpoint.
 type Server struct {
@@ -112,6 +118,19 @@ func (s *Server) Last(op string) map[string]any {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	auth := r.Header.Get("Authorization")
+	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
+		writeError(w, &Error{Status: 403, Type: "MissingAuthenticationTokenException", Message: "request is not signed"})
+		return
+	}
+	key := ""
+	if _, rest, ok := strings.Cut(auth, "Credential="); ok {
+		key, _, _ = strings.Cut(rest, "/")
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		s.serveSTS(w, r, key)
+		return
+	}
 	target := r.Header.Get("X-Amz-Target") // "CodeDeploy_20141006.GetDeployment"
 	op := target[strings.LastIndex(target, ".")+1:]
 	raw, _ := io.ReadAll(r.Body)
@@ -126,12 +145,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: 400, Type: "SerializationException", Message: "not an AWS JSON 1.1 request"})
 		return
 	}
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
-		writeError(w, &Error{Status: 403, Type: "MissingAuthenticationTokenException", Message: "request is not signed"})
-		return
-	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: op, Body: body})
+	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key})
 	h := s.handlers[op]
 	s.mu.Unlock()
 	if h == nil {
@@ -150,6 +165,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Write(out)
+}
+
+// AssumedKey is the access key id STS hands out for a role: requests signed with
+// it were made as that role.
+func AssumedKey(roleARN string) string {
+	h := sha256.Sum256([]byte(roleARN))
+	return "ASIA" + strings.ToUpper(hex.EncodeToString(h[:])[:16])
+}
+
+// serveSTS answers STS AssumeRole (query protocol: form in, XML out).
+func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, key string) {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("Action") != "AssumeRole" {
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>fakeaws: only AssumeRole</Message></Error></ErrorResponse>`)
+		return
+	}
+	body := map[string]any{}
+	for k := range r.PostForm {
+		body[k] = r.PostForm.Get(k)
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Op: "AssumeRole", Body: body, AccessKey: key})
+	s.mu.Unlock()
+	role := r.PostForm.Get("RoleArn")
+	w.Header().Set("Content-Type", "text/xml")
+	fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>`+
+		`<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>secret-%s</SecretAccessKey><SessionToken>token</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>`+
+		`<AssumedRoleUser><Arn>%s/%s</Arn><AssumedRoleId>AROAFAKE:%s</AssumedRoleId></AssumedRoleUser>`+
+		`</AssumeRoleResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+		AssumedKey(role), AssumedKey(role), role, r.PostForm.Get("RoleSessionName"), r.PostForm.Get("RoleSessionName"))
 }
 
 func writeError(w http.ResponseWriter, e *Error) {

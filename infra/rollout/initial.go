@@ -1,0 +1,167 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// judgeInitial judges the first revision. CreateService with the CODE_DEPLOY
+// controller starts the PRIMARY task set itself, on the declared revision, without
+// a CodeDeploy deployment: nothing else would notice tasks that crash-loop. It runs
+// the migration, waits until the task set is steady with its desired count running
+// and healthy behind the blue target group, and tags the task set so the next
+// `pulumi up` does not judge it again.
+func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, serving servingState) (Result, error) {
+	ro.Log.Info(fmt.Sprintf("service %s runs its first revision %s, started by ECS without a deployment; checking that it is healthy", req.Service, shortARN(req.TaskDefinition)))
+	if req.TargetGroup != "" && !slices.Contains(serving.targetGroups, req.TargetGroup) {
+		return Result{}, fmt.Errorf("first revision of service %s: its task set is behind %v, not the blue target group %s", req.Service, serving.targetGroups, req.TargetGroup)
+	}
+	if len(req.MigrationCommand) > 0 {
+		if err := ro.migrate(ctx, req); err != nil {
+			return Result{}, err
+		}
+	}
+	last := ""
+	for {
+		st, err := ro.taskSetStatus(ctx, req, serving.taskSetARN)
+		if err == nil && st.healthy() {
+			break
+		}
+		if err == nil && st.line() != last {
+			last = st.line()
+			ro.Log.Info(fmt.Sprintf("service %s: %s", req.Service, last))
+		}
+		var stopped []ecstypes.Task
+		if err == nil {
+			stopped, err = ro.stoppedTasks(ctx, req)
+		}
+		if err == nil && len(stopped) >= failedTaskThreshold(st.desired) {
+			return Result{}, fmt.Errorf("first revision %s of service %s is not healthy: %d tasks stopped (%s)", shortARN(req.TaskDefinition), req.Service, len(stopped), stopReasons(stopped))
+		}
+		if err == nil {
+			err = ro.sleep(ctx)
+		}
+		if err != nil {
+			if parent.Err() != nil {
+				return Result{}, fmt.Errorf("rollout cancelled while checking the first revision of service %s: %w", req.Service, parent.Err())
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				msg := fmt.Sprintf("first revision %s of service %s did not become steady within %s (%s)", shortARN(req.TaskDefinition), req.Service, req.Timeout, last)
+				if len(stopped) > 0 {
+					msg += fmt.Sprintf("; stopped tasks: %s", stopReasons(stopped))
+				}
+				return Result{}, errors.New(msg)
+			}
+			return Result{}, err
+		}
+	}
+	if _, err := ro.ECS.TagResource(ctx, &ecs.TagResourceInput{
+		ResourceArn: aws.String(serving.taskSetARN),
+		Tags:        []ecstypes.Tag{{Key: aws.String(JudgedTag), Value: aws.String("healthy")}},
+	}); err != nil {
+		return Result{}, fmt.Errorf("first revision is healthy, but tagging task set %s failed: %w", serving.taskSetARN, err)
+	}
+	ro.Log.Info(fmt.Sprintf("service %s: first revision %s is steady and healthy", req.Service, shortARN(req.TaskDefinition)))
+	return Result{Summary: "first revision " + shortARN(req.TaskDefinition) + " judged healthy (started by ECS; no CodeDeploy deployment)"}, nil
+}
+
+// taskSetState is what ECS reports of the first task set.
+type taskSetState struct {
+	running, pending, desired int32
+	stability                 ecstypes.StabilityStatus
+}
+
+// healthy: ECS counts a task set STEADY_STATE only when its running count equals
+// its computed desired count, nothing is pending, and every task passes its load
+// balancer health checks.
+func (s taskSetState) healthy() bool {
+	return s.stability == ecstypes.StabilityStatusSteadyState && s.desired > 0 && s.running >= s.desired && s.pending == 0
+}
+
+func (s taskSetState) line() string {
+	return fmt.Sprintf("%d of %d tasks running, %d pending, %s", s.running, s.desired, s.pending, s.stability)
+}
+
+func (ro *Rollout) taskSetStatus(ctx context.Context, req Request, arn string) (taskSetState, error) {
+	out, err := ro.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(req.Cluster), Services: []string{req.Service}})
+	if err != nil {
+		return taskSetState{}, fmt.Errorf("failed to describe service %s: %w", req.Service, err)
+	}
+	for _, svc := range out.Services {
+		for _, ts := range svc.TaskSets {
+			if aws.ToString(ts.TaskSetArn) == arn {
+				return taskSetState{running: ts.RunningCount, pending: ts.PendingCount, desired: ts.ComputedDesiredCount, stability: ts.StabilityStatus}, nil
+			}
+		}
+	}
+	return taskSetState{}, fmt.Errorf("service %s no longer has task set %s", req.Service, arn)
+}
+
+// stoppedTasks are the service's recently stopped tasks of the declared revision.
+func (ro *Rollout) stoppedTasks(ctx context.Context, req Request) ([]ecstypes.Task, error) {
+	list, err := ro.ECS.ListTasks(ctx, &ecs.ListTasksInput{
+		Cluster: aws.String(req.Cluster), ServiceName: aws.String(req.Service), DesiredStatus: ecstypes.DesiredStatusStopped,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to list stopped tasks of service %s: %w", req.Service, err)
+	}
+	if len(list.TaskArns) == 0 {
+		return nil, nil
+	}
+	arns := list.TaskArns[:min(len(list.TaskArns), 100)] // DescribeTasks takes at most 100
+	out, err := ro.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(req.Cluster), Tasks: arns})
+	if err != nil {
+		return nil, fmt.Errorf("failed to describe stopped tasks of service %s: %w", req.Service, err)
+	}
+	var tasks []ecstypes.Task
+	for _, t := range out.Tasks {
+		if aws.ToString(t.TaskDefinitionArn) == req.TaskDefinition {
+			tasks = append(tasks, t)
+		}
+	}
+	return tasks, nil
+}
+
+// failedTaskThreshold is when a crash loop is called: as ECS's deployment circuit
+// breaker does, half the desired count, at least 3 and at most 200 stopped tasks.
+func failedTaskThreshold(desired int32) int {
+	return int(min(200, max(3, (desired+1)/2)))
+}
+
+// stopReasons summarises stopped tasks: each distinct reason with its containers'
+// exit codes, and how often it occurred.
+func stopReasons(tasks []ecstypes.Task) string {
+	count := map[string]int{}
+	var order []string
+	for _, t := range tasks {
+		r := aws.ToString(t.StoppedReason)
+		var exits []string
+		for _, c := range t.Containers {
+			switch {
+			case c.ExitCode != nil:
+				exits = append(exits, fmt.Sprintf("%s exit %d", aws.ToString(c.Name), *c.ExitCode))
+			case c.Reason != nil:
+				exits = append(exits, fmt.Sprintf("%s: %s", aws.ToString(c.Name), aws.ToString(c.Reason)))
+			}
+		}
+		if len(exits) > 0 {
+			r += " [" + strings.Join(exits, ", ") + "]"
+		}
+		if count[r] == 0 {
+			order = append(order, r)
+		}
+		count[r]++
+	}
+	parts := make([]string, len(order))
+	for i, r := range order {
+		parts[i] = fmt.Sprintf("%d× %s", count[r], r)
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,369 @@
+package rollout_test
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+
+	"ecs-bluegreen/infra/rollout"
+	"ecs-bluegreen/infra/rollout/fakeaws"
+)
+
+// These tests run the rollout against fakeaws.Sim, which keeps state as AWS does:
+// they pass only when the rollout does what a live service needs.
+
+const tgBlue = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/web-blue/0123"
+
+// simFixture is a fixture whose AWS is a Sim with the service already created:
+// on td, made by deployedBy ("" for a service just created by Pulumi).
+func simFixture(t *testing.T, td, deployedBy string) (*fixture, *fakeaws.Sim) {
+	t.Helper()
+	f := newFixture(t)
+	sim := fakeaws.NewSim(f.aws)
+	sim.EnsureService(fakeaws.ServiceSpec{
+		Name: "web-svc", Cluster: "web-cluster", TaskDefinition: td,
+		Subnets: subnets, SecurityGroups: groups, AssignPublicIP: true,
+		TargetGroup: tgBlue, ContainerName: "nginx", ContainerPort: 80, DesiredCount: 2, DeployedBy: deployedBy,
+	})
+	return f, sim
+}
+
+func simRequest() rollout.Request {
+	r := request()
+	r.TargetGroup = tgBlue
+	return r
+}
+
+func statuses(sim *fakeaws.Sim) []string {
+	var out []string
+	for _, d := range sim.Deployments() {
+		out = append(out, d.Creator+":"+d.Status)
+	}
+	return out
+}
+
+func TestFirstRevisionIsJudged(t *testing.T) {
+	t.Run("healthy, then the next up is a no-op", func(t *testing.T) {
+		f, sim := simFixture(t, tdNew, "")
+		sim.Steps = 3
+		res, err := f.ro.Run(context.Background(), simRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(f.log.all(), "service web-svc: 0 of 2 tasks running, 2 pending, STABILIZING") {
+			t.Errorf("progress %v does not show the wait", f.log.all())
+		}
+		if res.Deployed || res.DeploymentID != "" || !strings.Contains(res.Summary, "first revision web:2 judged healthy") {
+			t.Errorf("result %+v", res)
+		}
+		// It waited: the task set was STABILIZING at first (Steps looks), and only
+		// the tag that records the verdict was written.
+		if n := f.aws.Count("DescribeServices"); n < 3 {
+			t.Errorf("%d DescribeServices: the rollout did not wait for a steady task set", n)
+		}
+		if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"TagResource"}) {
+			t.Errorf("writes %v, want only the verdict's tag", w)
+		}
+		if len(sim.Deployments()) != 0 {
+			t.Errorf("deployments %v: the first revision needs none", statuses(sim))
+		}
+
+		second := len(f.aws.Requests())
+		res, err = f.ro.Run(context.Background(), simRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ops []string
+		for _, r := range f.aws.Requests()[second:] {
+			ops = append(ops, r.Op)
+		}
+		if !reflect.DeepEqual(ops, []string{"DescribeServices", "DescribeTaskSets"}) {
+			t.Errorf("second up made %v, want only the look at the service and its task set", ops)
+		}
+		if res.Summary != "unchanged: web:2 serves" {
+			t.Errorf("second result %+v", res)
+		}
+	})
+	t.Run("crash-looping tasks fail the run with their reasons", func(t *testing.T) {
+		f, sim := simFixture(t, tdNew, "")
+		sim.Crashes(tdNew, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 3})
+		_, err := f.ro.Run(context.Background(), simRequest())
+		want := "first revision web:2 of service web-svc is not healthy: 3 tasks stopped (3× Essential container in task exited [app exit 3, nginx exit 0])"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error:\n got  %v\n want %s", err, want)
+		}
+		if w := f.aws.Writes(); len(w) != 0 {
+			t.Errorf("writes %v: an unhealthy first revision must not be marked judged", w)
+		}
+	})
+	t.Run("timeout names what was running", func(t *testing.T) {
+		f, sim := simFixture(t, tdNew, "")
+		sim.Steps = 1 << 30 // never steady, never crashing
+		req := simRequest()
+		req.Timeout = 40 * time.Millisecond
+		_, err := f.ro.Run(context.Background(), req)
+		if err == nil || !strings.Contains(err.Error(), "first revision web:2 of service web-svc did not become steady within 40ms (0 of 2 tasks running, 2 pending, STABILIZING)") {
+			t.Fatalf("error %v", err)
+		}
+	})
+	t.Run("migration runs for the first revision", func(t *testing.T) {
+		f, _ := simFixture(t, tdNew, "")
+		req := simRequest()
+		req.MigrationCommand, req.MigrationContainer = []string{"python", "manage.py", "migrate"}, "app"
+		if _, err := f.ro.Run(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"RunTask", "TagResource"}) {
+			t.Errorf("writes %v, want the migration, then the verdict", w)
+		}
+		if f.aws.Last("RunTask")["taskDefinition"] != tdNew {
+			t.Errorf("migration ran %v", f.aws.Last("RunTask")["taskDefinition"])
+		}
+	})
+	t.Run("behind another target group is refused", func(t *testing.T) {
+		f, _ := simFixture(t, tdNew, "")
+		req := simRequest()
+		req.TargetGroup = tgBlue + "-other"
+		if _, err := f.ro.Run(context.Background(), req); err == nil || !strings.Contains(err.Error(), "not the blue target group") {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+func TestNewRevisionChangesWhatServes(t *testing.T) {
+	f, sim := simFixture(t, tdOld, "d-OLD")
+	res, err := f.ro.Run(context.Background(), simRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	td, ext := sim.Serving()
+	if td != tdNew || ext != res.DeploymentID || !res.Deployed {
+		t.Errorf("serving %s by %s after result %+v", td, ext, res)
+	}
+	// The next up sees its own deployment serving, and writes nothing.
+	before := len(f.aws.Writes())
+	res, err = f.ro.Run(context.Background(), simRequest())
+	if err != nil || len(f.aws.Writes()) != before || res.DeploymentID != ext {
+		t.Errorf("second up: result %+v, err %v, writes %v", res, err, f.aws.Writes()[before:])
+	}
+}
+
+func TestFailedDeploymentIsRolledBack(t *testing.T) {
+	f, sim := simFixture(t, tdOld, "d-OLD")
+	sim.Crashes(tdNew, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	_, err := f.ro.Run(context.Background(), simRequest())
+	if err == nil || !strings.Contains(err.Error(), "failed: HEALTH_CONSTRAINTS") || !strings.Contains(err.Error(), "the previous revision serves again") {
+		t.Fatalf("error %v", err)
+	}
+	if got := statuses(sim); !reflect.DeepEqual(got, []string{"user:Failed", "codeDeployRollback:Succeeded"}) {
+		t.Errorf("deployments %v, want ours failed and its rollback followed to the end", got)
+	}
+	if td, _ := sim.Serving(); td != tdOld {
+		t.Errorf("serving %s after a rollback", td)
+	}
+}
+
+func TestActiveDeploymentOfAnotherRevision(t *testing.T) {
+	cases := []struct {
+		name, policy string
+		crash        bool // the other revision's tasks crash: it fails and rolls back
+		want         []string
+		writes       []string
+	}{
+		{"wait: it succeeds, then ours", rollout.WaitForActive, false,
+			[]string{"user:Succeeded", "user:Succeeded"}, []string{"CreateDeployment"}},
+		{"wait: it fails, its rollback ends, then ours", rollout.WaitForActive, true,
+			[]string{"user:Failed", "codeDeployRollback:Succeeded", "user:Succeeded"}, []string{"CreateDeployment"}},
+		{"stop: stopped, its rollback ends, then ours", rollout.StopActive, false,
+			[]string{"user:Stopped", "codeDeployRollback:Succeeded", "user:Succeeded"}, []string{"StopDeployment", "CreateDeployment"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, sim := simFixture(t, tdOld, "d-OLD")
+			if c.crash {
+				sim.Crashes(tdOther, fakeaws.Crash{Reason: "OutOfMemoryError", ExitCode: 137})
+			}
+			other := sim.StartDeployment(tdOther)
+			req := simRequest()
+			req.ActivePolicy = c.policy
+			res, err := f.ro.Run(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := statuses(sim); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("deployments %v, want %v", got, c.want)
+			}
+			// One create: it never raced the other deployment or its rollback.
+			if w := f.aws.Writes(); !reflect.DeepEqual(w, c.writes) {
+				t.Errorf("writes %v, want %v", w, c.writes)
+			}
+			if c.policy == rollout.StopActive {
+				if stop := f.aws.Last("StopDeployment"); stop["deploymentId"] != other || stop["autoRollbackEnabled"] != true {
+					t.Errorf("StopDeployment %v, want %s with rollback", stop, other)
+				}
+			}
+			if td, ext := sim.Serving(); td != tdNew || ext != res.DeploymentID {
+				t.Errorf("serving %s by %s, want %s by %s", td, ext, tdNew, res.DeploymentID)
+			}
+		})
+	}
+}
+
+func TestAnotherDeployerRacesCreate(t *testing.T) {
+	for _, policy := range []string{rollout.WaitForActive, rollout.StopActive} {
+		t.Run(policy, func(t *testing.T) {
+			f, sim := simFixture(t, tdOld, "d-OLD")
+			sim.RaceCreates(tdOther, 1)
+			req := simRequest()
+			req.ActivePolicy = policy
+			if _, err := f.ro.Run(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			if n := f.aws.Count("CreateDeployment"); n != 2 {
+				t.Errorf("%d CreateDeployment, want the refused one and the retry", n)
+			}
+			if td, _ := sim.Serving(); td != tdNew {
+				t.Errorf("serving %s", td)
+			}
+			if policy == rollout.StopActive && f.aws.Count("StopDeployment") != 1 {
+				t.Errorf("the racing deployment was not stopped: %v", f.aws.Writes())
+			}
+		})
+	}
+	t.Run("bounded", func(t *testing.T) {
+		f, sim := simFixture(t, tdOld, "d-OLD")
+		sim.RaceCreates(tdOther, 100)
+		_, err := f.ro.Run(context.Background(), simRequest())
+		if err == nil || !strings.Contains(err.Error(), "DeploymentLimitExceededException") {
+			t.Fatalf("error %v", err)
+		}
+		if n := f.aws.Count("CreateDeployment"); n != 3 {
+			t.Errorf("%d CreateDeployment, want 3 attempts", n)
+		}
+	})
+}
+
+// TestRollbackHasItsOwnTime: a deployment that fails near the rollout's deadline
+// still has its rollback followed to the end, on the rollback's own clock.
+func TestRollbackHasItsOwnTime(t *testing.T) {
+	f := newFixture(t)
+	f.newRevision("d-LATE")
+	start := time.Now()
+	var rbStart time.Time
+	f.aws.Handle("GetDeployment", byDeployment(map[string]fakeaws.Handler{
+		"d-LATE": func(map[string]any) (any, *fakeaws.Error) {
+			if time.Since(start) < 60*time.Millisecond {
+				return deployment("d-LATE", "InProgress", tdNew, nil), nil
+			}
+			return deployment("d-LATE", "Failed", tdNew, map[string]any{
+				"errorInformation": map[string]any{"code": "HEALTH_CONSTRAINTS", "message": "unhealthy"},
+				"rollbackInfo":     map[string]any{"rollbackDeploymentId": "d-RB"},
+			}), nil
+		},
+		"d-RB": func(map[string]any) (any, *fakeaws.Error) {
+			if rbStart.IsZero() {
+				rbStart = time.Now()
+			}
+			if time.Since(rbStart) < 100*time.Millisecond { // outlives the rollout's deadline
+				return deployment("d-RB", "InProgress", tdOld, nil), nil
+			}
+			return deployment("d-RB", "Succeeded", tdOld, nil), nil
+		},
+	}))
+	f.progressHandlers(target(nil, 100, 0))
+	req := request()
+	req.Timeout = 80 * time.Millisecond
+	f.ro.RollbackWait = 5 * time.Second
+	_, err := f.ro.Run(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "rolled back by d-RB: the previous revision serves again") {
+		t.Fatalf("error %v, want the rollback followed to its end", err)
+	}
+}
+
+func TestReadyAndMissingInfo(t *testing.T) {
+	t.Run("Ready waits for a manual reroute", func(t *testing.T) {
+		f := newFixture(t)
+		f.newRevision("d-R")
+		f.aws.Handle("GetDeployment", fakeaws.Sequence(
+			deployment("d-R", "Ready", tdNew, nil), deployment("d-R", "Ready", tdNew, nil),
+			deployment("d-R", "Succeeded", tdNew, nil)))
+		f.progressHandlers(target(nil, 100, 0))
+		if _, err := f.ro.Run(context.Background(), request()); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(f.log.all(), func(s string) bool { return strings.Contains(s, "aws deploy continue-deployment --deployment-id d-R") }) {
+			t.Errorf("no hint for a Ready deployment: %v", f.log.all())
+		}
+	})
+	t.Run("no deployment info is an error, not a crash", func(t *testing.T) {
+		f := newFixture(t)
+		f.newRevision("d-N")
+		f.aws.Handle("GetDeployment", fakeaws.Static(map[string]any{}))
+		req := request()
+		req.StopOnTimeout = false
+		_, err := f.ro.Run(context.Background(), req)
+		if err == nil || !strings.Contains(err.Error(), "answered without deployment information") {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+// TestClientsActAsTheProvider: with aws:assumeRole(s) the rollout's calls are
+// made as the last role of the chain, each role assumed with the one before.
+func TestClientsActAsTheProvider(t *testing.T) {
+	srv := fakeaws.New()
+	t.Cleanup(srv.Close)
+	srv.Handle("ListDeployments", noActive())
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDBASE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	first, second := "arn:aws:iam::111111111111:role/ci", "arn:aws:iam::222222222222:role/deploy"
+	cd, _, err := rollout.NewClients(context.Background(), rollout.Identity{
+		Region: "ap-northeast-2",
+		AssumeRoles: []rollout.AssumeRole{
+			{RoleARN: first, SessionName: "ci", ExternalID: "ext-1"},
+			{RoleARN: second},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.ListDeployments(context.Background(), &codedeploy.ListDeploymentsInput{ApplicationName: aws.String("a")}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range srv.Requests() {
+		got = append(got, r.Op+" as "+r.AccessKey)
+	}
+	want := []string{
+		"AssumeRole as AKIDBASE",
+		"AssumeRole as " + fakeaws.AssumedKey(first),
+		"ListDeployments as " + fakeaws.AssumedKey(second),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("calls:\n got  %v\n want %v", got, want)
+	}
+	if r := srv.Requests()[0].Body; r["RoleArn"] != first || r["ExternalId"] != "ext-1" || r["RoleSessionName"] != "ci" {
+		t.Errorf("first AssumeRole %v", r)
+	}
+
+	// Static keys from aws:accessKey win over the environment.
+	cd, _, err = rollout.NewClients(context.Background(), rollout.Identity{Region: "ap-northeast-2", AccessKey: "AKIDCONFIG", SecretKey: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cd.ListDeployments(context.Background(), &codedeploy.ListDeploymentsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if k := srv.Requests()[len(srv.Requests())-1].AccessKey; k != "AKIDCONFIG" {
+		t.Errorf("signed as %s, want the configured access key", k)
+	}
+}
