@@ -31,14 +31,14 @@ type Sim struct {
 	// MigrationExit is the exit code of one-off tasks (RunTask).
 	MigrationExit int
 
-	svc        *simService
-	crash      map[string]Crash // task definition -> how its tasks fail
-	deps       []*simDeployment
-	tasks      map[string]*simTask
-	taskOrder  []string
-	seq        int
-	raceTD     string
-	races      int
+	svc       *simService
+	crash     map[string]Crash // task definition -> how its tasks fail
+	deps      []*simDeployment
+	tasks     map[string]*simTask
+	taskOrder []string
+	seq       int
+	raceTD    string
+	races     int
 }
 
 // Crash is how the tasks of a broken revision stop.
