@@ -12,13 +12,9 @@ func main() {
 	pulumi.Run(program)
 }
 
-// program is the whole stack: load and validate config, build, export.
+// program is the whole stack: build it, export its outputs.
 func program(ctx *pulumi.Context) error {
-	cfg, err := infra.LoadConfig(ctx)
-	if err != nil {
-		return err
-	}
-	svc, err := infra.NewWebService(ctx, cfg.Name, &infra.WebServiceArgs{Config: cfg})
+	svc, err := stack(ctx)
 	if err != nil {
 		return err
 	}
@@ -26,4 +22,13 @@ func program(ctx *pulumi.Context) error {
 		ctx.Export(name, value)
 	}
 	return nil
+}
+
+// stack loads and validates the config, then builds every resource.
+func stack(ctx *pulumi.Context) (*infra.WebService, error) {
+	cfg, err := infra.LoadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return infra.NewWebService(ctx, cfg.Name, &infra.WebServiceArgs{Config: cfg})
 }

@@ -2,14 +2,33 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"ecs-bluegreen/infra/offline"
 	"ecs-bluegreen/infra/rollout"
 	"ecs-bluegreen/infra/rollout/fakeaws"
 )
+
+// These tests run the whole program, `pulumi up` after `pulumi up`, against
+// fakeaws.Sim: a fake AWS that keeps the service's and the deployment group's
+// state between runs, as AWS does. Pulumi creating the ECS service creates it in
+// the sim (offline.Options.OnResource); task definitions get a new revision for new
+// content (offline.State).
+
+// tdDev is the dev stack's task definition ARN at a revision.
+func tdDev(rev int) string {
+	return fmt.Sprintf("arn:aws:ecs:ap-northeast-2:%s:task-definition/ecs-bluegreen-dev-web:%d", offline.Account, rev)
+}
 
 // fakeAWS points the program's AWS clients at a fake CodeDeploy/ECS endpoint,
 // with throwaway credentials and nothing read from this machine's AWS files.
@@ -28,187 +47,373 @@ func fakeAWS(t *testing.T) *fakeaws.Server {
 	return srv
 }
 
-// describeServing answers DescribeServices with a service whose primary task set runs spec.
-func describeServing(spec rollout.TargetProperties) fakeaws.Handler {
-	return fakeaws.Static(map[string]any{"services": []any{map[string]any{
-		"serviceName": "web", "status": "ACTIVE", "taskDefinition": spec.TaskDefinition,
-		"taskSets": []any{map[string]any{
-			"status": "PRIMARY", "taskDefinition": spec.TaskDefinition, "externalId": "d-FIRST", "platformVersion": "1.4.0",
-			"capacityProviderStrategy": []any{map[string]any{"capacityProvider": "FARGATE_SPOT", "weight": 1}},
-			"networkConfiguration": map[string]any{"awsvpcConfiguration": map[string]any{
-				"subnets":        spec.NetworkConfiguration.AwsvpcConfiguration.Subnets,
-				"securityGroups": spec.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups,
-				"assignPublicIp": spec.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp,
-			}},
-		}},
-	}}})
+// liveStack is one stack's life: a fake AWS that remembers, and the state that
+// Pulumi and AWS keep between runs.
+type liveStack struct {
+	t     *testing.T
+	name  string
+	aws   *fakeaws.Server
+	sim   *fakeaws.Sim
+	state *offline.State
 }
 
-// staleService makes the service serve an older revision, with no deployment under way.
-func staleService(srv *fakeaws.Server) {
-	srv.Handle("DescribeServices", describeServing(rollout.TargetProperties{
-		TaskDefinition:       "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web:0",
-		NetworkConfiguration: &rollout.NetworkConfiguration{},
-	}))
-	srv.Handle("ListDeployments", fakeaws.Static(map[string]any{"deployments": []string{}}))
-}
-
-func deploymentInfo(id, status string, extra map[string]any) map[string]any {
-	info := map[string]any{"deploymentId": id, "status": status}
-	for k, v := range extra {
-		info[k] = v
-	}
-	return map[string]any{"deploymentInfo": info}
-}
-
-func createdSpec(t *testing.T, srv *fakeaws.Server) rollout.AppSpec {
+func newLiveStack(t *testing.T, name string) *liveStack {
 	t.Helper()
-	body := srv.Last("CreateDeployment")
+	prev := rollout.DefaultPollInterval
+	rollout.DefaultPollInterval = time.Millisecond
+	t.Cleanup(func() { rollout.DefaultPollInterval = prev })
+	srv := fakeAWS(t)
+	return &liveStack{t: t, name: name, aws: srv, sim: fakeaws.NewSim(srv), state: &offline.State{}}
+}
+
+// run is one `pulumi up` (or preview) with overrides; it returns the graph, the
+// stack outputs and the requests this run made.
+type run struct {
+	graph
+	outputs map[string]any
+	ops     []fakeaws.Request
+	err     error
+}
+
+func (r run) writes() []string {
+	var w []string
+	for _, q := range r.ops {
+		if slices.Contains(fakeaws.WriteOps, q.Op) {
+			w = append(w, q.Op)
+		}
+	}
+	return w
+}
+
+func (r run) names() []string {
+	var n []string
+	for _, q := range r.ops {
+		n = append(n, q.Op)
+	}
+	return n
+}
+
+func (r run) last(op string) map[string]any {
+	for i := len(r.ops) - 1; i >= 0; i-- {
+		if r.ops[i].Op == op {
+			return r.ops[i].Body
+		}
+	}
+	return nil
+}
+
+func (s *liveStack) up(overrides map[string]string, opts ...func(*offline.Options)) run {
+	s.t.Helper()
+	before := len(s.aws.Requests())
+	var mu sync.Mutex
+	outputs := map[string]any{}
+	o := offline.Options{Overrides: overrides, State: s.state, OnResource: s.create}
+	for _, f := range opts {
+		f(&o)
+	}
+	m, err := offline.Run(".", s.name, func(ctx *pulumi.Context) error {
+		svc, err := stack(ctx)
+		if err != nil {
+			return err
+		}
+		svc.Outputs().ToMapOutput().ApplyT(func(v map[string]any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for k, x := range v {
+				outputs[k] = x
+			}
+			return nil
+		})
+		return nil
+	}, o)
+	var rs []*offline.Resource
+	if m != nil {
+		rs = m.Resources()
+	}
+	return run{graph: graph{s.t, rs}, outputs: outputs, ops: s.aws.Requests()[before:], err: err}
+}
+
+func preview(o *offline.Options)  { o.Preview = true }
+func existing(o *offline.Options) { o.Preview, o.Existing = true, true }
+
+// create makes in the sim what Pulumi's CreateService would: the service with
+// its first task set on the declared revision, network and capacity provider.
+func (s *liveStack) create(r *offline.Resource) {
+	if r.Type != tService {
+		return
+	}
+	t := s.t
+	s.sim.EnsureService(fakeaws.ServiceSpec{
+		Name: str(t, r, "out:name"), Cluster: str(t, r, "cluster"), TaskDefinition: str(t, r, "taskDefinition"),
+		Subnets: strs(t, r, "networkConfiguration.subnets"), SecurityGroups: strs(t, r, "networkConfiguration.securityGroups"),
+		AssignPublicIP:   boolean(t, r, "networkConfiguration.assignPublicIp"),
+		CapacityProvider: str(t, r, "capacityProviderStrategies.0.capacityProvider"),
+		TargetGroup:      str(t, r, "loadBalancers.0.targetGroupArn"),
+		ContainerName:    str(t, r, "loadBalancers.0.containerName"), ContainerPort: num(t, r, "loadBalancers.0.containerPort"),
+		DesiredCount: num(t, r, "desiredCount"),
+	})
+}
+
+// appSpecOf reads the AppSpec target of a CreateDeployment request.
+func appSpecOf(t *testing.T, body map[string]any) rollout.TargetProperties {
+	t.Helper()
 	if body == nil {
-		t.Fatalf("no CreateDeployment; requests %v", srv.Ops())
+		t.Fatal("no CreateDeployment")
 	}
 	content := body["revision"].(map[string]any)["appSpecContent"].(map[string]any)["content"].(string)
 	var spec rollout.AppSpec
 	if err := json.Unmarshal([]byte(content), &spec); err != nil {
 		t.Fatal(err)
 	}
-	return spec
+	return spec.Resources[0]["TargetService"].Properties
 }
 
-// TestPreviewMakesNoAWSCall: `pulumi preview` never talks to CodeDeploy or ECS.
-func TestPreviewMakesNoAWSCall(t *testing.T) {
-	srv := fakeAWS(t)
-	m, err := offline.Run(".", "dev", program, offline.Options{Preview: true})
-	if err != nil {
+// changedApp copies the app's build context with one file changed: a new build.
+func changedApp(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "django")
+	if err := os.CopyFS(dir, os.DirFS("app/django")); err != nil {
 		t.Fatal(err)
 	}
-	if ops := srv.Ops(); len(ops) != 0 {
-		t.Errorf("preview made AWS calls: %v", ops)
+	if err := os.WriteFile(filepath.Join(dir, "CHANGED"), []byte("a new build\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if len(offline.ByType(m.Resources(), tCDGroup)) != 1 {
-		t.Error("preview registered no deployment group")
-	}
+	return dir
 }
 
-// TestUpRollsOutAndSecondUpIsANoOp runs `pulumi up` twice against a fake AWS:
-// the first deploys the declared revision through CodeDeploy, the second, with
-// the service now serving it, makes no write call.
-func TestUpRollsOutAndSecondUpIsANoOp(t *testing.T) {
-	srv := fakeAWS(t)
-	srv.Handle("DescribeServices", describeServing(rollout.TargetProperties{
-		TaskDefinition: "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web:0",
-		NetworkConfiguration: &rollout.NetworkConfiguration{AwsvpcConfiguration: rollout.AwsvpcConfiguration{
-			Subnets: []string{"subnet-public-0", "subnet-public-1"}, SecurityGroups: []string{"sg-old"}, AssignPublicIp: "ENABLED",
-		}},
-	}))
-	srv.Handle("ListDeployments", fakeaws.Static(map[string]any{"deployments": []string{}}))
-	srv.Handle("CreateDeployment", fakeaws.Static(map[string]any{"deploymentId": "d-UP1"}))
-	srv.Handle("GetDeployment", fakeaws.Static(deploymentInfo("d-UP1", "Succeeded", nil)))
+// TestLifeOfAStack: the first `up` judges the revision ECS started, a second
+// identical `up` writes nothing, a changed build makes exactly one deployment of a
+// new revision, and after it nothing again.
+func TestLifeOfAStack(t *testing.T) {
+	s := newLiveStack(t, "dev")
 
-	m, err := offline.Run(".", "dev", program, offline.Options{})
-	if err != nil {
-		t.Fatal(err)
+	first := s.up(nil)
+	if first.err != nil {
+		t.Fatal(first.err)
 	}
-	g := graph{t, m.Resources()}
-	td, taskSG, cdApp := g.one(tTaskDef, "web"), g.one(tSG, "-tasks"), g.one(tCDApp, "web")
-
-	body := srv.Last("CreateDeployment")
-	if body["applicationName"] != str(t, cdApp, "out:name") || body["deploymentGroupName"] != "web" {
-		t.Errorf("CreateDeployment application/group = %v/%v", body["applicationName"], body["deploymentGroupName"])
+	if w := first.writes(); !reflect.DeepEqual(w, []string{"TagResource"}) {
+		t.Errorf("first up wrote %v, want only the verdict's tag (ECS started the tasks)", w)
 	}
-	if d, _ := body["description"].(string); !strings.Contains(d, "stack dev") || !strings.Contains(d, " image sha256:") || len(d) > 100 {
-		t.Errorf("description %q does not name the stack and image digest", d)
+	if got := first.outputs["rolloutResult"]; got != "first revision ecs-bluegreen-dev-web:1 judged healthy (started by ECS; no CodeDeploy deployment)" {
+		t.Errorf("rolloutResult %q", got)
 	}
-	spec := createdSpec(t, srv)
-	props := spec.Resources[0]["TargetService"].Properties
-	want := rollout.TargetProperties{
-		TaskDefinition:   str(t, td, "out:arn"),
-		LoadBalancerInfo: rollout.LoadBalancerInfo{ContainerName: "nginx", ContainerPort: 80},
-		PlatformVersion:  "LATEST",
-		NetworkConfiguration: &rollout.NetworkConfiguration{AwsvpcConfiguration: rollout.AwsvpcConfiguration{
-			Subnets: []string{"subnet-public-0", "subnet-public-1"}, SecurityGroups: []string{taskSG.ID}, AssignPublicIp: "ENABLED",
-		}},
-		CapacityProviderStrategy: []rollout.CapacityProviderItem{{CapacityProvider: "FARGATE_SPOT", Weight: 1}},
-	}
-	if !reflect.DeepEqual(props, want) {
-		t.Errorf("AppSpec target:\n got  %+v\n want %+v", props, want)
-	}
-	// The AppSpec's load balancer entry matches the service's.
-	svc := g.one(tService, "web")
-	if props.LoadBalancerInfo.ContainerName != str(t, svc, "loadBalancers.0.containerName") ||
-		props.LoadBalancerInfo.ContainerPort != num(t, svc, "loadBalancers.0.containerPort") {
-		t.Errorf("AppSpec LoadBalancerInfo %+v differs from the service's load balancer", props.LoadBalancerInfo)
+	if got := first.outputs["deploymentId"]; got != "" {
+		t.Errorf("deploymentId %q after the first up, want empty: no deployment made the first revision", got)
 	}
 
-	// Second `pulumi up`: the service serves what the first one deployed.
-	second := fakeAWS(t)
-	second.Handle("DescribeServices", describeServing(props))
-	if _, err := offline.Run(".", "dev", program, offline.Options{}); err != nil {
-		t.Fatal(err)
+	second := s.up(nil)
+	if second.err != nil {
+		t.Fatal(second.err)
 	}
-	if ops := second.Ops(); !reflect.DeepEqual(ops, []string{"DescribeServices"}) {
-		t.Errorf("second up made %v, want only DescribeServices", ops)
+	if ops := second.names(); !reflect.DeepEqual(ops, []string{"DescribeServices", "DescribeTaskSets"}) {
+		t.Errorf("second identical up made %v, want only the look at the service", ops)
+	}
+
+	app := changedApp(t)
+	third := s.up(map[string]string{"appContext": app})
+	if third.err != nil {
+		t.Fatal(third.err)
+	}
+	if w := third.writes(); !reflect.DeepEqual(w, []string{"CreateDeployment"}) {
+		t.Fatalf("changed build wrote %v, want exactly one deployment", w)
+	}
+	if td := appSpecOf(t, third.last("CreateDeployment")).TaskDefinition; td != tdDev(2) {
+		t.Errorf("deployed %s, want the new revision %s", td, tdDev(2))
+	}
+	serving, by := s.sim.Serving()
+	if serving != tdDev(2) || third.outputs["deploymentId"] != by {
+		t.Errorf("serving %s by %s; deploymentId output %v", serving, by, third.outputs["deploymentId"])
+	}
+
+	fourth := s.up(map[string]string{"appContext": app})
+	if fourth.err != nil || len(fourth.writes()) != 0 || fourth.outputs["deploymentId"] != by {
+		t.Errorf("up after the deployment: err %v, writes %v, deploymentId %v", fourth.err, fourth.writes(), fourth.outputs["deploymentId"])
 	}
 }
 
-// TestFailedRolloutFailsUp: a deployment that fails fails the whole run, naming
-// the deployment, the error and the rollback.
+// TestFirstUpWithCrashingTasks: `pulumi up` fails when the revision ECS started
+// never becomes healthy, with the tasks' stop reasons and exit codes.
+func TestFirstUpWithCrashingTasks(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	s.sim.Crashes(tdDev(1), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 2})
+	r := s.up(nil)
+	want := "rollout: first revision ecs-bluegreen-dev-web:1 of service web-"
+	if r.err == nil || !strings.Contains(r.err.Error(), want) || !strings.Contains(r.err.Error(), "3× Essential container in task exited [app exit 2, nginx exit 0]") {
+		t.Fatalf("error %v", r.err)
+	}
+	if w := r.writes(); len(w) != 0 {
+		t.Errorf("writes %v", w)
+	}
+}
+
+// TestFailedRolloutFailsUp: a deployment that fails fails the whole run, after its
+// rollback, and the previous revision serves again.
 func TestFailedRolloutFailsUp(t *testing.T) {
-	srv := fakeAWS(t)
-	staleService(srv)
-	srv.Handle("CreateDeployment", fakeaws.Static(map[string]any{"deploymentId": "d-FAIL"}))
-	srv.Handle("GetDeployment", func(body map[string]any) (any, *fakeaws.Error) {
-		if body["deploymentId"] == "d-RB" {
-			return deploymentInfo("d-RB", "Succeeded", nil), nil
-		}
-		return deploymentInfo("d-FAIL", "Failed", map[string]any{
-			"errorInformation": map[string]any{"code": "ECS_UPDATE_ERROR", "message": "The ECS service cannot be updated"},
-			"rollbackInfo":     map[string]any{"rollbackDeploymentId": "d-RB"},
-		}), nil
-	})
-	_, err := offline.Run(".", "dev", program, offline.Options{})
-	want := "rollout: deployment d-FAIL failed: ECS_UPDATE_ERROR: The ECS service cannot be updated; rolled back by d-RB"
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %v, want it to contain %q", err, want)
+	s := newLiveStack(t, "dev")
+	if r := s.up(nil); r.err != nil {
+		t.Fatal(r.err)
+	}
+	s.sim.Crashes(tdDev(2), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	r := s.up(map[string]string{"appContext": changedApp(t)})
+	if r.err == nil || !strings.Contains(r.err.Error(), "failed: HEALTH_CONSTRAINTS") || !strings.Contains(r.err.Error(), "the previous revision serves again") {
+		t.Fatalf("error %v", r.err)
+	}
+	if td, _ := s.sim.Serving(); td != tdDev(1) {
+		t.Errorf("serving %s after the rollback", td)
 	}
 }
 
-// TestRolloutConfig: migration command and hooks from config reach AWS.
-func TestRolloutConfig(t *testing.T) {
-	srv := fakeAWS(t)
-	staleService(srv)
-	srv.Handle("RunTask", fakeaws.Static(map[string]any{"tasks": []any{map[string]any{"taskArn": "arn:aws:ecs:ap-northeast-2:123456789012:task/web/m1"}}}))
-	srv.Handle("DescribeTasks", fakeaws.Static(map[string]any{"tasks": []any{map[string]any{
-		"lastStatus": "STOPPED", "containers": []any{map[string]any{"name": "app", "exitCode": 0}},
-	}}}))
-	srv.Handle("CreateDeployment", fakeaws.Static(map[string]any{"deploymentId": "d-CFG"}))
-	srv.Handle("GetDeployment", fakeaws.Static(deploymentInfo("d-CFG", "Succeeded", nil)))
+// TestStopPolicyWaitsForTheRollback: with activeDeploymentPolicy stop, a deployment
+// of another revision is stopped, its rollback is waited out, then ours goes.
+func TestStopPolicyWaitsForTheRollback(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	if r := s.up(nil); r.err != nil {
+		t.Fatal(r.err)
+	}
+	other := s.sim.StartDeployment(tdDev(1) + "-other")
+	r := s.up(map[string]string{"appContext": changedApp(t), "activeDeploymentPolicy": "stop"})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if w := r.writes(); !reflect.DeepEqual(w, []string{"StopDeployment", "CreateDeployment"}) {
+		t.Errorf("writes %v", w)
+	}
+	if stop := r.last("StopDeployment"); stop["deploymentId"] != other {
+		t.Errorf("stopped %v, want %s", stop["deploymentId"], other)
+	}
+	var got []string
+	for _, d := range s.sim.Deployments() {
+		got = append(got, d.Creator+":"+d.Status)
+	}
+	if want := []string{"user:Stopped", "codeDeployRollback:Succeeded", "user:Succeeded"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("deployments %v, want %v", got, want)
+	}
+}
+
+// TestPreview: a preview, of a new stack or of an existing one whose outputs are
+// known, never calls AWS.
+func TestPreview(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	fresh := s.up(nil, preview)
+	if fresh.err != nil || len(fresh.ops) != 0 {
+		t.Fatalf("preview of a new stack: err %v, calls %v", fresh.err, fresh.names())
+	}
+	if r := s.up(nil); r.err != nil {
+		t.Fatal(r.err)
+	}
+	p := s.up(map[string]string{"appContext": changedApp(t)}, existing)
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	if len(p.ops) != 0 {
+		t.Errorf("preview of an existing stack called AWS: %v", p.names())
+	}
+	// The inputs were known: the new revision is in the task definition's outputs
+	// and the service's (ignored) taskDefinition input.
+	if got := str(t, p.one(tService, "web"), "taskDefinition"); got != tdDev(2) {
+		t.Errorf("preview's service taskDefinition %q, want the known new revision %s", got, tdDev(2))
+	}
+}
+
+// TestRolloutWaitsForPermissions: a run that adds a hook together with a new
+// revision creates the deployment only after the hook's invoke policy exists, and
+// registers the task definition only after its execution policy exists.
+func TestRolloutWaitsForPermissions(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	if r := s.up(nil); r.err != nil {
+		t.Fatal(r.err)
+	}
 	hook := "arn:aws:lambda:ap-northeast-2:123456789012:function:smoke-test"
-	m, err := offline.Run(".", "dev", program, offline.Options{Overrides: map[string]string{
-		"migrationCommand": `["python", "manage.py", "migrate", "--noinput"]`,
-		"rolloutHooks":     `{"AfterAllowTestTraffic": "` + hook + `"}`,
-	}})
-	if err != nil {
-		t.Fatal(err)
+	r := s.up(map[string]string{
+		"appContext":   changedApp(t),
+		"rolloutHooks": `{"AfterAllowTestTraffic": "` + hook + `"}`,
+		"appSecrets":   `{"DB_PASSWORD": "arn:aws:ssm:ap-northeast-2:123456789012:parameter/web/db"}`,
+	}, func(o *offline.Options) { o.Delay = map[string]time.Duration{tRolePolicy: 200 * time.Millisecond} })
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	if w := srv.Writes(); !reflect.DeepEqual(w, []string{"RunTask", "CreateDeployment"}) {
-		t.Errorf("writes %v, want the migration task before the deployment", w)
+	hooks, exec, td := r.one(tRolePolicy, "-hooks"), r.one(tRolePolicy, "-exec"), r.one(tTaskDef, "web")
+	var created time.Time
+	for _, q := range r.ops {
+		if q.Op == "CreateDeployment" {
+			created = q.At
+		}
 	}
-	override := srv.Last("RunTask")["overrides"].(map[string]any)["containerOverrides"].([]any)[0].(map[string]any)
-	if override["name"] != "app" || !reflect.DeepEqual(override["command"], []any{"python", "manage.py", "migrate", "--noinput"}) {
-		t.Errorf("migration override %v", override)
+	if created.IsZero() || created.Before(hooks.Done) {
+		t.Errorf("CreateDeployment at %v, before the hook invoke policy existed (%v)", created, hooks.Done)
 	}
-	if spec := createdSpec(t, srv); !reflect.DeepEqual(spec.Hooks, []map[string]string{{"AfterAllowTestTraffic": hook}}) {
-		t.Errorf("AppSpec hooks %v", spec.Hooks)
+	if td.Started.Before(exec.Done) {
+		t.Errorf("task definition registered at %v, before its execution policy existed (%v)", td.Started, exec.Done)
 	}
-	g := graph{t, m.Resources()}
 	var policy struct {
 		Statement []struct{ Action, Resource []string }
 	}
-	if err := json.Unmarshal([]byte(str(t, g.one(tRolePolicy, "-hooks"), "policy")), &policy); err != nil {
+	if err := json.Unmarshal([]byte(str(t, hooks, "policy")), &policy); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(policy.Statement[0].Resource, []string{hook}) || policy.Statement[0].Action[0] != "lambda:InvokeFunction" {
 		t.Errorf("hook policy %+v, want lambda:InvokeFunction on %s", policy, hook)
+	}
+}
+
+// TestRolloutConfig: the migration command runs (first revision included) and
+// hooks reach the AppSpec.
+func TestRolloutConfig(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	migrate := map[string]string{"migrationCommand": `["python", "manage.py", "migrate", "--noinput"]`}
+	first := s.up(migrate)
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	if w := first.writes(); !reflect.DeepEqual(w, []string{"RunTask", "TagResource"}) {
+		t.Errorf("first up wrote %v, want the first revision's migration, then the verdict", w)
+	}
+	override := first.last("RunTask")["overrides"].(map[string]any)["containerOverrides"].([]any)[0].(map[string]any)
+	if override["name"] != "app" || !reflect.DeepEqual(override["command"], []any{"python", "manage.py", "migrate", "--noinput"}) {
+		t.Errorf("migration override %v", override)
+	}
+	hook := "arn:aws:lambda:ap-northeast-2:123456789012:function:smoke-test"
+	migrate["appContext"] = changedApp(t)
+	migrate["rolloutHooks"] = `{"AfterAllowTestTraffic": "` + hook + `"}`
+	second := s.up(migrate)
+	if second.err != nil {
+		t.Fatal(second.err)
+	}
+	if w := second.writes(); !reflect.DeepEqual(w, []string{"RunTask", "CreateDeployment"}) {
+		t.Errorf("writes %v, want the migration task before the deployment", w)
+	}
+	if second.last("RunTask")["taskDefinition"] != tdDev(2) {
+		t.Errorf("migration ran %v, want the new revision", second.last("RunTask")["taskDefinition"])
+	}
+	var spec rollout.AppSpec
+	content := second.last("CreateDeployment")["revision"].(map[string]any)["appSpecContent"].(map[string]any)["content"].(string)
+	if err := json.Unmarshal([]byte(content), &spec); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(spec.Hooks, []map[string]string{{"AfterAllowTestTraffic": hook}}) {
+		t.Errorf("AppSpec hooks %v", spec.Hooks)
+	}
+}
+
+// TestRolloutActsAsTheProvider: with aws:assumeRole in the stack's config, every
+// rollout call is made as that role, as the provider's calls are.
+func TestRolloutActsAsTheProvider(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	role := "arn:aws:iam::210987654321:role/deploy"
+	r := s.up(map[string]string{"aws:assumeRole": `{"roleArn": "` + role + `", "sessionName": "ci"}`})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	for _, q := range r.ops {
+		want := fakeaws.AssumedKey(role)
+		if q.Op == "AssumeRole" {
+			want = "AKIDTEST"
+		}
+		if q.AccessKey != want {
+			t.Errorf("%s signed as %s, want %s", q.Op, q.AccessKey, want)
+		}
+	}
+	if r.ops[0].Op != "AssumeRole" || r.ops[0].Body["RoleArn"] != role {
+		t.Errorf("first call %v, want AssumeRole of %s", r.ops[0], role)
 	}
 }

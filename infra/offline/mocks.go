@@ -3,10 +3,12 @@ package offline
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
@@ -32,14 +34,45 @@ type Resource struct {
 	// InputDependencies names the inputs that depend on other resources. In
 	// preview such an input, when unknown, is absent from Inputs.
 	InputDependencies map[string]bool
+	// Started and Done are when the registration reached the mock and when it was
+	// answered: a resource that waits for another starts after the other is done.
+	Started, Done time.Time
+}
+
+// State is what AWS keeps between runs of one stack that the mocks model.
+type State struct {
+	mu sync.Mutex
+	// revisions holds each task definition family's contents, one per revision.
+	revisions map[string][]string
+}
+
+// revision returns the revision number AWS would give a task definition: the
+// current one for unchanged content, the next one for new content (Pulumi
+// replaces a task definition whose content changed, which registers a revision).
+func (s *State) revision(family, content string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revisions == nil {
+		s.revisions = map[string][]string{}
+	}
+	revs := s.revisions[family]
+	if n := len(revs); n > 0 && revs[n-1] == content {
+		return n
+	}
+	s.revisions[family] = append(revs, content)
+	return len(revs) + 1
 }
 
 // Mocks answers registrations and invokes like the AWS, awsx and docker providers
 // would, with made-up but well-formed identifiers, and records every resource.
 type Mocks struct {
 	Project, Stack, Region string
-	// Preview leaves provider-computed outputs unknown, as `pulumi preview` does.
-	Preview bool
+	// Preview leaves provider-computed outputs unknown, as `pulumi preview` does,
+	// unless Existing: then they are known, as for resources already in the state.
+	Preview, Existing bool
+	State             *State
+	OnResource        func(*Resource)
+	Delay             map[string]time.Duration
 
 	mu        sync.Mutex
 	resources []*Resource
@@ -63,7 +96,8 @@ func (m *Mocks) Calls() []string {
 // NewResource implements pulumi.MockResourceMonitor.
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	rpc := args.RegisterRPC
-	r := &Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs}
+	r := &Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Started: time.Now()}
+	time.Sleep(m.Delay[args.TypeToken])
 	if rpc != nil {
 		r.Parent = rpc.GetParent()
 		if strings.Contains(r.Parent, "::pulumi:pulumi:Stack::") {
@@ -84,9 +118,13 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if !args.Custom {
 		r.ID = ""
 	}
+	r.Done = time.Now()
 	m.mu.Lock()
 	m.resources = append(m.resources, r)
 	m.mu.Unlock()
+	if m.OnResource != nil && !m.Preview {
+		m.OnResource(r)
+	}
 	return r.ID, r.Outputs, nil
 }
 
@@ -130,7 +168,7 @@ func shortHash(s string, n int) string {
 func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 	out := r.Inputs.Copy()
 	id := r.Name + "-" + shortHash(r.URN, 8)
-	if m.Preview {
+	if m.Preview && !m.Existing {
 		// A resource to be created has no id yet: "" leaves it unknown.
 		return "", out
 	}
@@ -215,9 +253,14 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		id = arn("ecs", "cluster/"+name)
 	case "aws:ecs/taskDefinition:TaskDefinition":
 		family := str("family")
-		set("arn", arn("ecs", "task-definition/"+family+":1"))
+		content, _ := json.Marshal(r.Inputs.Mappable())
+		rev := 1
+		if m.State != nil {
+			rev = m.State.revision(family, string(content))
+		}
+		set("arn", arn("ecs", fmt.Sprintf("task-definition/%s:%d", family, rev)))
 		set("arnWithoutRevision", arn("ecs", "task-definition/"+family))
-		set("revision", 1)
+		set("revision", rev)
 		id = family
 	case "aws:ecs/service:Service":
 		id = arn("ecs", "service/"+name)

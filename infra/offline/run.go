@@ -1,6 +1,8 @@
 package offline
 
 import (
+	"time"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -11,6 +13,17 @@ type Options struct {
 	Overrides map[string]string
 	// Preview runs as `pulumi preview`: ctx.DryRun() is true and computed outputs are unknown.
 	Preview bool
+	// Existing answers as for a stack whose resources already exist: in preview,
+	// their outputs are known (as the engine reads them from state).
+	Existing bool
+	// State carries what AWS keeps between runs (task definition revisions), for
+	// runs of the same stack one after another; nil starts afresh.
+	State *State
+	// OnResource, when set, sees every resource once its outputs are known (not in
+	// preview): tests use it to create what Pulumi would create in a fake AWS.
+	OnResource func(*Resource)
+	// Delay holds back the registration of resources of a type, to show ordering.
+	Delay map[string]time.Duration
 }
 
 // Run runs program for stack with the configuration of the project in dir, under
@@ -28,7 +41,11 @@ func Run(dir, stack string, program pulumi.RunFunc, opts Options) (*Mocks, error
 			cfg[qualify(project, k)] = v
 		}
 	}
-	m := &Mocks{Project: project, Stack: stack, Region: cfg["aws:region"], Preview: opts.Preview}
+	if opts.State == nil {
+		opts.State = &State{}
+	}
+	m := &Mocks{Project: project, Stack: stack, Region: cfg["aws:region"], Preview: opts.Preview,
+		Existing: opts.Existing, State: opts.State, OnResource: opts.OnResource, Delay: opts.Delay}
 	err = pulumi.RunErr(program, pulumi.WithMocks(project, stack, m), func(info *pulumi.RunInfo) {
 		info.Config = cfg
 		info.DryRun = opts.Preview

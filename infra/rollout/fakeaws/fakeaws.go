@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Request is one recorded API call.
@@ -25,6 +26,8 @@ type Request struct {
 	Body map[string]any // the decoded JSON request (for STS, the form fields)
 	// AccessKey is the access key id that signed the request.
 	AccessKey string
+	// At is when the request arrived.
+	At time.Time
 }
 
 // Error is an AWS error response.
@@ -146,7 +149,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key})
+	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key, At: time.Now()})
 	h := s.handlers[op]
 	s.mu.Unlock()
 	if h == nil {
@@ -186,7 +189,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, key string) {
 		body[k] = r.PostForm.Get(k)
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: "AssumeRole", Body: body, AccessKey: key})
+	s.requests = append(s.requests, Request{Op: "AssumeRole", Body: body, AccessKey: key, At: time.Now()})
 	s.mu.Unlock()
 	role := r.PostForm.Get("RoleArn")
 	w.Header().Set("Content-Type", "text/xml")
