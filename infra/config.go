@@ -303,6 +303,9 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 		}
 	}
 	c.Protect = l.boolean("protect")
+	if v, _ := get("aws:assumeRoleWithWebIdentity"); v != "" && c.Deploy.Rollout.Enabled {
+		l.fail("aws:assumeRoleWithWebIdentity", "(set)", "unset while rollout is true: the rollout cannot act as that identity yet; assume the role before `pulumi up` (environment credentials, as CI's OIDC step does) or set rollout: false")
+	}
 
 	if c.Environment == "prod" {
 		if c.Network.AZCount < 2 {
@@ -559,9 +562,6 @@ func (l *loader) identity(region string) rollout.Identity {
 		if _, err := time.ParseDuration(r.Duration); r.Duration != "" && err != nil {
 			l.fail("aws:assumeRole", r.Duration, `a duration such as "1h" or "15m"`)
 		}
-	}
-	if v := get("aws:assumeRoleWithWebIdentity"); v != "" {
-		l.fail("aws:assumeRoleWithWebIdentity", "(set)", "unset while rollout is true: the rollout cannot act as that identity yet; assume the role before `pulumi up` (environment credentials) or set rollout: false")
 	}
 	if (id.AccessKey == "") != (id.SecretKey == "") {
 		l.fail("aws:accessKey", "(secret)", "set together with aws:secretKey")
