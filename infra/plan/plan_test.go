@@ -259,3 +259,71 @@ func TestEstimateLeadTime(t *testing.T) {
 		}
 	}
 }
+
+// TestDiff compares two real plans, dev as committed and dev with a NAT gateway
+// per AZ, through the JSON an earlier run wrote (as the pull-request workflow does).
+func TestDiff(t *testing.T) {
+	t.Chdir("../..")
+	base, err := plan.Build(".", "dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := plan.Build(".", "dev", map[string]string{"natGateways": "onePerAz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := base.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved plan.Plan
+	if err := json.Unmarshal(data, &saved); err != nil {
+		t.Fatal(err)
+	}
+	d := plan.Diff(&saved, head)
+	// Two NAT gateways at ap-northeast-2's $0.059/h for 730 h, 10 GB each at
+	// $0.059/GB, two more public IPv4 addresses at $0.005/h; the task loses its own.
+	wantItems := []plan.DeltaRow{
+		{What: "NAT data processing", Base: "$0.00", Head: "$1.18", Change: "+$1.18"},
+		{What: "NAT gateways", Base: "$0.00", Head: "$86.14", Change: "+$86.14"},
+		{What: "Public IPv4: load balancer and NAT", Base: "$7.30", Head: "$14.60", Change: "+$7.30"},
+		{What: "Public IPv4: tasks", Base: "$3.65", Head: "$0.00", Change: "-$3.65"},
+	}
+	if fmt.Sprint(d.Items) != fmt.Sprint(wantItems) {
+		t.Errorf("items:\n got  %v\n want %v", d.Items, wantItems)
+	}
+	md := d.Markdown()
+	for _, line := range []string{
+		"| monthly cost at minimum scale | $40.91 | $131.88 | +$90.97 |",
+		"| rollout: all traffic on the new tasks | 1m30s | 1m30s | ±0 |",
+		"| resources | 38 | 38 | ±0 |",
+		"- NAT gateways: $0.00 → $86.14 (+$86.14)",
+		"- Public IPv4: tasks: $3.65 → $0.00 (-$3.65)",
+	} {
+		if !strings.Contains(md, line+"\n") {
+			t.Errorf("markdown lacks %q:\n%s", line, md)
+		}
+	}
+
+	// A slower rollout and an added resource (a redirect listener with HTTPS).
+	slow, err := plan.Build(".", "dev", map[string]string{
+		"deploymentConfig": "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+		"certificateArn":   "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b5c4f4e-1111-2222-3333-444455556666",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md = plan.Diff(base, slow).Markdown()
+	for _, line := range []string{
+		"| rollout: all traffic on the new tasks | 1m30s | 10m30s | +9m0s |",
+		"| resources | 38 | 39 | +1 |",
+		"- `aws:lb/listener:Listener web-http`",
+	} {
+		if !strings.Contains(md, line+"\n") {
+			t.Errorf("markdown lacks %q:\n%s", line, md)
+		}
+	}
+	if same := plan.Diff(base, base); same.Changed() || !strings.Contains(same.Markdown(), "No change in cost, rollout time or resources.") {
+		t.Errorf("a plan differs from itself:\n%s", same.Markdown())
+	}
+}
