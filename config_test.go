@@ -120,6 +120,12 @@ func TestBadConfig(t *testing.T) {
 			[]string{`config aws:assumeRoleWithWebIdentity = "(set)": must be unset while rollout is true`}},
 		{"access key without secret key", "dev", map[string]string{"aws:accessKey": "AKIDEXAMPLE"},
 			[]string{`config aws:accessKey = "(secret)": must be set together with aws:secretKey`}},
+		{"CI repository without owner", "dev", map[string]string{"ciRepository": "shop"},
+			[]string{`ecs-bluegreen:ciRepository = "shop": must be a GitHub repository as owner/name`}},
+		{"CI provider of another issuer", "dev", map[string]string{"ciOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/gitlab.com"},
+			[]string{`ecs-bluegreen:ciOidcProviderArn = "arn:aws:iam::123456789012:oidc-provider/gitlab.com": must be the ARN of the account's GitHub OIDC provider`}},
+		{"CI state bucket as a URL", "dev", map[string]string{"ciStateBucket": "s3://state"},
+			[]string{`ecs-bluegreen:ciStateBucket = "s3://state": must be an S3 bucket name`}},
 		{"several problems at once", "dev", map[string]string{"taskCpu": "100", "natGateways": "many"},
 			[]string{`ecs-bluegreen:taskCpu = "100"`, `ecs-bluegreen:natGateways = "many"`}},
 	}

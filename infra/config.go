@@ -37,6 +37,7 @@ type Config struct {
 	Edge    EdgeConfig
 	Service ServiceConfig
 	Deploy  DeployConfig
+	CI      CIConfig
 
 	Protect bool
 }
@@ -303,6 +304,24 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 		}
 	}
 	c.Protect = l.boolean("protect")
+	c.CI = CIConfig{
+		Repository:      l.str("ciRepository"),
+		OIDCProviderARN: l.str("ciOidcProviderArn"),
+		Branch:          l.str("ciBranch"),
+		StateBucket:     l.str("ciStateBucket"),
+	}
+	if r := c.CI.Repository; r != "" && !repoRE.MatchString(r) {
+		l.fail("ciRepository", r, "a GitHub repository as owner/name, or empty for no CI roles")
+	}
+	if a := c.CI.OIDCProviderARN; a != "" && !oidcARNRE.MatchString(a) {
+		l.fail("ciOidcProviderArn", a, "the ARN of the account's GitHub OIDC provider, arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com, or empty to create it")
+	}
+	if b := c.CI.Branch; !branchRE.MatchString(b) || strings.Contains(b, "..") {
+		l.fail("ciBranch", b, "a branch name such as main")
+	}
+	if b := c.CI.StateBucket; b != "" && !bucketRE.MatchString(b) {
+		l.fail("ciStateBucket", b, "an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens), without s3://, or empty for Pulumi Cloud")
+	}
 	if v, _ := get("aws:assumeRoleWithWebIdentity"); v != "" && c.Deploy.Rollout.Enabled {
 		l.fail("aws:assumeRoleWithWebIdentity", "(set)", "unset while rollout is true: the rollout cannot act as that identity yet; assume the role before `pulumi up` (environment credentials, as CI's OIDC step does) or set rollout: false")
 	}
@@ -521,6 +540,13 @@ func (l *loader) region() string {
 	}
 	return r
 }
+
+var (
+	repoRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	oidcARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
+	branchRE  = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
+	bucketRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+)
 
 var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 

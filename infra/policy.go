@@ -14,6 +14,8 @@ type policyStatement struct {
 	Principal map[string]string `json:"Principal,omitempty"`
 	Action    []string          `json:"Action"`
 	Resource  []string          `json:"Resource,omitempty"`
+	// Condition is operator -> key -> values.
+	Condition map[string]map[string][]string `json:"Condition,omitempty"`
 }
 
 // policy is an IAM policy document of the current language version.

@@ -70,6 +70,12 @@ var Settings = []Setting{
 	{"migrationCommand", "array", []any{}, "Command run once in the app container of the new revision before traffic moves, e.g. [python, manage.py, migrate, --noinput]; a non-zero exit stops the rollout."},
 	{"rolloutHooks", "object", map[string]any{}, "AppSpec lifecycle hooks: event (BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic) to Lambda function ARN."},
 
+	// CI
+	{"ciRepository", "string", "", "GitHub repository (owner/name) whose Actions deploy this stack through OIDC: the stack then manages a deploy role (main branch; prod: the GitHub environment prod) and a read-only preview role (pull requests). Empty: no CI roles."},
+	{"ciOidcProviderArn", "string", "", "ARN of the account's existing GitHub OIDC provider (an account has only one). Empty: this stack creates it."},
+	{"ciBranch", "string", "main", "Branch whose pushes may deploy a non-prod stack."},
+	{"ciStateBucket", "string", "", "S3 bucket of the Pulumi state backend the CI roles may use (name only). Empty: Pulumi Cloud."},
+
 	{"protect", "boolean", false, "Protect stateful resources: Pulumi protect on repositories, load balancer and logs, ALB deletion protection, no force-delete of repositories."},
 }
 

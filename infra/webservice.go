@@ -19,6 +19,8 @@ type WebService struct {
 	Edge     *Edge
 	Service  *Service
 	Deploy   *Deploy
+	// CI is nil unless ciRepository is set.
+	CI *CI
 }
 
 // NewWebService builds the stack from a validated Config.
@@ -99,12 +101,23 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		return nil, err
 	}
 
+	if cfg.CI.Enabled() {
+		if w.CI, err = NewCI(ctx, name, &CIArgs{
+			Config: cfg.CI, Environment: cfg.Environment, Name: name, Partition: cfg.Partition,
+			Account:   w.Service.ExecutionRole.Arn.ApplyT(accountOf).(pulumi.StringOutput),
+			PassRoles: pulumi.StringArray{w.Service.ExecutionRole.Arn, w.Service.TaskRole.Arn, w.Deploy.Role.Arn},
+			Tags:      tags,
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
 	return w, ctx.RegisterResourceOutputs(w, w.Outputs())
 }
 
 // Outputs are the stack outputs DESIGN.md lists.
 func (w *WebService) Outputs() pulumi.Map {
-	return pulumi.Map{
+	out := pulumi.Map{
 		"url":                       w.Edge.URL,
 		"testUrl":                   w.Edge.TestURL,
 		"appRepositoryUrl":          w.Registry.App.Repository.RepositoryUrl,
@@ -119,4 +132,9 @@ func (w *WebService) Outputs() pulumi.Map {
 		"deploymentId":              w.Deploy.DeploymentID,
 		"rolloutResult":             w.Deploy.Summary,
 	}
+	if w.CI != nil {
+		out["ciDeployRoleArn"] = w.CI.DeployRole.Arn
+		out["ciPreviewRoleArn"] = w.CI.PreviewRole.Arn
+	}
+	return out
 }

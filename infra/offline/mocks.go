@@ -268,6 +268,10 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("arn", arn("logs", "log-group:"+name))
 	case "aws:cloudwatch/metricAlarm:MetricAlarm":
 		set("arn", arn("cloudwatch", "alarm:"+name))
+	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+		host := strings.TrimPrefix(str("url"), "https://")
+		id = fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", acct, host)
+		set("arn", id)
 	case "aws:iam/role:Role":
 		set("arn", fmt.Sprintf("arn:aws:iam::%s:role/%s", acct, name))
 	case "aws:codedeploy/application:Application":

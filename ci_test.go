@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"testing"
+)
+
+const (
+	tOIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+	tComp = "ecs-bluegreen:infra:CI"
+)
+
+// iamDoc is an IAM policy document as the program writes it.
+type iamDoc struct {
+	Statement []struct {
+		Sid       string
+		Effect    string
+		Principal map[string]string
+		Action    []string
+		Resource  []string
+		Condition map[string]map[string][]string
+	}
+}
+
+func readDoc(t *testing.T, text string) iamDoc {
+	t.Helper()
+	var d iamDoc
+	if err := json.Unmarshal([]byte(text), &d); err != nil {
+		t.Fatalf("policy %q: %v", text, err)
+	}
+	return d
+}
+
+// TestCIRoles: with ciRepository set, each stack trusts exactly its GitHub
+// subject — dev the main branch, prod the prod environment, previews pull requests.
+func TestCIRoles(t *testing.T) {
+	subjects := map[string]string{
+		"dev":  "repo:acme/shop:ref:refs/heads/main",
+		"prod": "repo:acme/shop:environment:prod",
+	}
+	for stack, deploySubject := range subjects {
+		t.Run(stack, func(t *testing.T) {
+			g := runStack(t, stack, map[string]string{"ciRepository": "acme/shop", "ciStateBucket": "acme-pulumi-state"})
+			provider := g.one(tOIDC, "-github")
+			eq(t, provider, "url", str(t, provider, "url"), "https://token.actions.githubusercontent.com")
+			eq(t, provider, "clientIdLists", strs(t, provider, "clientIdLists"), []string{"sts.amazonaws.com"})
+
+			for role, subject := range map[string]string{"-ci-deploy": deploySubject, "-ci-preview": "repo:acme/shop:pull_request"} {
+				r := g.one(tRole, role)
+				trust := readDoc(t, str(t, r, "assumeRolePolicy"))
+				s := trust.Statement[0]
+				if len(trust.Statement) != 1 || s.Principal["Federated"] != str(t, provider, "out:arn") || !reflect.DeepEqual(s.Action, []string{"sts:AssumeRoleWithWebIdentity"}) {
+					t.Errorf("%s: trust %+v", r.URN, trust)
+				}
+				want := map[string][]string{
+					"token.actions.githubusercontent.com:aud": {"sts.amazonaws.com"},
+					"token.actions.githubusercontent.com:sub": {subject},
+				}
+				eq(t, r, "trust StringEquals", s.Condition["StringEquals"], want)
+			}
+
+			// The deploy role may pass exactly the task and CodeDeploy roles, to ECS
+			// tasks and CodeDeploy only, and use the state bucket.
+			deploy := readDoc(t, str(t, g.one(tRolePolicy, "-ci-deploy"), "policy"))
+			sids := map[string]int{}
+			for i, s := range deploy.Statement {
+				sids[s.Sid] = i
+			}
+			pass := deploy.Statement[sids["PassTaskAndDeployRoles"]]
+			want := []string{str(t, g.one(tRole, "-exec"), "out:arn"), str(t, g.one(tRole, "-task"), "out:arn"), str(t, g.one(tRole, "-codedeploy"), "out:arn")}
+			eq(t, g.one(tRole, "-ci-deploy"), "PassRole resources", pass.Resource, want)
+			eq(t, g.one(tRole, "-ci-deploy"), "PassRole services", pass.Condition["StringEquals"]["iam:PassedToService"], []string{"ecs-tasks.amazonaws.com", "codedeploy.amazonaws.com"})
+			eq(t, g.one(tRole, "-ci-deploy"), "own roles", deploy.Statement[sids["StackRoles"]].Resource, []string{"arn:aws:iam::123456789012:role/web-*"})
+			eq(t, g.one(tRole, "-ci-deploy"), "state objects", deploy.Statement[sids["StateObjects"]].Resource, []string{"arn:aws:s3:::acme-pulumi-state/*"})
+			for _, s := range deploy.Statement {
+				if slices.Contains(s.Action, "*") || slices.Contains(s.Action, "iam:*") {
+					t.Errorf("deploy policy statement %s allows %v", s.Sid, s.Action)
+				}
+			}
+
+			// The preview role reads, and may only take the state lock.
+			attach := g.one(tAttachment, "-ci-preview")
+			eq(t, attach, "policyArn", str(t, attach, "policyArn"), "arn:aws:iam::aws:policy/ReadOnlyAccess")
+			previewState := readDoc(t, str(t, g.one(tRolePolicy, "-ci-preview"), "policy"))
+			for _, s := range previewState.Statement {
+				if slices.Contains(s.Action, "s3:PutObject") && !reflect.DeepEqual(s.Resource, []string{"arn:aws:s3:::acme-pulumi-state/.pulumi/locks/*"}) {
+					t.Errorf("preview may write %v", s.Resource)
+				}
+			}
+		})
+	}
+}
+
+// TestCIWithExistingProvider: an account has one GitHub OIDC provider; given its
+// ARN, the stack trusts it and creates none.
+func TestCIWithExistingProvider(t *testing.T) {
+	arn := "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+	g := runStack(t, "prod", map[string]string{"ciRepository": "acme/shop", "ciOidcProviderArn": arn})
+	if n := len(g.all(tOIDC)); n != 0 {
+		t.Errorf("%d OIDC providers created, want none", n)
+	}
+	trust := readDoc(t, str(t, g.one(tRole, "-ci-deploy"), "assumeRolePolicy"))
+	eq(t, g.one(tRole, "-ci-deploy"), "Federated", trust.Statement[0].Principal["Federated"], arn)
+	if n := len(g.all(tRolePolicy)); n != 2 { // exec + ci-deploy; no state bucket policy
+		t.Errorf("%d role policies, want 2", n)
+	}
+}
+
+// TestNoCIWithoutRepository: nothing CI-related exists unless ciRepository is set.
+func TestNoCIWithoutRepository(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		g := runStack(t, stack, nil)
+		if n := len(g.all(tOIDC)) + len(g.all(tComp)); n != 0 {
+			t.Errorf("%s: %d CI resources", stack, n)
+		}
+		for _, r := range g.all(tRole) {
+			if slices.Contains([]string{"web-ci-deploy", "web-ci-preview"}, r.Name) {
+				t.Errorf("%s: %s exists", stack, r.URN)
+			}
+		}
+	}
+}
