@@ -81,7 +81,8 @@ func TestSampleApp(t *testing.T) {
 
 	gunicorn := exec.CommandContext(ctx, "gunicorn", "--bind", fmt.Sprintf("127.0.0.1:%d", appPort), "--workers", "1", "mysite.wsgi")
 	gunicorn.Dir = "app/django"
-	gunicorn.Env = append(os.Environ(), "DATABASE_PATH="+filepath.Join(tmp, "db.sqlite3"), "DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost")
+	gunicorn.Env = append(os.Environ(), "DATABASE_PATH="+filepath.Join(tmp, "db.sqlite3"), "DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost",
+		"DJANGO_SECRET_KEY=test-only-secret-key", "DJANGO_DEBUG=0")
 	nginx := exec.CommandContext(ctx, "nginx", "-c", confPath, "-g", "daemon off;")
 	logPath := filepath.Join(tmp, "servers.log")
 	logFile, err := os.Create(logPath)
@@ -134,5 +135,26 @@ func TestSampleApp(t *testing.T) {
 	}
 	if code, _ := get("/missing/"); code != 404 {
 		t.Errorf("GET /missing/ = %d, want 404 from Django", code)
+	}
+	if code, body := get("/nginx-health"); code != 200 || body != "ok\n" {
+		t.Errorf("GET /nginx-health = %d %q, want nginx's own 200 for its container health check", code, body)
+	}
+}
+
+// TestAppRefusesPlaceholderKey: with DEBUG off and no DJANGO_SECRET_KEY, the app
+// does not start (gunicorn's worker fails to boot and the master exits).
+func TestAppRefusesPlaceholderKey(t *testing.T) {
+	needTools(t, "gunicorn")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "gunicorn", "--bind", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--workers", "1", "mysite.wsgi")
+	cmd.Dir = "app/django"
+	cmd.Env = append(os.Environ(), "DJANGO_DEBUG=0", "DJANGO_SECRET_KEY=", "DATABASE_PATH="+filepath.Join(t.TempDir(), "db.sqlite3"))
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("gunicorn kept running without a secret key:\n%s", out)
+	}
+	if err == nil || !strings.Contains(string(out), "DJANGO_SECRET_KEY is not set") {
+		t.Fatalf("gunicorn: err %v, output:\n%s", err, out)
 	}
 }

@@ -103,8 +103,8 @@ func TestCIWithExistingProvider(t *testing.T) {
 	}
 	trust := readDoc(t, str(t, g.one(tRole, "-ci-deploy"), "assumeRolePolicy"))
 	eq(t, g.one(tRole, "-ci-deploy"), "Federated", trust.Statement[0].Principal["Federated"], arn)
-	if n := len(g.all(tRolePolicy)); n != 2 { // exec + ci-deploy; no state bucket policy
-		t.Errorf("%d role policies, want 2", n)
+	if n := len(g.all(tRolePolicy)); n != 3 { // exec, flow logs, ci-deploy; no state bucket policy
+		t.Errorf("%d role policies, want 3", n)
 	}
 }
 

@@ -131,11 +131,11 @@ func TestDay2Changes(t *testing.T) {
 					t.Errorf("network %+v, want public subnets with a public IP", n)
 				}
 			}},
-		{name: "nginxPort", change: map[string]string{"nginxPort": "8080"},
+		{name: "nginxPort", change: map[string]string{"nginxPort": "9090"},
 			deployed: func(t *testing.T, p rollout.TargetProperties) {
 				revision(2)(t, p)
-				if p.LoadBalancerInfo.ContainerPort != 8080 {
-					t.Errorf("AppSpec container port %d, want 8080", p.LoadBalancerInfo.ContainerPort)
+				if p.LoadBalancerInfo.ContainerPort != 9090 {
+					t.Errorf("AppSpec container port %d, want 9090", p.LoadBalancerInfo.ContainerPort)
 				}
 			}},
 		{name: "appPort", change: map[string]string{"appPort": "9000"}, deployed: revision(2)},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -16,26 +17,32 @@ import (
 
 // Resource type tokens asserted on.
 const (
-	tVpc         = "awsx:ec2:Vpc"
-	tSG          = "aws:ec2/securityGroup:SecurityGroup"
-	tRepo        = "aws:ecr/repository:Repository"
-	tLifecycle   = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
-	tImage       = "docker:index/image:Image"
-	tLB          = "aws:lb/loadBalancer:LoadBalancer"
-	tTG          = "aws:lb/targetGroup:TargetGroup"
-	tListener    = "aws:lb/listener:Listener"
-	tCluster     = "aws:ecs/cluster:Cluster"
-	tTaskDef     = "aws:ecs/taskDefinition:TaskDefinition"
-	tService     = "aws:ecs/service:Service"
-	tLogGroup    = "aws:cloudwatch/logGroup:LogGroup"
-	tAlarm       = "aws:cloudwatch/metricAlarm:MetricAlarm"
-	tRole        = "aws:iam/role:Role"
-	tRolePolicy  = "aws:iam/rolePolicy:RolePolicy"
-	tAttachment  = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-	tScaleTarget = "aws:appautoscaling/target:Target"
-	tScalePolicy = "aws:appautoscaling/policy:Policy"
-	tCDApp       = "aws:codedeploy/application:Application"
-	tCDGroup     = "aws:codedeploy/deploymentGroup:DeploymentGroup"
+	tVpc            = "awsx:ec2:Vpc"
+	tSG             = "aws:ec2/securityGroup:SecurityGroup"
+	tRepo           = "aws:ecr/repository:Repository"
+	tLifecycle      = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+	tImage          = "docker:index/image:Image"
+	tLB             = "aws:lb/loadBalancer:LoadBalancer"
+	tTG             = "aws:lb/targetGroup:TargetGroup"
+	tListener       = "aws:lb/listener:Listener"
+	tCluster        = "aws:ecs/cluster:Cluster"
+	tTaskDef        = "aws:ecs/taskDefinition:TaskDefinition"
+	tService        = "aws:ecs/service:Service"
+	tLogGroup       = "aws:cloudwatch/logGroup:LogGroup"
+	tAlarm          = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	tRole           = "aws:iam/role:Role"
+	tRolePolicy     = "aws:iam/rolePolicy:RolePolicy"
+	tAttachment     = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	tScaleTarget    = "aws:appautoscaling/target:Target"
+	tScalePolicy    = "aws:appautoscaling/policy:Policy"
+	tCDApp          = "aws:codedeploy/application:Application"
+	tCDGroup        = "aws:codedeploy/deploymentGroup:DeploymentGroup"
+	tParam          = "aws:ssm/parameter:Parameter"
+	tCert           = "aws:acm/certificate:Certificate"
+	tCertValidation = "aws:acm/certificateValidation:CertificateValidation"
+	tRecord         = "aws:route53/record:Record"
+	tBucket         = "aws:s3/bucketV2:BucketV2"
+	tFlowLog        = "aws:ec2/flowLog:FlowLog"
 )
 
 // graph is one offline run's resources, with lookups that fail the test by name.
@@ -165,9 +172,16 @@ func TestStackGraph(t *testing.T) {
 			counts := map[string]int{
 				tVpc: 1, tSG: 2, tRepo: 2, tLifecycle: 2, tImage: 2, tLB: 1, tTG: 2, tListener: 2,
 				tCluster: 1, tTaskDef: 1, tService: 1, tLogGroup: 1, tAlarm: 4, tRole: 3, tRolePolicy: 1,
-				tAttachment: 1, tScaleTarget: 1, tScalePolicy: 1, tCDApp: 1, tCDGroup: 1,
+				tAttachment: 1, tScaleTarget: 1, tScalePolicy: 1, tCDApp: 1, tCDGroup: 1, tParam: 1,
+				tCert: 0, tCertValidation: 0, tRecord: 0, tBucket: 0, tFlowLog: 0,
 				"ecs-bluegreen:index:WebService": 1, "ecs-bluegreen:infra:Network": 1, "ecs-bluegreen:infra:Registry": 1,
 				"ecs-bluegreen:infra:Edge": 1, "ecs-bluegreen:infra:Service": 1, "ecs-bluegreen:infra:Deploy": 1,
+			}
+			if stack == "prod" {
+				// HTTPS on its domain (certificate, validation and alias records, the
+				// redirect listener), access logs, and flow logs with their group and role.
+				counts[tCert], counts[tCertValidation], counts[tRecord], counts[tListener] = 1, 1, 2, 3
+				counts[tBucket], counts[tFlowLog], counts[tLogGroup], counts[tRole], counts[tRolePolicy] = 1, 1, 2, 4, 2
 			}
 			for typ, want := range counts {
 				if got := len(g.all(typ)); got != want {
@@ -209,24 +223,34 @@ func TestStackGraph(t *testing.T) {
 				eq(t, l, "loadBalancerArn", str(t, l, "loadBalancerArn"), str(t, lb, "out:arn"))
 				eq(t, l, "ignoreChanges", l.IgnoreChanges, []string{"defaultActions"})
 			}
-			eq(t, prodL, "port", num(t, prodL, "port"), 80)
+			// dev serves HTTP on 80; prod HTTPS on 443 (and redirects 80).
+			prodPort, listenerPorts := 80, []int{80, 8080}
+			if stack == "prod" {
+				prodPort, listenerPorts = 443, []int{443, 80, 8080}
+			}
+			eq(t, prodL, "port", num(t, prodL, "port"), prodPort)
 			eq(t, testL, "port", num(t, testL, "port"), 8080)
 
-			// Security groups: ALB open on its listener ports; tasks open to the ALB only.
-			eq(t, albSG, "ingress.0.fromPort", num(t, albSG, "ingress.0.fromPort"), 80)
+			// Security groups: ALB open on its listener ports (the test listener to the
+			// VPC only); tasks open to the ALB only, on nginx's port.
+			var ports []int
+			for i := range prop(t, albSG, "ingress").ArrayValue() {
+				ports = append(ports, num(t, albSG, fmt.Sprintf("ingress.%d.fromPort", i)))
+			}
+			eq(t, albSG, "ingress ports", ports, listenerPorts)
 			eq(t, albSG, "ingress.0.cidrBlocks", strs(t, albSG, "ingress.0.cidrBlocks"), []string{"0.0.0.0/0"})
-			eq(t, albSG, "ingress.1.fromPort", num(t, albSG, "ingress.1.fromPort"), 8080)
-			eq(t, albSG, "ingress.1.cidrBlocks", strs(t, albSG, "ingress.1.cidrBlocks"), []string{"10.0.0.0/16"})
+			last := fmt.Sprintf("ingress.%d.cidrBlocks", len(ports)-1)
+			eq(t, albSG, last, strs(t, albSG, last), []string{"10.0.0.0/16"})
 			eq(t, taskSG, "ingress", len(prop(t, taskSG, "ingress").ArrayValue()), 1)
 			eq(t, taskSG, "ingress.0.securityGroups", strs(t, taskSG, "ingress.0.securityGroups"), []string{albSG.ID})
-			eq(t, taskSG, "ingress.0.fromPort", num(t, taskSG, "ingress.0.fromPort"), 80)
+			eq(t, taskSG, "ingress.0.fromPort", num(t, taskSG, "ingress.0.fromPort"), 8080)
 			eq(t, lb, "securityGroups", strs(t, lb, "securityGroups"), []string{albSG.ID})
 
 			// Service: CODE_DEPLOY, behind blue, on nginx, ignoring what only CodeDeploy may change.
 			eq(t, svc, "deploymentController.type", str(t, svc, "deploymentController.type"), "CODE_DEPLOY")
 			eq(t, svc, "loadBalancers.0.targetGroupArn", str(t, svc, "loadBalancers.0.targetGroupArn"), str(t, blue, "out:arn"))
 			eq(t, svc, "loadBalancers.0.containerName", str(t, svc, "loadBalancers.0.containerName"), "nginx")
-			eq(t, svc, "loadBalancers.0.containerPort", num(t, svc, "loadBalancers.0.containerPort"), 80)
+			eq(t, svc, "loadBalancers.0.containerPort", num(t, svc, "loadBalancers.0.containerPort"), 8080)
 			eq(t, svc, "taskDefinition", str(t, svc, "taskDefinition"), str(t, td, "out:arn"))
 			eq(t, svc, "networkConfiguration.securityGroups", strs(t, svc, "networkConfiguration.securityGroups"), []string{taskSG.ID})
 			for _, k := range []string{"taskDefinition", "loadBalancers", "networkConfiguration", "platformVersion", "desiredCount"} {
@@ -318,7 +342,7 @@ func TestStackGraph(t *testing.T) {
 			eq(t, dg, "alarmConfiguration.alarms", got, alarmNames)
 			eq(t, dg, "serviceRoleArn", str(t, dg, "serviceRoleArn"), str(t, g.one(tRole, "-codedeploy"), "out:arn"))
 			eq(t, g.one(tAttachment, "-codedeploy"), "policyArn", str(t, g.one(tAttachment, "-codedeploy"), "policyArn"),
-				"arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS")
+				"arn:aws:iam::aws:policy/AWSCodeDeployRoleForECSLimited")
 
 			// Alarms watch each colour's target group on this load balancer.
 			for _, color := range []string{"blue", "green"} {

@@ -47,6 +47,9 @@ type NetworkConfig struct {
 	CIDR        string
 	AZCount     int
 	NATGateways string // none, single, onePerAz
+	// FlowLogs records rejected traffic of the VPC (prod).
+	FlowLogs         bool
+	LogRetentionDays int
 }
 
 // AssignPublicIP tells whether tasks need a public IP to reach ECR and the AWS APIs:
@@ -79,7 +82,12 @@ type BuildConfig struct {
 
 // EdgeConfig shapes the load balancer, listeners and target groups.
 type EdgeConfig struct {
-	CertificateARN             string
+	CertificateARN string
+	// DomainName in the Route 53 zone HostedZoneID: the program creates its
+	// certificate (unless CertificateARN is set) and its alias record.
+	DomainName, HostedZoneID string
+	// AccessLogs writes the load balancer's access logs to S3 (prod).
+	AccessLogs                 bool
 	AllowedCIDRs               []string
 	TestListenerPort           int
 	TestListenerCIDRs          []string
@@ -90,8 +98,9 @@ type EdgeConfig struct {
 	DeregistrationDelaySeconds int
 }
 
-// HTTPS tells whether the production listener terminates TLS.
-func (e EdgeConfig) HTTPS() bool { return e.CertificateARN != "" }
+// HTTPS tells whether the listeners terminate TLS: with a certificate given, or
+// one the program creates for DomainName.
+func (e EdgeConfig) HTTPS() bool { return e.CertificateARN != "" || e.DomainName != "" }
 
 // ProdPort is the port of the production listener CodeDeploy shifts.
 func (e EdgeConfig) ProdPort() int {
@@ -108,14 +117,18 @@ func (e EdgeConfig) HealthCheckTimeoutSeconds() int {
 
 // ServiceConfig shapes the task definition, the ECS service and its autoscaling.
 type ServiceConfig struct {
-	CPU                           int
-	Memory                        int
-	NginxSharePercent             int
-	AppSharePercent               int
-	NginxPort                     int
-	AppPort                       int
-	Environment                   map[string]string
-	Secrets                       map[string]string
+	CPU               int
+	Memory            int
+	NginxSharePercent int
+	AppSharePercent   int
+	NginxPort         int
+	AppPort           int
+	Environment       map[string]string
+	Secrets           map[string]string
+	// SecretKeyName receives a secret the stack generates once ("" for none).
+	SecretKeyName string
+	// KMSKeyARNs are customer-managed keys the secrets are encrypted with.
+	KMSKeyARNs                    []string
 	LogRetentionDays              int
 	DesiredCount                  int
 	MinTasks                      int
@@ -234,6 +247,8 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 
 	c.Edge = EdgeConfig{
 		CertificateARN:             l.str("certificateArn"),
+		DomainName:                 l.str("domainName"),
+		HostedZoneID:               l.str("hostedZoneId"),
 		AllowedCIDRs:               l.cidrs("allowedCidrs"),
 		TestListenerPort:           l.integer("testListenerPort", 1, 65535),
 		TestListenerCIDRs:          l.cidrs("testListenerCidrs"),
@@ -252,6 +267,15 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 			l.fail("certificateArn", arn, fmt.Sprintf("a certificate in the stack's region %s (an ALB can only use certificates of its own region)", c.Region))
 		}
 	}
+	if d := c.Edge.DomainName; d != "" && (!domainRE.MatchString(d) || len(d) > 253) {
+		l.fail("domainName", d, "a lowercase DNS name such as app.example.com, or empty")
+	}
+	if z := c.Edge.HostedZoneID; z != "" && !zoneRE.MatchString(z) {
+		l.fail("hostedZoneId", z, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ, or empty")
+	}
+	if (c.Edge.DomainName == "") != (c.Edge.HostedZoneID == "") {
+		l.fail("hostedZoneId", c.Edge.HostedZoneID, "set together with domainName (the zone that holds it)")
+	}
 	if len(c.Edge.AllowedCIDRs) == 0 {
 		l.fail("allowedCidrs", "[]", "at least one IPv4 CIDR (0.0.0.0/0 for the internet)")
 	}
@@ -267,10 +291,12 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 		Memory:                        l.integer("taskMemory", 512, 122880),
 		NginxSharePercent:             l.integer("nginxSharePercent", 1, 99),
 		AppSharePercent:               l.integer("appSharePercent", 1, 99),
-		NginxPort:                     l.integer("nginxPort", 1, 65535),
+		NginxPort:                     l.integer("nginxPort", 1024, 65535),
 		AppPort:                       l.integer("appPort", 1, 65535),
 		Environment:                   l.stringMap("appEnvironment"),
 		Secrets:                       l.stringMap("appSecrets"),
+		SecretKeyName:                 l.str("appSecretKeyName"),
+		KMSKeyARNs:                    l.list("secretsKmsKeyArns"),
 		LogRetentionDays:              l.integer("logRetentionDays", 1, 3653),
 		DesiredCount:                  l.integer("desiredCount", 1, 100),
 		MinTasks:                      l.integer("minTasks", 1, 100),
@@ -326,7 +352,14 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 		l.fail("aws:assumeRoleWithWebIdentity", "(set)", "unset while rollout is true: the rollout cannot act as that identity yet; assume the role before `pulumi up` (environment credentials, as CI's OIDC step does) or set rollout: false")
 	}
 
-	if c.Environment == "prod" {
+	// Derived: what prod always has.
+	prod := c.Environment == "prod"
+	c.Network.FlowLogs, c.Edge.AccessLogs = prod, prod
+	c.Network.LogRetentionDays = c.Service.LogRetentionDays
+	if prod {
+		if !c.Edge.HTTPS() {
+			l.fail("certificateArn", "", "set, or domainName and hostedZoneId set, when environment is prod: prod serves HTTPS only")
+		}
 		if c.Network.AZCount < 2 {
 			l.fail("availabilityZones", strconv.Itoa(c.Network.AZCount), "at least 2 when environment is prod")
 		}
@@ -371,6 +404,22 @@ func (l *loader) validateService(c *Config) {
 	for _, k := range sortedKeys(s.Environment) {
 		if !envNameRE.MatchString(k) {
 			l.fail("appEnvironment", k, "variable names of letters, digits and underscores, not starting with a digit")
+		}
+		if SecretLikeName(k) {
+			l.fail("appEnvironment", k, "a name without SECRET, PASSWORD, TOKEN or KEY: such values are secrets, set them through appSecrets")
+		}
+	}
+	if n := s.SecretKeyName; n != "" {
+		if !envNameRE.MatchString(n) {
+			l.fail("appSecretKeyName", n, "a variable name of letters, digits and underscores, or empty")
+		}
+		if _, dup := s.Environment[n]; dup {
+			l.fail("appSecretKeyName", n, "a name not also set in appEnvironment")
+		}
+	}
+	for _, k := range s.KMSKeyARNs {
+		if !kmsKeyARNRE.MatchString(k) {
+			l.fail("secretsKmsKeyArns", k, "KMS key ARNs, arn:aws:kms:<region>:<account>:key/<id> (not aliases: IAM grants decrypt on keys)")
 		}
 	}
 	for _, k := range sortedKeys(s.Secrets) {
@@ -542,10 +591,14 @@ func (l *loader) region() string {
 }
 
 var (
-	repoRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-	oidcARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
-	branchRE  = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
-	bucketRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	domainRE    = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	zoneRE      = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+	kmsKeyARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$`)
+	secretLike  = regexp.MustCompile(`SECRET|PASSWORD|TOKEN|KEY`)
+	repoRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	oidcARNRE   = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
+	branchRE    = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
+	bucketRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
 
 var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
@@ -594,6 +647,30 @@ func (l *loader) identity(region string) rollout.Identity {
 	}
 	return id
 }
+
+// SecretLikeName tells whether an environment variable's name says it holds a
+// secret, which must then come through the container's secrets, not its environment.
+func SecretLikeName(name string) bool { return secretLike.MatchString(strings.ToUpper(name)) }
+
+// SecretResourceARN is what IAM grants for a secret reference of a container
+// definition. SSM parameters: the parameter ARN. Secrets Manager: the secret's ARN
+// without the JSON key, version stage and version id a reference may carry
+// (…:secret:name:json-key:stage:version-id); a partial ARN, without the 6-character
+// suffix Secrets Manager appends to names, gets the "-??????" wildcard AWS
+// documents for it.
+func SecretResourceARN(ref string) string {
+	parts := strings.Split(ref, ":")
+	if len(parts) < 7 || parts[2] != "secretsmanager" {
+		return ref
+	}
+	arn := strings.Join(parts[:7], ":")
+	if !fullSecretNameRE.MatchString(parts[6]) {
+		arn += "-??????"
+	}
+	return arn
+}
+
+var fullSecretNameRE = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
 
 func partition(region string) string {
 	switch {

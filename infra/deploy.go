@@ -86,14 +86,15 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 	}
 	attachment, err := iam.NewRolePolicyAttachment(ctx, name+"-codedeploy", &iam.RolePolicyAttachmentArgs{
 		Role:      d.Role.Name,
-		PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/AWSCodeDeployRoleForECS", args.Partition),
+		PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/AWSCodeDeployRoleForECSLimited", args.Partition),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("attaching CodeDeploy policy: %w", err)
 	}
 
 	if hooks := c.Rollout.Hooks; len(hooks) > 0 {
-		// The managed policy may only invoke functions named CodeDeployHook_*.
+		// The managed policy may only invoke functions named CodeDeployHook_*;
+		// these are exactly the configured hooks.
 		var arns []string
 		for _, event := range sortedKeys(hooks) {
 			arns = append(arns, hooks[event])

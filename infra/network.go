@@ -6,7 +6,9 @@ import (
 	"math/bits"
 	"net/netip"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	awsxec2 "github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -37,6 +39,8 @@ type Network struct {
 	AssignPublicIP            bool
 	AlbSecurityGroup          *ec2.SecurityGroup
 	TaskSecurityGroup         *ec2.SecurityGroup
+	// FlowLog records the VPC's rejected traffic (prod); nil otherwise.
+	FlowLog *ec2.FlowLog
 }
 
 // SubnetLayout gives each AZ's public and private subnet CIDR. The VPC is split
@@ -161,16 +165,32 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(args.NginxPort), ToPort: pulumi.Int(args.NginxPort),
 			SecurityGroups: pulumi.StringArray{n.AlbSecurityGroup.ID()},
 		}},
-		// Tasks pull images from ECR and call AWS APIs.
-		Egress: ec2.SecurityGroupEgressArray{ec2.SecurityGroupEgressArgs{
-			Description: pulumi.String("all outbound"),
-			Protocol:    pulumi.String("-1"), FromPort: pulumi.Int(0), ToPort: pulumi.Int(0),
-			CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")},
-		}},
+		// HTTPS out (ECR, CloudWatch Logs, Secrets Manager and other AWS APIs,
+		// through NAT or a public IP) and TCP within the VPC (databases, caches).
+		// DNS to the VPC resolver and link-local services are not subject to
+		// security groups.
+		Egress: ec2.SecurityGroupEgressArray{
+			ec2.SecurityGroupEgressArgs{
+				Description: pulumi.String("HTTPS: AWS APIs, ECR, secrets"),
+				Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
+				CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")},
+			},
+			ec2.SecurityGroupEgressArgs{
+				Description: pulumi.String("TCP within the VPC"),
+				Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(0), ToPort: pulumi.Int(65535),
+				CidrBlocks: pulumi.StringArray{pulumi.String(cidr)},
+			},
+		},
 		Tags: args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating task security group: %w", err)
+	}
+
+	if args.Network.FlowLogs {
+		if n.FlowLog, err = flowLog(ctx, name, vpc.VpcId, args, parent); err != nil {
+			return nil, err
+		}
 	}
 
 	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{
@@ -179,4 +199,47 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		"albSecurityGroup":  n.AlbSecurityGroup.ID(),
 		"taskSecurityGroup": n.TaskSecurityGroup.ID(),
 	})
+}
+
+// flowLog sends the VPC's rejected traffic to CloudWatch Logs, kept as long as the
+// app's logs: what an investigation of a blocked connection or a probe needs.
+func flowLog(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, args *NetworkArgs, parent pulumi.ResourceOption) (*ec2.FlowLog, error) {
+	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
+		RetentionInDays: pulumi.Int(args.Network.LogRetentionDays),
+		Tags:            args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating flow log group: %w", err)
+	}
+	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy("vpc-flow-logs.amazonaws.com")),
+		Tags:             args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating flow log role: %w", err)
+	}
+	doc := group.Arn.ApplyT(func(arn string) (string, error) {
+		return policy(policyStatement{
+			Sid: "FlowLogs", Effect: "Allow",
+			Action:   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"},
+			Resource: []string{arn, arn + ":*"},
+		}).JSON()
+	}).(pulumi.StringOutput)
+	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-flow-logs", &iam.RolePolicyArgs{Role: role.Name, Policy: doc}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("creating flow log policy: %w", err)
+	}
+	fl, err := ec2.NewFlowLog(ctx, name, &ec2.FlowLogArgs{
+		VpcId:                  vpcID,
+		TrafficType:            pulumi.String("REJECT"),
+		LogDestinationType:     pulumi.String("cloud-watch-logs"),
+		LogDestination:         group.Arn,
+		IamRoleArn:             role.Arn,
+		MaxAggregationInterval: pulumi.Int(600),
+		Tags:                   args.Tags,
+	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
+	if err != nil {
+		return nil, fmt.Errorf("creating flow log: %w", err)
+	}
+	return fl, nil
 }

@@ -1,8 +1,12 @@
 package infra
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -53,8 +58,11 @@ type Service struct {
 	TaskRole        *iam.Role
 	TaskDefinition  *ecs.TaskDefinition
 	Service         *ecs.Service
-	ScalingTarget   *appautoscaling.Target
-	ScalingPolicy   *appautoscaling.Policy
+	// SecretKey is the generated secret the app receives as SecretKeyName; nil
+	// when none is generated.
+	SecretKey     *ssm.Parameter
+	ScalingTarget *appautoscaling.Target
+	ScalingPolicy *appautoscaling.Policy
 	// CapacityProvider is what the tasks run on: FARGATE or FARGATE_SPOT.
 	CapacityProvider string
 }
@@ -99,12 +107,25 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, fmt.Errorf("creating log group: %w", err)
 	}
 
-	if err := s.roles(ctx, name, args, parent); err != nil {
+	secretKey := pulumi.String("").ToStringOutput()
+	if _, given := c.Secrets[c.SecretKeyName]; c.SecretKeyName != "" && !given {
+		if s.SecretKey, err = newSecretKey(ctx, name, args, parent); err != nil {
+			return nil, err
+		}
+		secretKey = s.SecretKey.Arn
+	}
+
+	if err := s.roles(ctx, name, args, secretKey, parent); err != nil {
 		return nil, err
 	}
 
-	containers := pulumi.All(args.AppImage, args.NginxImage, s.LogGroup.Name).ApplyT(func(v []any) (string, error) {
-		return containerDefinitions(c, v[0].(string), v[1].(string), v[2].(string), args.Region)
+	containers := pulumi.All(args.AppImage, args.NginxImage, s.LogGroup.Name, secretKey).ApplyT(func(v []any) (string, error) {
+		cs := c
+		if arn := v[3].(string); arn != "" {
+			cs.Secrets = maps.Clone(c.Secrets)
+			cs.Secrets[c.SecretKeyName] = arn
+		}
+		return containerDefinitions(cs, v[0].(string), v[1].(string), v[2].(string), args.Region)
 	}).(pulumi.StringOutput)
 	s.TaskDefinition, err = ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
 		Family:                  pulumi.String(ctx.Project() + "-" + ctx.Stack() + "-" + name),
@@ -119,6 +140,13 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		ExecutionRoleArn:     s.ExecutionRole.Arn,
 		TaskRoleArn:          s.TaskRole.Arn,
 		ContainerDefinitions: containers,
+		// Fargate ephemeral storage for the paths the containers write; their root
+		// filesystems are read-only.
+		Volumes: ecs.TaskDefinitionVolumeArray{
+			ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(volNginxTmp)},
+			ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(volNginxConf)},
+			ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(volAppTmp)},
+		},
 		// Keep old revisions ACTIVE: CodeDeploy rolls back to them.
 		SkipDestroy: pulumi.Bool(true),
 		Tags:        args.Tags,
@@ -199,7 +227,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 
 // roles creates the execution role (pull exactly these images, write these logs,
 // read exactly the configured secrets) and the app's task role.
-func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, parent pulumi.ResourceOption) error {
+func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, secretKey pulumi.StringOutput, parent pulumi.ResourceOption) error {
 	var err error
 	s.ExecutionRole, err = iam.NewRole(ctx, name+"-exec", &iam.RoleArgs{
 		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
@@ -208,9 +236,12 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, par
 	if err != nil {
 		return fmt.Errorf("creating execution role: %w", err)
 	}
-	ssmARNs, secretARNs := splitSecretARNs(args.Config.Secrets)
-	execPolicy := pulumi.All(args.RepositoryARNs, s.LogGroup.Arn).ApplyT(func(v []any) (string, error) {
-		return executionPolicy(v[0].([]string), v[1].(string), ssmARNs, secretARNs)
+	execPolicy := pulumi.All(args.RepositoryARNs, s.LogGroup.Arn, secretKey).ApplyT(func(v []any) (string, error) {
+		refs := slices.Collect(maps.Values(args.Config.Secrets))
+		if arn := v[2].(string); arn != "" {
+			refs = append(refs, arn)
+		}
+		return executionPolicy(v[0].([]string), v[1].(string), refs, args.Config.KMSKeyARNs)
 	}).(pulumi.StringOutput)
 	if s.ExecutionPolicy, err = iam.NewRolePolicy(ctx, name+"-exec", &iam.RolePolicyArgs{Role: s.ExecutionRole.Name, Policy: execPolicy}, parent); err != nil {
 		return fmt.Errorf("creating execution role policy: %w", err)
@@ -225,45 +256,107 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, par
 	return nil
 }
 
-func splitSecretARNs(secrets map[string]string) (ssm, secretsManager []string) {
-	for _, k := range sortedKeys(secrets) {
-		if strings.Contains(secrets[k], ":ssm:") {
-			ssm = append(ssm, secrets[k])
-		} else {
-			secretsManager = append(secretsManager, secrets[k])
-		}
-	}
-	return ssm, secretsManager
-}
-
-func executionPolicy(repoARNs []string, logGroupARN string, ssmARNs, secretARNs []string) (string, error) {
+// executionPolicy lets ECS pull exactly these images, write this log group, and
+// read exactly these secrets (granted as SecretResourceARN says), decrypting them
+// with the given customer-managed keys.
+func executionPolicy(repoARNs []string, logGroupARN string, secretRefs, kmsKeys []string) (string, error) {
 	doc := policy(
 		// GetAuthorizationToken has no resource-level permissions.
 		policyStatement{Sid: "EcrLogin", Effect: "Allow", Action: []string{"ecr:GetAuthorizationToken"}, Resource: []string{"*"}},
 		policyStatement{Sid: "EcrPull", Effect: "Allow", Action: []string{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}, Resource: repoARNs},
 		policyStatement{Sid: "Logs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"}, Resource: []string{logGroupARN, logGroupARN + ":*"}},
 	)
-	if len(ssmARNs) > 0 {
+	var ssmARNs, secretARNs []string
+	for _, ref := range secretRefs {
+		arn := SecretResourceARN(ref)
+		if strings.Contains(arn, ":ssm:") {
+			ssmARNs = append(ssmARNs, arn)
+		} else {
+			secretARNs = append(secretARNs, arn)
+		}
+	}
+	slices.Sort(ssmARNs)
+	slices.Sort(secretARNs)
+	if ssmARNs = slices.Compact(ssmARNs); len(ssmARNs) > 0 {
 		doc.Statement = append(doc.Statement, policyStatement{Sid: "SsmParameters", Effect: "Allow", Action: []string{"ssm:GetParameters"}, Resource: ssmARNs})
 	}
-	if len(secretARNs) > 0 {
+	if secretARNs = slices.Compact(secretARNs); len(secretARNs) > 0 {
 		doc.Statement = append(doc.Statement, policyStatement{Sid: "Secrets", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: secretARNs})
+	}
+	if len(kmsKeys) > 0 {
+		doc.Statement = append(doc.Statement, policyStatement{Sid: "DecryptSecrets", Effect: "Allow", Action: []string{"kms:Decrypt"}, Resource: kmsKeys})
 	}
 	return doc.JSON()
 }
 
+// newSecretKey creates the app's secret key once, as an SSM SecureString parameter
+// (encrypted with the account's aws/ssm key). Its value is generated here and never
+// changed afterwards: the parameter ignores later values.
+func newSecretKey(ctx *pulumi.Context, name string, args *ServiceArgs, parent pulumi.ResourceOption) (*ssm.Parameter, error) {
+	buf := make([]byte, 48)
+	if _, err := rand.Read(buf); err != nil {
+		return nil, fmt.Errorf("generating secret key: %w", err)
+	}
+	p, err := ssm.NewParameter(ctx, name+"-secret-key", &ssm.ParameterArgs{
+		Name:        pulumi.Sprintf("/%s/%s/%s/%s", ctx.Project(), ctx.Stack(), name, strings.ToLower(args.Config.SecretKeyName)),
+		Description: pulumi.Sprintf("%s of the %s app, generated by its stack", args.Config.SecretKeyName, name),
+		Type:        pulumi.String("SecureString"),
+		Value:       pulumi.ToSecret(pulumi.String(base64.RawURLEncoding.EncodeToString(buf))).(pulumi.StringOutput),
+		Tags:        args.Tags,
+	}, parent, pulumi.IgnoreChanges([]string{"value"}), pulumi.AdditionalSecretOutputs([]string{"value"}))
+	if err != nil {
+		return nil, fmt.Errorf("creating secret key parameter: %w", err)
+	}
+	return p, nil
+}
+
 // ContainerDefinition is the subset of the ECS container definition we set.
 type ContainerDefinition struct {
-	Name              string             `json:"name"`
-	Image             string             `json:"image"`
-	Essential         bool               `json:"essential"`
-	CPU               int                `json:"cpu"`
-	MemoryReservation int                `json:"memoryReservation"`
-	PortMappings      []PortMapping      `json:"portMappings"`
-	Environment       []KeyValue         `json:"environment"`
-	Secrets           []Secret           `json:"secrets"`
-	DependsOn         []ContainerDepends `json:"dependsOn,omitempty"`
-	LogConfiguration  LogConfiguration   `json:"logConfiguration"`
+	Name                   string             `json:"name"`
+	Image                  string             `json:"image"`
+	Essential              bool               `json:"essential"`
+	CPU                    int                `json:"cpu"`
+	MemoryReservation      int                `json:"memoryReservation"`
+	User                   string             `json:"user"`
+	ReadonlyRootFilesystem bool               `json:"readonlyRootFilesystem"`
+	Privileged             bool               `json:"privileged"`
+	PortMappings           []PortMapping      `json:"portMappings"`
+	Environment            []KeyValue         `json:"environment"`
+	Secrets                []Secret           `json:"secrets"`
+	MountPoints            []MountPoint       `json:"mountPoints"`
+	HealthCheck            *HealthCheck       `json:"healthCheck,omitempty"`
+	DependsOn              []ContainerDepends `json:"dependsOn,omitempty"`
+	LogConfiguration       LogConfiguration   `json:"logConfiguration"`
+}
+
+type MountPoint struct {
+	SourceVolume  string `json:"sourceVolume"`
+	ContainerPath string `json:"containerPath"`
+	ReadOnly      bool   `json:"readOnly"`
+}
+
+// HealthCheck is a container health check; ECS reports the container HEALTHY
+// once the command succeeds.
+type HealthCheck struct {
+	Command     []string `json:"command"`
+	Interval    int      `json:"interval"`
+	Timeout     int      `json:"timeout"`
+	Retries     int      `json:"retries"`
+	StartPeriod int      `json:"startPeriod"`
+}
+
+// Users the images run as (their Dockerfiles create them), and the ephemeral
+// volumes for the paths each container writes.
+const (
+	nginxUser    = "101"   // nginx in nginxinc/nginx-unprivileged
+	appUser      = "10001" // app in app/django/Dockerfile
+	volNginxTmp  = "nginx-tmp"
+	volNginxConf = "nginx-conf"
+	volAppTmp    = "app-tmp"
+)
+
+func healthCheck(cmd string) *HealthCheck {
+	return &HealthCheck{Command: []string{"CMD-SHELL", cmd}, Interval: 15, Timeout: 5, Retries: 3, StartPeriod: 30}
 }
 
 type PortMapping struct {
@@ -294,6 +387,9 @@ type LogConfiguration struct {
 // containerDefinitions is the task's JSON: nginx in front (the load balancer's
 // target) and the app behind it, CPU and memory split by the configured shares.
 // Keys are sorted so equal config gives equal JSON and no spurious revision.
+// healthPath is the app's health endpoint the container health check uses.
+const healthPath = "/health/"
+
 func containerDefinitions(c ServiceConfig, appImage, nginxImage, logGroup, region string) (string, error) {
 	logs := func(prefix string) LogConfiguration {
 		return LogConfiguration{LogDriver: "awslogs", Options: map[string]string{
@@ -315,18 +411,27 @@ func containerDefinitions(c ServiceConfig, appImage, nginxImage, logGroup, regio
 		{
 			Name: NginxContainer, Image: nginxImage, Essential: true,
 			CPU: c.NginxCPU(), MemoryReservation: c.NginxMemory(),
+			User: nginxUser, ReadonlyRootFilesystem: true,
 			PortMappings: []PortMapping{{ContainerPort: c.NginxPort, Protocol: "tcp"}},
 			// The nginx image renders its config from these (envsubst templates).
-			Environment:      []KeyValue{{Name: "APP_PORT", Value: strconv.Itoa(c.AppPort)}, {Name: "NGINX_PORT", Value: strconv.Itoa(c.NginxPort)}},
-			Secrets:          []Secret{},
-			DependsOn:        []ContainerDepends{{ContainerName: AppContainer, Condition: "START"}},
+			Environment: []KeyValue{{Name: "APP_PORT", Value: strconv.Itoa(c.AppPort)}, {Name: "NGINX_PORT", Value: strconv.Itoa(c.NginxPort)}},
+			Secrets:     []Secret{},
+			// Where nginx writes: its pid and temp files, and the config it renders.
+			MountPoints: []MountPoint{{SourceVolume: volNginxTmp, ContainerPath: "/tmp"}, {SourceVolume: volNginxConf, ContainerPath: "/etc/nginx/conf.d"}},
+			// nginx's own answer, independent of the app (ALB health checks cover the path through both).
+			HealthCheck:      healthCheck(fmt.Sprintf("wget -q -O /dev/null http://127.0.0.1:%d/nginx-health || exit 1", c.NginxPort)),
+			DependsOn:        []ContainerDepends{{ContainerName: AppContainer, Condition: "HEALTHY"}},
 			LogConfiguration: logs(NginxContainer),
 		},
 		{
 			Name: AppContainer, Image: appImage, Essential: true,
 			CPU: c.AppCPU(), MemoryReservation: c.AppMemory(),
+			User: appUser, ReadonlyRootFilesystem: true,
 			PortMappings: []PortMapping{{ContainerPort: c.AppPort, Protocol: "tcp"}},
 			Environment:  env, Secrets: secrets,
+			// gunicorn's worker heartbeat files and the sample's SQLite file.
+			MountPoints:      []MountPoint{{SourceVolume: volAppTmp, ContainerPath: "/tmp"}},
+			HealthCheck:      healthCheck(fmt.Sprintf("python -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:%d%s', timeout=4)\"", c.AppPort, healthPath)),
 			LogConfiguration: logs(AppContainer),
 		},
 	}

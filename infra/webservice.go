@@ -45,12 +45,15 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		return nil, err
 	}
 	if w.Edge, err = NewEdge(ctx, name, &EdgeArgs{
-		Edge:            cfg.Edge,
-		VpcID:           w.Network.VpcID,
-		SubnetIDs:       w.Network.PublicSubnetIDs,
-		SecurityGroupID: w.Network.AlbSecurityGroup.ID(),
-		Protect:         cfg.Protect,
-		Tags:            tags,
+		Edge:             cfg.Edge,
+		Region:           cfg.Region,
+		Partition:        cfg.Partition,
+		LogRetentionDays: cfg.Service.LogRetentionDays,
+		VpcID:            w.Network.VpcID,
+		SubnetIDs:        w.Network.PublicSubnetIDs,
+		SecurityGroupID:  w.Network.AlbSecurityGroup.ID(),
+		Protect:          cfg.Protect,
+		Tags:             tags,
 	}, parent); err != nil {
 		return nil, err
 	}

@@ -239,6 +239,7 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("arn", arn("elasticloadbalancing", "loadbalancer/"+suffix))
 		set("arnSuffix", suffix)
 		set("dnsName", fmt.Sprintf("%s-%s.%s.elb.amazonaws.com", name, shortHash(r.URN, 9), region))
+		set("zoneId", "ZWKZPGTI48KDX")
 		id = arn("elasticloadbalancing", "loadbalancer/"+suffix)
 	case "aws:lb/targetGroup:TargetGroup":
 		suffix := fmt.Sprintf("targetgroup/%s/%s", name, shortHash(r.URN, 16))
@@ -268,6 +269,30 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("arn", arn("logs", "log-group:"+name))
 	case "aws:cloudwatch/metricAlarm:MetricAlarm":
 		set("arn", arn("cloudwatch", "alarm:"+name))
+	case "aws:ssm/parameter:Parameter":
+		set("arn", arn("ssm", "parameter"+str("name")))
+		id = str("name")
+	case "aws:acm/certificate:Certificate":
+		id = arn("acm", "certificate/"+shortHash(r.URN, 8)+"-0000-4000-8000-"+shortHash(r.URN, 12))
+		set("arn", id)
+		set("domainValidationOptions", []any{map[string]any{
+			"domainName":          str("domainName"),
+			"resourceRecordName":  "_" + shortHash(r.URN, 32) + "." + str("domainName") + ".",
+			"resourceRecordType":  "CNAME",
+			"resourceRecordValue": "_" + shortHash(r.URN+"v", 32) + ".acm-validations.aws.",
+		}})
+	case "aws:acm/certificateValidation:CertificateValidation":
+		set("certificateArn", str("certificateArn"))
+	case "aws:route53/record:Record":
+		set("fqdn", strings.TrimSuffix(str("name"), "."))
+		id = str("zoneId") + "_" + str("name") + "_" + str("type")
+	case "aws:s3/bucketV2:BucketV2":
+		set("bucket", name)
+		set("arn", "arn:aws:s3:::"+name)
+		id = name
+	case "aws:ec2/flowLog:FlowLog":
+		id = "fl-" + shortHash(r.URN, 17)
+		set("arn", arn("ec2", "vpc-flow-log/"+id))
 	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
 		host := strings.TrimPrefix(str("url"), "https://")
 		id = fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", acct, host)

@@ -31,6 +31,8 @@ type Usage struct {
 	NATGBPerGateway float64 `json:"natGbPerGateway"`
 	LogGBPerTask    float64 `json:"logGbPerTask"`
 	ImageGB         float64 `json:"imageGb"`
+	FlowLogGB       float64 `json:"flowLogGb"`
+	AccessLogGB     float64 `json:"accessLogGb"`
 	Note            string  `json:"note"`
 }
 
@@ -45,6 +47,7 @@ type RegionPrices struct {
 	LogsIngestGB       float64                 `json:"logsIngestGb"`
 	LogsStorageGBMonth float64                 `json:"logsStorageGbMonth"`
 	ECRGBMonth         float64                 `json:"ecrGbMonth"`
+	S3GBMonth          float64                 `json:"s3GbMonth"`
 	AlarmMonth         float64                 `json:"alarmMonth"`
 }
 
@@ -125,6 +128,15 @@ func EstimateCost(cfg *infra.Config, p *Prices) (*Cost, error) {
 	images := 2 * cfg.Images.ImagesToKeep
 	add(&c.Fixed, "ECR storage", fmt.Sprintf("2 repositories × %d images × %.2f GB × %s/GB-month", cfg.Images.ImagesToKeep, p.Usage.ImageGB, usd(rp.ECRGBMonth)), float64(images)*p.Usage.ImageGB*rp.ECRGBMonth)
 	add(&c.Fixed, "CloudWatch alarms", fmt.Sprintf("4 × %s/month", usd(rp.AlarmMonth)), 4*rp.AlarmMonth)
+	if cfg.Network.FlowLogs {
+		gb := p.Usage.FlowLogGB
+		add(&c.Fixed, "VPC flow logs (rejected traffic)", fmt.Sprintf("%.0f GB ingested × %s (assumed)", gb, usd(rp.LogsIngestGB)), gb*rp.LogsIngestGB)
+	}
+	if cfg.Edge.AccessLogs {
+		// Stored logs settle at one retention period's worth.
+		gb := p.Usage.AccessLogGB * float64(cfg.Service.LogRetentionDays) / (365.0 / 12)
+		add(&c.Fixed, "ALB access logs in S3", fmt.Sprintf("%.1f GB stored × %s/GB-month (assumed %.0f GB a month)", gb, usd(rp.S3GBMonth), p.Usage.AccessLogGB), gb*rp.S3GBMonth)
+	}
 
 	vcpu, gb := float64(cfg.Service.CPU)/1024, float64(cfg.Service.Memory)/1024
 	perTask := func(capacity string) float64 {

@@ -239,6 +239,9 @@ func summarize(typ, path string, v resource.PropertyValue) string {
 			o := r.ObjectValue()
 			from := append(values(o["cidrBlocks"]), values(o["securityGroups"])...)
 			port := fmt.Sprintf("%s %v", o["protocol"].StringValue(), o["fromPort"].NumberValue())
+			if to := o["toPort"]; to.IsNumber() && to.NumberValue() != o["fromPort"].NumberValue() {
+				port += fmt.Sprintf("-%v", to.NumberValue())
+			}
 			if o["protocol"].StringValue() == "-1" {
 				port = "all"
 			}

@@ -4,9 +4,17 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Set DJANGO_SECRET_KEY through appSecrets in real stacks.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-sample-key-set-DJANGO_SECRET_KEY")
+from django.core.exceptions import ImproperlyConfigured
+
+# The stack gives the app a generated DJANGO_SECRET_KEY (appSecretKeyName), or one
+# from appSecrets. The placeholder is for local DEBUG runs only.
+PLACEHOLDER_SECRET_KEY = "insecure-placeholder-set-DJANGO_SECRET_KEY"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or PLACEHOLDER_SECRET_KEY
 DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+if SECRET_KEY == PLACEHOLDER_SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set: refusing to start with the public placeholder key while DEBUG is off"
+    )
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "*").split(",")
 
 INSTALLED_APPS = ["django.contrib.contenttypes"]
