@@ -122,3 +122,41 @@ func TestNoCIWithoutRepository(t *testing.T) {
 		}
 	}
 }
+
+// TestManagedCertificate: prod on domainName gets a DNS-validated certificate, its
+// validation record, HTTPS on both listeners with it, an alias record to the load
+// balancer, and a url on the domain.
+func TestManagedCertificate(t *testing.T) {
+	s := newLiveStack(t, "prod")
+	r := s.up(map[string]string{"rollout": "false"})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	cert, validation := r.one(tCert, "web"), r.one(tCertValidation, "web")
+	eq(t, cert, "domainName", str(t, cert, "domainName"), "app.example.com")
+	eq(t, cert, "validationMethod", str(t, cert, "validationMethod"), "DNS")
+	record := r.one(tRecord, "-validation")
+	eq(t, record, "name", str(t, record, "name"), str(t, cert, "out:domainValidationOptions.0.resourceRecordName"))
+	eq(t, record, "type", str(t, record, "type"), "CNAME")
+	eq(t, record, "records", strs(t, record, "records"), []string{str(t, cert, "out:domainValidationOptions.0.resourceRecordValue")})
+	eq(t, record, "zoneId", str(t, record, "zoneId"), "Z0123456789EXAMPLE0")
+	eq(t, validation, "certificateArn", str(t, validation, "certificateArn"), str(t, cert, "out:arn"))
+	eq(t, validation, "validationRecordFqdns", strs(t, validation, "validationRecordFqdns"), []string{str(t, record, "out:fqdn")})
+	for _, name := range []string{"-prod", "-test"} {
+		l := r.one(tListener, name)
+		eq(t, l, "protocol", str(t, l, "protocol"), "HTTPS")
+		// The validated ARN: listeners wait for the certificate to be issued.
+		eq(t, l, "certificateArn", str(t, l, "certificateArn"), str(t, validation, "out:certificateArn"))
+		if !slices.Contains(l.PropertyDependencies["certificateArn"], validation.URN) {
+			t.Errorf("%s: certificateArn does not come from %s", l.URN, validation.URN)
+		}
+	}
+	alias, lb := r.one(tRecord, "-alias"), r.one(tLB, "-alb")
+	eq(t, alias, "name", str(t, alias, "name"), "app.example.com")
+	eq(t, alias, "type", str(t, alias, "type"), "A")
+	eq(t, alias, "aliases.0.name", str(t, alias, "aliases.0.name"), str(t, lb, "out:dnsName"))
+	eq(t, alias, "aliases.0.zoneId", str(t, alias, "aliases.0.zoneId"), str(t, lb, "out:zoneId"))
+	if r.outputs["url"] != "https://app.example.com" || r.outputs["testUrl"] != "https://app.example.com:8080" {
+		t.Errorf("url %v, testUrl %v", r.outputs["url"], r.outputs["testUrl"])
+	}
+}

@@ -31,6 +31,7 @@ type CIArgs struct {
 	Environment string // prod deploys only from the GitHub environment "prod"
 	Name        string // the stack's resource name prefix, for the roles it manages
 	Partition   string
+	Region      string
 	// Account is the stack's AWS account id.
 	Account pulumi.StringInput
 	// PassRoles are the roles `pulumi up` hands to ECS and CodeDeploy (task
@@ -97,7 +98,7 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 		return nil, fmt.Errorf("creating CI deploy role: %w", err)
 	}
 	deployPolicy := pulumi.All(args.Account, args.PassRoles, c.ProviderARN).ApplyT(func(v []any) (string, error) {
-		return ciDeployPolicy(args.Partition, v[0].(string), args.Name, v[1].([]string), v[2].(string), cfg.StateBucket)
+		return ciDeployPolicy(args.Partition, args.Region, v[0].(string), args.Name, v[1].([]string), v[2].(string), cfg.StateBucket)
 	}).(pulumi.StringOutput)
 	if _, err = iam.NewRolePolicy(ctx, name+"-ci-deploy", &iam.RolePolicyArgs{Role: c.DeployRole.Name, Policy: deployPolicy}, parent); err != nil {
 		return nil, fmt.Errorf("creating CI deploy policy: %w", err)
@@ -147,21 +148,33 @@ func GitHubTrustPolicy(providerARN, subject string) (string, error) {
 }
 
 // ciStackServices are the services whose resources this stack creates and updates.
-// Creating them has no resource-level permission before the resource exists, so
-// the deploy role holds their actions on any resource of the account.
-var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm", "route53"}
+var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm", "ssm"}
 
-// ciDeployPolicy is what `pulumi up` of this stack needs: its resources, the IAM
-// roles named after the stack (which is the power to change its own permissions),
-// passing exactly the task and CodeDeploy roles, and the state bucket.
-func ciDeployPolicy(partition, account, name string, passRoles []string, providerARN, bucket string) (string, error) {
-	var actions []string
+// ciNoResourceLevel are the actions `pulumi up` needs that AWS offers no
+// resource-level permission for.
+var ciNoResourceLevel = []string{"ssm:DescribeParameters", "ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "acm:RequestCertificate", "sts:GetCallerIdentity", "iam:ListRoles", "iam:GetPolicy", "iam:GetPolicyVersion"}
+
+// ciDeployPolicy is what `pulumi up` of this stack needs: reading, and managing the
+// stack's services' resources in its region and account; the IAM roles named after
+// the stack (which is the power to change its own permissions); passing exactly the
+// task and CodeDeploy roles; Route 53 records; and the state bucket.
+func ciDeployPolicy(partition, region, account, name string, passRoles []string, providerARN, bucket string) (string, error) {
+	var read, manage, scopes []string
 	for _, svc := range ciStackServices {
-		actions = append(actions, svc+":*")
+		if svc != "ssm" { // SSM reads return parameter values; they stay scoped below
+			read = append(read, svc+":Describe*", svc+":List*", svc+":Get*")
+		}
+		manage = append(manage, svc+":*")
+		scopes = append(scopes, fmt.Sprintf("arn:%s:%s:%s:%s:*", partition, svc, region, account))
 	}
 	roles := fmt.Sprintf("arn:%s:iam::%s:role/%s-*", partition, account, name)
 	statements := []policyStatement{
-		{Sid: "StackResources", Effect: "Allow", Action: actions, Resource: []string{"*"}},
+		// Describe, List and Get calls mostly have no resource-level permissions.
+		{Sid: "Read", Effect: "Allow", Action: read, Resource: []string{"*"}},
+		{Sid: "StackResources", Effect: "Allow", Action: manage, Resource: scopes},
+		{Sid: "NoResourceLevel", Effect: "Allow", Action: ciNoResourceLevel, Resource: []string{"*"}},
+		{Sid: "DNS", Effect: "Allow", Action: []string{"route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:GetChange"},
+			Resource: []string{fmt.Sprintf("arn:%s:route53:::hostedzone/*", partition), fmt.Sprintf("arn:%s:route53:::change/*", partition)}},
 		{Sid: "StackRoles", Effect: "Allow", Action: []string{
 			"iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
 			"iam:TagRole", "iam:UntagRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
@@ -178,8 +191,6 @@ func ciDeployPolicy(partition, account, name string, passRoles []string, provide
 		{Sid: "GitHubProvider", Effect: "Allow", Action: []string{
 			"iam:GetOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint", "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider",
 		}, Resource: []string{providerARN}},
-		// These have no resource-level permissions.
-		{Sid: "Account", Effect: "Allow", Action: []string{"sts:GetCallerIdentity", "iam:ListRoles", "iam:GetPolicy", "iam:GetPolicyVersion"}, Resource: []string{"*"}},
 		{Sid: "ServiceLinkedRoles", Effect: "Allow", Action: []string{"iam:CreateServiceLinkedRole"}, Resource: []string{"*"},
 			Condition: map[string]map[string][]string{"StringEquals": {"iam:AWSServiceName": {
 				"ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com",

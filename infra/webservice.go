@@ -106,7 +106,7 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 
 	if cfg.CI.Enabled() {
 		if w.CI, err = NewCI(ctx, name, &CIArgs{
-			Config: cfg.CI, Environment: cfg.Environment, Name: name, Partition: cfg.Partition,
+			Config: cfg.CI, Environment: cfg.Environment, Name: name, Partition: cfg.Partition, Region: cfg.Region,
 			Account:   w.Service.ExecutionRole.Arn.ApplyT(accountOf).(pulumi.StringOutput),
 			PassRoles: pulumi.StringArray{w.Service.ExecutionRole.Arn, w.Service.TaskRole.Arn, w.Deploy.Role.Arn},
 			Tags:      tags,

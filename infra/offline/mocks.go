@@ -34,6 +34,8 @@ type Resource struct {
 	// InputDependencies names the inputs that depend on other resources. In
 	// preview such an input, when unknown, is absent from Inputs.
 	InputDependencies map[string]bool
+	// PropertyDependencies are, for each input, the URNs it depends on.
+	PropertyDependencies map[string][]string
 	// Started and Done are when the registration reached the mock and when it was
 	// answered: a resource that waits for another starts after the other is done.
 	Started, Done time.Time
@@ -107,9 +109,11 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.Dependencies = rpc.GetDependencies()
 		r.InputDependencies = map[string]bool{}
+		r.PropertyDependencies = map[string][]string{}
 		for k, deps := range rpc.GetPropertyDependencies() {
 			if len(deps.GetUrns()) > 0 {
 				r.InputDependencies[k] = true
+				r.PropertyDependencies[k] = deps.GetUrns()
 			}
 		}
 	}
