@@ -93,6 +93,9 @@ func TestWorkflows(t *testing.T) {
 					t.Errorf("%s: job %s runs pulumi %s on a pull request", pr.file, name, with["command"])
 					continue
 				}
+				if with["policyPacks"] != "policy" {
+					t.Errorf("%s: job %s previews without the policy pack", pr.file, name)
+				}
 				if with["comment-on-pr"] != "true" || with["diff"] != "true" {
 					t.Errorf("%s: job %s previews without comment-on-pr and diff: %v", pr.file, name, with)
 				}
@@ -128,6 +131,9 @@ func TestWorkflows(t *testing.T) {
 			for _, with := range j.uses("pulumi/actions@") {
 				if with["command"] != "up" {
 					t.Errorf("%s: job %s runs %s", deploy.file, name, with["command"])
+				}
+				if with["policyPacks"] != "policy" {
+					t.Errorf("%s: job %s updates without the policy pack", deploy.file, name)
 				}
 				switch {
 				case strings.Contains(with["stack-name"], "prod"):
