@@ -1,19 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"ecs-bluegreen/infra"
 	"ecs-bluegreen/infra/offline"
 	"ecs-bluegreen/infra/rollout"
 	"ecs-bluegreen/infra/rollout/fakeaws"
@@ -415,5 +420,41 @@ func TestRolloutActsAsTheProvider(t *testing.T) {
 	}
 	if r.ops[0].Op != "AssumeRole" || r.ops[0].Body["RoleArn"] != role {
 		t.Errorf("first call %v, want AssumeRole of %s", r.ops[0], role)
+	}
+}
+
+// TestLoadGateFromConfig: the gate rolloutCheck configures loads the URL it is
+// given at the set rate and judges the configured thresholds.
+func TestLoadGateFromConfig(t *testing.T) {
+	var failing atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() && r.URL.Path == "/" {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	cfg, err := infra.ParseConfig("ecs-bluegreen", "dev", func(key string) (string, bool) {
+		switch key {
+		case "ecs-bluegreen:rolloutCheck":
+			return `{"paths": ["/", "/health/"], "rate": 20, "durationSeconds": 5, "minSuccessPercent": 99}`, true
+		case "ecs-bluegreen:terminationWaitMinutes":
+			return "5", true
+		case "aws:region":
+			return "ap-northeast-2", true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := infra.LoadGate(cfg.Deploy.Rollout.Check, srv.URL)
+	passed, report, err := gate(context.Background())
+	if err != nil || !passed || !strings.Contains(report, "sent          100 requests") {
+		t.Errorf("healthy target: passed %v, err %v, report:\n%s", passed, err, report)
+	}
+	failing.Store(true) // half the requests (the / path) now fail
+	passed, report, err = gate(context.Background())
+	if err != nil || passed || !strings.Contains(report, "broken: success 50.00% below 99.00%") {
+		t.Errorf("failing target: passed %v, err %v, report:\n%s", passed, err, report)
 	}
 }

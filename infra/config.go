@@ -162,7 +162,24 @@ type RolloutConfig struct {
 	AcceptTrafficShifted bool
 	MigrationCommand     []string
 	Hooks                map[string]string // lifecycle event -> Lambda ARN
+	// Check is the load gate; nil when not configured.
+	Check *RolloutCheck
 }
+
+// RolloutCheck is the load gate: load the production URL once all traffic is on
+// the new tasks, while the old ones wait to be terminated; a failure rolls back.
+type RolloutCheck struct {
+	Paths             []string `json:"paths"`
+	Rate              float64  `json:"rate"`              // requests per second
+	DurationSeconds   int      `json:"durationSeconds"`   // measured load
+	WarmUpSeconds     int      `json:"warmUpSeconds"`     // load before, not judged
+	MaxP99Ms          int      `json:"maxP99Ms"`          // 0: not checked
+	MaxP95Ms          int      `json:"maxP95Ms"`          // 0: not checked
+	MinSuccessPercent float64  `json:"minSuccessPercent"` // 0: not checked
+}
+
+// defaultRolloutCheck fills what a rolloutCheck object leaves out.
+var defaultRolloutCheck = RolloutCheck{Paths: []string{"/"}, Rate: 10, DurationSeconds: 60, MaxP99Ms: 1000, MinSuccessPercent: 99}
 
 // DeploymentConfigs are the predefined CodeDeploy configurations for ECS.
 var DeploymentConfigs = []string{
@@ -329,6 +346,7 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 			l.fail("rolloutHooks", event+": "+fn, "a Lambda function ARN, arn:aws:lambda:<region>:<account>:function:<name>")
 		}
 	}
+	c.Deploy.Rollout.Check = l.rolloutCheck(c.Deploy)
 	c.Protect = l.boolean("protect")
 	c.CI = CIConfig{
 		Repository:      l.str("ciRepository"),
@@ -434,6 +452,51 @@ func (l *loader) validateService(c *Config) {
 			l.fail("appSecrets", k, "a name not also set in appEnvironment")
 		}
 	}
+}
+
+// rolloutCheck reads the load gate; nil when unset or empty.
+func (l *loader) rolloutCheck(d DeployConfig) *RolloutCheck {
+	v, ok := l.raw("rolloutCheck")
+	if !ok || strings.TrimSpace(v) == "{}" {
+		return nil
+	}
+	c := defaultRolloutCheck
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		l.fail("rolloutCheck", v, "an object of paths, rate, durationSeconds, warmUpSeconds, maxP99Ms, maxP95Ms, minSuccessPercent ("+err.Error()+")")
+		return nil
+	}
+	for _, p := range c.Paths {
+		if !strings.HasPrefix(p, "/") {
+			l.fail("rolloutCheck", "paths: "+p, "URL paths starting with /")
+		}
+	}
+	if len(c.Paths) == 0 {
+		l.fail("rolloutCheck", "paths: []", "at least one path")
+	}
+	if c.Rate <= 0 || c.Rate > 1000 {
+		l.fail("rolloutCheck", fmt.Sprintf("rate: %v", c.Rate), "a rate above 0 and at most 1000 requests per second")
+	}
+	if c.DurationSeconds < 5 || c.DurationSeconds > 900 || c.WarmUpSeconds < 0 || c.WarmUpSeconds > 300 {
+		l.fail("rolloutCheck", fmt.Sprintf("durationSeconds: %d, warmUpSeconds: %d", c.DurationSeconds, c.WarmUpSeconds), "durationSeconds from 5 to 900 and warmUpSeconds from 0 to 300")
+	}
+	if c.MaxP99Ms < 0 || c.MaxP95Ms < 0 || c.MinSuccessPercent < 0 || c.MinSuccessPercent > 100 || (c.MaxP99Ms == 0 && c.MaxP95Ms == 0 && c.MinSuccessPercent == 0) {
+		l.fail("rolloutCheck", v, "at least one threshold: maxP99Ms or maxP95Ms above 0, or minSuccessPercent from 0 to 100")
+	}
+	// The gate runs while the old tasks wait to be terminated: without that wait
+	// there is nothing to roll back to.
+	switch {
+	case !d.Rollout.Enabled:
+		l.fail("rolloutCheck", v, "unset while rollout is false: the gate is part of the rollout")
+	case d.TerminationWaitMinutes == 0:
+		l.fail("rolloutCheck", v, "unset while terminationWaitMinutes is 0: the gate runs while the old tasks wait, so a failure can roll back to them")
+	case d.Rollout.AcceptTrafficShifted:
+		l.fail("rolloutCheck", v, "unset while acceptTrafficShifted is true: that ends the rollout before the gate could judge it")
+	case c.WarmUpSeconds+c.DurationSeconds >= d.TerminationWaitMinutes*60:
+		l.fail("rolloutCheck", fmt.Sprintf("durationSeconds: %d", c.DurationSeconds), fmt.Sprintf("shorter, with warmUpSeconds, than terminationWaitMinutes (%d min): the old tasks must outlive the gate", d.TerminationWaitMinutes))
+	}
+	return &c
 }
 
 // loader reads keys of the project namespace, applying the defaults of Settings and

@@ -3,6 +3,8 @@ package infra
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/codedeploy"
@@ -10,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"ecs-bluegreen/infra/loadtest"
 	"ecs-bluegreen/infra/rollout"
 )
 
@@ -36,7 +39,9 @@ type Release struct {
 	Identity       rollout.Identity
 	TaskDefinition pulumi.StringInput
 	// TargetGroup is the blue target group, where the first revision must be healthy.
-	TargetGroup      pulumi.StringInput
+	TargetGroup pulumi.StringInput
+	// URL is the production URL the load gate loads.
+	URL              pulumi.StringInput
 	ContainerName    string
 	ContainerPort    int
 	Subnets          pulumi.StringArrayInput
@@ -232,7 +237,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) (id, summary pul
 		hooksReady = d.HooksPolicy.ID().ToStringOutput()
 	}
 	result := pulumi.All(rel.TaskDefinition, d.Application.Name, d.DeploymentGroup.DeploymentGroupName,
-		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image, rel.TargetGroup, hooksReady,
+		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image, rel.TargetGroup, hooksReady, rel.URL,
 	).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (rollout.Result, error) {
 		codeDeploy, ecsClient, err := rollout.NewClients(goctx, rel.Identity)
 		if err != nil {
@@ -262,6 +267,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) (id, summary pul
 			Timeout:              r.Timeout,
 			StopOnTimeout:        r.StopOnTimeout,
 			AcceptTrafficShifted: r.AcceptTrafficShifted,
+			Gate:                 LoadGate(r.Check, v[10].(string)),
 		})
 		if err != nil {
 			return rollout.Result{}, fmt.Errorf("rollout: %w", err)
@@ -280,3 +286,34 @@ type pulumiLog struct {
 }
 
 func (l pulumiLog) Info(msg string) { _ = l.ctx.Log.Info(msg, &pulumi.LogArgs{Resource: l.res}) }
+
+// LoadGate turns the rolloutCheck config into the rollout's gate: open-model load
+// on the production URL, judged by the configured thresholds.
+func LoadGate(c *RolloutCheck, url string) rollout.Gate {
+	if c == nil {
+		return nil
+	}
+	return func(ctx context.Context) (bool, string, error) {
+		profile := loadtest.Profile{}
+		for _, p := range c.Paths {
+			profile.Targets = append(profile.Targets, loadtest.Target{Path: p, Weight: 1})
+		}
+		report, err := loadtest.Run(ctx, loadtest.Attack{
+			URL: url, Profile: profile, Rate: c.Rate,
+			Duration: time.Duration(c.DurationSeconds) * time.Second, WarmUp: time.Duration(c.WarmUpSeconds) * time.Second,
+		}, nil)
+		if err != nil {
+			return false, "", err
+		}
+		th := loadtest.Thresholds{
+			MaxP99: time.Duration(c.MaxP99Ms) * time.Millisecond, MaxP95: time.Duration(c.MaxP95Ms) * time.Millisecond,
+			MinSuccess: c.MinSuccessPercent / 100,
+		}
+		why := th.Check(report)
+		text := report.Text()
+		if len(why) > 0 {
+			text += "broken: " + strings.Join(why, "; ") + "\n"
+		}
+		return len(why) == 0, text, nil
+	}
+}

@@ -91,6 +91,7 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 			Identity:           cfg.AWS,
 			TaskDefinition:     w.Service.TaskDefinition.Arn,
 			TargetGroup:        w.Edge.Blue.Arn,
+			URL:                w.Edge.URL,
 			ContainerName:      NginxContainer,
 			ContainerPort:      cfg.Service.NginxPort,
 			Subnets:            w.Network.TaskSubnetIDs,

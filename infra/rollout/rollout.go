@@ -86,7 +86,13 @@ type Request struct {
 	// TargetGroup is the blue target group ARN the service was created behind: where
 	// the first revision must be healthy.
 	TargetGroup string
+	// Gate, when set, runs once all traffic is on the new tasks, while the old ones
+	// wait to be terminated; a failed gate stops the deployment with rollback.
+	Gate Gate
 }
+
+// Gate judges the new tasks under production traffic: passed, and a report to show.
+type Gate func(ctx context.Context) (passed bool, report string, err error)
 
 // Result is what a rollout did.
 type Result struct {
@@ -460,12 +466,20 @@ func Evaluate(info *cdtypes.DeploymentInfo, acceptTrafficShifted bool) Outcome {
 // timeout; parent only the caller's cancellation.
 func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (Result, error) {
 	p := &progress{ro: ro, id: id}
+	gated := req.Gate == nil
 	for {
 		info, err := ro.getDeployment(ctx, id)
 		if err != nil {
 			return Result{DeploymentID: id}, ro.timedOut(parent, ctx, req, id, err)
 		}
 		p.report(ctx, info)
+		if !gated && info.Status == cdtypes.DeploymentStatusInProgress && info.InstanceTerminationWaitTimeStarted {
+			gated = true
+			if err := ro.gate(parent, ctx, req, id); err != nil {
+				return Result{DeploymentID: id}, err
+			}
+			continue
+		}
 		switch Evaluate(info, req.AcceptTrafficShifted) {
 		case Done:
 			summary := fmt.Sprintf("deployed %s by %s", shortARN(req.TaskDefinition), id)
@@ -483,6 +497,38 @@ func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (
 			return Result{DeploymentID: id}, ro.timedOut(parent, ctx, req, id, err)
 		}
 	}
+}
+
+// gate runs the load gate while the old tasks wait to be terminated. When it
+// fails, it stops the deployment with rollback (traffic returns to the old tasks),
+// follows the rollback and returns the gate's report in the error.
+func (ro *Rollout) gate(parent, ctx context.Context, req Request, id string) error {
+	ro.Log.Info(fmt.Sprintf("deployment %s: all traffic on the new tasks; running the load gate", id))
+	passed, report, err := req.Gate(ctx)
+	if err == nil && passed {
+		ro.Log.Info(fmt.Sprintf("deployment %s: load gate passed\n%s", id, report))
+		return nil
+	}
+	why := "load gate failed"
+	if err != nil {
+		why = fmt.Sprintf("load gate could not run: %v", err)
+	}
+	ro.Log.Info(fmt.Sprintf("deployment %s: %s; stopping it with rollback\n%s", id, why, report))
+	stopCtx, cancel := context.WithTimeout(parent, ro.rollbackWait())
+	defer cancel()
+	if _, err := ro.CodeDeploy.StopDeployment(stopCtx, &codedeploy.StopDeploymentInput{
+		DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true),
+	}); err != nil {
+		return fmt.Errorf("deployment %s: %s, and stopping it failed: %w\n%s", id, why, err, report)
+	}
+	if _, err := ro.waitTerminal(stopCtx, id); err != nil {
+		return fmt.Errorf("deployment %s: %s; stopped it, and it did not end: %w\n%s", id, why, err, report)
+	}
+	info, err := ro.getDeployment(stopCtx, id)
+	if err != nil {
+		return fmt.Errorf("deployment %s: %s; stopped it, and %w\n%s", id, why, err, report)
+	}
+	return fmt.Errorf("%s: %w\n%s", why, ro.failure(parent, info), report)
 }
 
 // getDeployment is GetDeployment that treats an answer without deployment

@@ -367,3 +367,56 @@ func TestClientsActAsTheProvider(t *testing.T) {
 		t.Errorf("signed as %s, want the configured access key", k)
 	}
 }
+
+// TestLoadGate: the gate runs once all traffic is on the new tasks, while the old
+// ones wait; when it fails, the deployment is stopped with rollback, the rollback
+// is followed, and the run fails with the gate's report.
+func TestLoadGate(t *testing.T) {
+	t.Run("passes", func(t *testing.T) {
+		f, sim := simFixture(t, tdOld, "d-OLD")
+		var sawNew bool
+		req := simRequest()
+		req.Gate = func(context.Context) (bool, string, error) {
+			td, _ := sim.Serving()
+			sawNew = td == tdNew // traffic is on the new revision when the gate runs
+			return true, "p99 80ms, success 100%", nil
+		}
+		res, err := f.ro.Run(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sawNew || !res.Deployed {
+			t.Errorf("gate saw the new tasks serving: %v; result %+v", sawNew, res)
+		}
+		if got := statuses(sim); !reflect.DeepEqual(got, []string{"user:Succeeded"}) {
+			t.Errorf("deployments %v", got)
+		}
+	})
+	t.Run("fails: stop with rollback, follow it, report", func(t *testing.T) {
+		f, sim := simFixture(t, tdOld, "d-OLD")
+		calls := 0
+		req := simRequest()
+		req.Gate = func(context.Context) (bool, string, error) {
+			calls++
+			return false, "p99 2.4s above 1s", nil
+		}
+		_, err := f.ro.Run(context.Background(), req)
+		if err == nil || !strings.Contains(err.Error(), "load gate failed") || !strings.Contains(err.Error(), "p99 2.4s above 1s") ||
+			!strings.Contains(err.Error(), "the previous revision serves again") {
+			t.Fatalf("error %v", err)
+		}
+		if calls != 1 {
+			t.Errorf("gate ran %d times", calls)
+		}
+		stop := f.aws.Last("StopDeployment")
+		if stop["autoRollbackEnabled"] != true {
+			t.Errorf("StopDeployment %v, want with rollback", stop)
+		}
+		if got := statuses(sim); !reflect.DeepEqual(got, []string{"user:Stopped", "codeDeployRollback:Succeeded"}) {
+			t.Errorf("deployments %v", got)
+		}
+		if td, _ := sim.Serving(); td != tdOld {
+			t.Errorf("serving %s after the gate's rollback, want %s", td, tdOld)
+		}
+	})
+}

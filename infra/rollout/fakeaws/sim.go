@@ -72,6 +72,10 @@ type simDeployment struct {
 	errCode, errMessage     string
 	rollbackID              string
 	terminationWait         bool
+	// previous is what served before this deployment shifted traffic; rollbackOf
+	// the deployment a rollback undoes.
+	previous   *simTaskSet
+	rollbackOf *simDeployment
 }
 
 type simTask struct {
@@ -263,7 +267,11 @@ func (s *Sim) startRollback(d *simDeployment) {
 	}
 	rb := s.addDeployment(td, "codeDeployRollback", "")
 	rb.status = "InProgress"
+	rb.rollbackOf = d
 	d.rollbackID = rb.id
+	if d.previous != nil { // traffic had moved: the rollback moves it back
+		rb.td = d.previous.td
+	}
 }
 
 // advance moves a deployment one step on, as time passing would.
@@ -279,6 +287,15 @@ func (s *Sim) advance(d *simDeployment) {
 		}
 		if d.creator == "codeDeployRollback" {
 			d.status = "Succeeded"
+			if o := d.rollbackOf; o != nil && o.previous != nil && s.svc != nil {
+				s.svc.primary = o.previous
+			}
+			return
+		}
+		if d.terminationWait { // the old tasks' termination wait
+			if d.looks >= 2*s.Steps {
+				d.status = "Succeeded"
+			}
 			return
 		}
 		if c, broken := s.crash[d.td]; broken {
@@ -287,8 +304,8 @@ func (s *Sim) advance(d *simDeployment) {
 			s.startRollback(d)
 			return
 		}
+		// All traffic moves to the new task set; the old one waits to be terminated.
 		d.terminationWait = true
-		d.status = "Succeeded"
 		if s.svc != nil {
 			net := s.svc.primary.network
 			if sub := d.spec.NetworkConfiguration.AwsvpcConfiguration; len(sub.Subnets) > 0 {
@@ -298,7 +315,7 @@ func (s *Sim) advance(d *simDeployment) {
 			if len(d.spec.CapacityProviderStrategy) > 0 {
 				capacity = d.spec.CapacityProviderStrategy[0].CapacityProvider
 			}
-			// Traffic moved to the other target group; which one does not matter here.
+			d.previous = s.svc.primary
 			s.svc.primary = s.newTaskSet(d.td, d.id, net, capacity, s.svc.primary.targetGroup+"-shifted")
 		}
 	}
