@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("", views.index),
     path("health/", views.health),
+    path("cpu/", views.cpu),
 ]

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"ecs-bluegreen/infra/loadtest"
+)
+
+// splitResult is one split's run of the experiment.
+type splitResult struct {
+	name         string
+	spec         loadtest.TaskSpec
+	held, broken float64
+	why          []string
+	p99          time.Duration
+	nginx, app   time.Duration // CPU used during the highest step that held
+	quota        float64       // share of the task's CPU quota used then
+	limited      bool
+	note         string
+}
+
+// runSplit is the team's experiment: the same task size with the stack's CPU
+// split (e.g. 15:85) and with no container CPU values (both the default weight),
+// each loaded step by step on the local replica until a threshold breaks.
+func runSplit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("stress split", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f loadFlags
+	var rf replicaFlags
+	f.register(fs, true, false)
+	rf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !set["duration"] {
+		f.duration = 10 * time.Second
+	}
+	if !set["max-p99"] && !set["max-p95"] && !set["max-p50"] && !set["min-success"] {
+		f.maxP99, f.minSuccess = 500*time.Millisecond, 0.999
+	}
+	cfg, spec, err := stackTask(rf.dir, rf.stack, rf.set)
+	if err != nil {
+		return err
+	}
+	plain := spec
+	plain.Nginx.CPU, plain.App.CPU = 0, 0
+	splits := []*splitResult{
+		{name: fmt.Sprintf("%d:%d", cfg.Service.NginxSharePercent, cfg.Service.AppSharePercent), spec: spec},
+		{name: "default (no container CPU)", spec: plain},
+	}
+	fmt.Fprintf(stdout, "Split experiment on the local replica of stack %s: task %d CPU units, %d MiB; steps of %.0f/s from %.0f/s, %s each; thresholds p99 %s, success %.1f%%\n",
+		rf.stack, spec.CPU, spec.MemoryMiB, f.step, f.start, f.duration, f.maxP99, f.minSuccess*100)
+	for _, s := range splits {
+		fmt.Fprintf(stdout, "\n%s: nginx weight %d, app weight %d\n", s.name, s.spec.Nginx.Shares(), s.spec.App.Shares())
+		if err := s.run(ctx, &f, rf.options(), stdout); err != nil {
+			return err
+		}
+	}
+	report(stdout, spec, splits, f.step)
+	return nil
+}
+
+func (s *splitResult) run(ctx context.Context, f *loadFlags, o loadtest.ReplicaOptions, stdout io.Writer) error {
+	rep, err := loadtest.StartReplica(ctx, s.spec, o)
+	defer rep.Stop()
+	if err != nil {
+		return err
+	}
+	s.limited, s.note = rep.Limited, rep.Note
+	if !rep.Limited {
+		fmt.Fprintf(stdout, "!!! %s !!!\n", rep.Note)
+	}
+	a, err := f.attack(rep.URL)
+	if err != nil {
+		return err
+	}
+	last := rep.CPUUsage()
+	res, err := loadtest.Step(ctx, a, f.start, f.step, f.maxRate, f.thresholds(), func(r *loadtest.Report) {
+		now := rep.CPUUsage()
+		n, ap := now["nginx"]-last["nginx"], now["app"]-last["app"]
+		last = now
+		quota := (n + ap).Seconds() / (r.Duration.Seconds() * float64(s.spec.CPU) / 1024)
+		fmt.Fprintf(stdout, "  %7.1f/s  success %7.2f%%  p99 %-9s  CPU nginx %6.2fs  app %6.2fs  (%3.0f%% of the task's quota)\n",
+			r.Rate, r.Success*100, r.Latency.P99.Round(100*time.Microsecond), n.Seconds(), ap.Seconds(), quota*100)
+		if len(f.thresholds().Check(r)) == 0 {
+			s.p99, s.nginx, s.app, s.quota = r.Latency.P99, n, ap, quota
+		}
+	})
+	if err != nil {
+		return err
+	}
+	s.held, s.broken, s.why = res.Held, res.Broken, res.Why
+	return nil
+}
+
+func report(w io.Writer, spec loadtest.TaskSpec, splits []*splitResult, step float64) {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "split\tweights nginx:app\thighest rate held\tp99 there\tCPU nginx : app there\ttask quota used\t")
+	for _, s := range splits {
+		share := 0.0
+		if t := s.nginx + s.app; t > 0 {
+			share = s.nginx.Seconds() / t.Seconds()
+		}
+		fmt.Fprintf(tw, "%s\t%d:%d\t%.0f/s\t%s\t%.0f%% : %.0f%%\t%.0f%%\t\n", s.name, s.spec.Nginx.Shares(), s.spec.App.Shares(),
+			s.held, s.p99.Round(time.Millisecond), share*100, (1-share)*100, s.quota*100)
+	}
+	tw.Flush()
+	for _, s := range splits {
+		if !s.limited {
+			fmt.Fprintf(w, "!!! %s: %s !!!\n", s.name, s.note)
+		}
+	}
+	a, b := splits[0], splits[1]
+	nginxShare := a.nginx.Seconds() / math.Max((a.nginx+a.app).Seconds(), 1e-9)
+	weightShare := float64(a.spec.Nginx.Shares()) / float64(a.spec.Nginx.Shares()+a.spec.App.Shares())
+	var why []string
+	why = append(why, fmt.Sprintf("The task's %d CPU units are a hard quota for both containers together; the weights only divide it when both containers want more than their weighted share at the same moment.", spec.CPU))
+	why = append(why, fmt.Sprintf("At the highest rate that held with %s, nginx used %.0f%% of the CPU the task used, %s its %.0f%% weight.", a.name, nginxShare*100,
+		map[bool]string{true: "within", false: "above"}[nginxShare <= weightShare+0.02], weightShare*100))
+	if math.Abs(a.held-b.held) <= step {
+		why = append(why, fmt.Sprintf("The two splits held the same rate within one step (%.0f/s vs %.0f/s): what limits the task is the app's CPU inside the shared quota, and nginx never needs more than its weight gives it, so the split does not matter.", a.held, b.held))
+	} else {
+		better := a
+		if b.held > a.held {
+			better = b
+		}
+		why = append(why, fmt.Sprintf("The splits differ by more than one step (%.0f/s vs %.0f/s): %s held more, so at this size the containers do compete for the quota and the weights decide who waits.", a.held, b.held, better.name))
+	}
+	fmt.Fprintln(w, strings.Join(why, "\n"))
+}
