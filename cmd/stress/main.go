@@ -323,13 +323,18 @@ func (r *replicaFlags) options() loadtest.ReplicaOptions {
 	return loadtest.ReplicaOptions{AppDir: r.dir + "/app/django", NginxTemplate: r.dir + "/app/nginx/default.conf.template", NoLimits: r.noLimits}
 }
 
-func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("stress local", flag.ContinueOnError)
+// replicaFlagSet is the flag set of a command that loads the local replica.
+func replicaFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *loadFlags, *replicaFlags) {
+	fs := flag.NewFlagSet("stress "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var f loadFlags
-	var rf replicaFlags
+	f, rf := &loadFlags{}, &replicaFlags{}
 	f.register(fs, true, false)
 	rf.register(fs)
+	return fs, f, rf
+}
+
+func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, f, rf := replicaFlagSet("local", stderr)
 	stepMode := fs.Bool("step-mode", false, "raise the rate step by step (-start, -step, -max) instead of one run")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -351,9 +356,9 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	before := rep.CPUUsage()
 	if *stepMode {
-		err = stepLoad(ctx, a, &f, stdout, usageSince(rep, &before))
+		err = stepLoad(ctx, a, f, stdout, usageSince(rep, &before))
 	} else {
-		err = load(ctx, a, &f, stdout, rep.Note)
+		err = load(ctx, a, f, stdout, rep.Note)
 		fmt.Fprintln(stdout, "CPU used:", usageSince(rep, &before)())
 	}
 	return err

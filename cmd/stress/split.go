@@ -30,12 +30,7 @@ type splitResult struct {
 // split (e.g. 15:85) and with no container CPU values (both the default weight),
 // each loaded step by step on the local replica until a threshold breaks.
 func runSplit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("stress split", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f loadFlags
-	var rf replicaFlags
-	f.register(fs, true, false)
-	rf.register(fs)
+	fs, f, rf := replicaFlagSet("split", stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,7 +56,7 @@ func runSplit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rf.stack, spec.CPU, spec.MemoryMiB, f.step, f.start, f.duration, f.maxP99, f.minSuccess*100)
 	for _, s := range splits {
 		fmt.Fprintf(stdout, "\n%s: nginx weight %d, app weight %d\n", s.name, s.spec.Nginx.Shares(), s.spec.App.Shares())
-		if err := s.run(ctx, &f, rf.options(), stdout); err != nil {
+		if err := s.run(ctx, f, rf.options(), stdout); err != nil {
 			return err
 		}
 	}

@@ -305,6 +305,9 @@ func (r *Replica) CPUUsage() map[string]time.Duration {
 
 // Stop stops everything the replica started and removes its groups and files.
 func (r *Replica) Stop() error {
+	if r == nil {
+		return nil
+	}
 	for _, p := range r.procs {
 		syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
 	}
