@@ -79,6 +79,10 @@ func StartReplica(ctx context.Context, spec TaskSpec, o ReplicaOptions) (*Replic
 		return nil, err
 	}
 	r := &Replica{tmp: tmp, acct: map[string]string{}}
+	// nginx's workers run as an unprivileged user when the replica runs as root.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return r, err
+	}
 	appPort, err := freePort()
 	if err != nil {
 		return r, err
