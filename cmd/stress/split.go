@@ -39,6 +39,9 @@ func runSplit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !set["duration"] {
 		f.duration = 10 * time.Second
 	}
+	if !set["max"] {
+		f.maxRate = 5000 // far above what a task of up to 4 vCPU holds here
+	}
 	if !set["max-p99"] && !set["max-p95"] && !set["max-p50"] && !set["min-success"] {
 		f.maxP99, f.minSuccess = 500*time.Millisecond, 0.999
 	}
@@ -118,18 +121,25 @@ func report(w io.Writer, spec loadtest.TaskSpec, splits []*splitResult, step flo
 	a, b := splits[0], splits[1]
 	nginxShare := a.nginx.Seconds() / math.Max((a.nginx+a.app).Seconds(), 1e-9)
 	weightShare := float64(a.spec.Nginx.Shares()) / float64(a.spec.Nginx.Shares()+a.spec.App.Shares())
-	var why []string
-	why = append(why, fmt.Sprintf("The task's %d CPU units are a hard quota for both containers together; the weights only divide it when both containers want more than their weighted share at the same moment.", spec.CPU))
-	why = append(why, fmt.Sprintf("At the highest rate that held with %s, nginx used %.0f%% of the CPU the task used, %s its %.0f%% weight.", a.name, nginxShare*100,
-		map[bool]string{true: "within", false: "above"}[nginxShare <= weightShare+0.02], weightShare*100))
+	why := []string{fmt.Sprintf("The task's %d CPU units are one hard quota for both containers together; the weights (cpu.shares) divide CPU only at the moments when both containers are runnable at once.", spec.CPU)}
+	if nginxShare > weightShare+0.02 {
+		why = append(why, fmt.Sprintf("At the highest rate that held with %s, nginx used %.0f%% of the task's CPU, more than its %.0f%% weight: the weight never held it back, because nginx and the app mostly work on a request one after the other (nginx hands it on, waits for the app, returns the answer), so they seldom compete at the same instant.", a.name, nginxShare*100, weightShare*100))
+	} else {
+		why = append(why, fmt.Sprintf("At the highest rate that held with %s, nginx used %.0f%% of the task's CPU, within its %.0f%% weight: it never asked for more.", a.name, nginxShare*100, weightShare*100))
+	}
+	for _, s := range splits {
+		if s.broken == 0 {
+			why = append(why, fmt.Sprintf("%s broke no threshold up to %.0f/s: raise -max to find its limit.", s.name, s.held))
+		}
+	}
 	if math.Abs(a.held-b.held) <= step {
-		why = append(why, fmt.Sprintf("The two splits held the same rate within one step (%.0f/s vs %.0f/s): what limits the task is the app's CPU inside the shared quota, and nginx never needs more than its weight gives it, so the split does not matter.", a.held, b.held))
+		why = append(why, fmt.Sprintf("Both splits held the same rate within one step (%.0f/s and %.0f/s): the quota, not the split, limits the task.", a.held, b.held))
 	} else {
 		better := a
 		if b.held > a.held {
 			better = b
 		}
-		why = append(why, fmt.Sprintf("The splits differ by more than one step (%.0f/s vs %.0f/s): %s held more, so at this size the containers do compete for the quota and the weights decide who waits.", a.held, b.held, better.name))
+		why = append(why, fmt.Sprintf("The splits differ by more than one step (%.0f/s and %.0f/s): %s held more, so at this size the containers do compete for the quota at the same instants and the weights decide who waits.", a.held, b.held, better.name))
 	}
 	fmt.Fprintln(w, strings.Join(why, "\n"))
 }
