@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"ecs-bluegreen/infra/offline"
+	"ecs-bluegreen/infra/secrets"
 	"ecs-bluegreen/policy/rules"
 )
 
@@ -275,8 +276,8 @@ func TestSecretGrants(t *testing.T) {
 		"arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:db::;:0123abcd-01ab-23cd-45ef-01": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:db-??????",
 	}
 	for ref, want := range cases {
-		if got := rules.SecretResourceARN(ref); got != want {
-			t.Errorf("SecretResourceARN(%s) = %s, want %s", ref, got, want)
+		if got := secrets.ResourceARN(ref); got != want {
+			t.Errorf("ResourceARN(%s) = %s, want %s", ref, got, want)
 		}
 	}
 	// The program grants the same, and nothing else, with the configured KMS keys.

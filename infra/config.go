@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"ecs-bluegreen/infra/rollout"
+	"ecs-bluegreen/infra/secrets"
 )
 
 // Config is the validated configuration of one stack. LoadConfig fills it once;
@@ -423,7 +424,7 @@ func (l *loader) validateService(c *Config) {
 		if !envNameRE.MatchString(k) {
 			l.fail("appEnvironment", k, "variable names of letters, digits and underscores, not starting with a digit")
 		}
-		if SecretLikeName(k) {
+		if secrets.LikeSecretName(k) {
 			l.fail("appEnvironment", k, "a name without SECRET, PASSWORD, TOKEN or KEY: such values are secrets, set them through appSecrets")
 		}
 	}
@@ -657,7 +658,6 @@ var (
 	domainRE    = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	zoneRE      = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
 	kmsKeyARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$`)
-	secretLike  = regexp.MustCompile(`SECRET|PASSWORD|TOKEN|KEY`)
 	repoRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 	oidcARNRE   = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
 	branchRE    = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
@@ -710,30 +710,6 @@ func (l *loader) identity(region string) rollout.Identity {
 	}
 	return id
 }
-
-// SecretLikeName tells whether an environment variable's name says it holds a
-// secret, which must then come through the container's secrets, not its environment.
-func SecretLikeName(name string) bool { return secretLike.MatchString(strings.ToUpper(name)) }
-
-// SecretResourceARN is what IAM grants for a secret reference of a container
-// definition. SSM parameters: the parameter ARN. Secrets Manager: the secret's ARN
-// without the JSON key, version stage and version id a reference may carry
-// (…:secret:name:json-key:stage:version-id); a partial ARN, without the 6-character
-// suffix Secrets Manager appends to names, gets the "-??????" wildcard AWS
-// documents for it.
-func SecretResourceARN(ref string) string {
-	parts := strings.Split(ref, ":")
-	if len(parts) < 7 || parts[2] != "secretsmanager" {
-		return ref
-	}
-	arn := strings.Join(parts[:7], ":")
-	if !fullSecretNameRE.MatchString(parts[6]) {
-		arn += "-??????"
-	}
-	return arn
-}
-
-var fullSecretNameRE = regexp.MustCompile(`-[A-Za-z0-9]{6}$`)
 
 func partition(region string) string {
 	switch {

@@ -16,6 +16,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"ecs-bluegreen/infra/secrets"
 )
 
 // Container names: the service's load balancer entry and the AppSpec name nginx.
@@ -257,7 +259,7 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, sec
 }
 
 // executionPolicy lets ECS pull exactly these images, write this log group, and
-// read exactly these secrets (granted as SecretResourceARN says), decrypting them
+// read exactly these secrets (granted as secrets.ResourceARN says), decrypting them
 // with the given customer-managed keys.
 func executionPolicy(repoARNs []string, logGroupARN string, secretRefs, kmsKeys []string) (string, error) {
 	doc := policy(
@@ -268,7 +270,7 @@ func executionPolicy(repoARNs []string, logGroupARN string, secretRefs, kmsKeys 
 	)
 	var ssmARNs, secretARNs []string
 	for _, ref := range secretRefs {
-		arn := SecretResourceARN(ref)
+		arn := secrets.ResourceARN(ref)
 		if strings.Contains(arn, ":ssm:") {
 			ssmARNs = append(ssmARNs, arn)
 		} else {

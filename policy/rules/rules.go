@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"ecs-bluegreen/infra/secrets"
 )
 
 // Resource types the rules look at.
@@ -373,8 +375,6 @@ func perContainer(what string, ok func(map[string]any) bool) func(Resource) []st
 	}
 }
 
-var secretLike = regexp.MustCompile(`SECRET|PASSWORD|TOKEN|KEY`)
-
 func plaintextSecrets(r Resource) []string {
 	defs, known := containers(r)
 	if !known {
@@ -383,7 +383,7 @@ func plaintextSecrets(r Resource) []string {
 	var out []string
 	for _, c := range defs {
 		for _, e := range list(c, "environment") {
-			if n := str(e, "name"); secretLike.MatchString(strings.ToUpper(n)) {
+			if n := str(e, "name"); secrets.LikeSecretName(n) {
 				out = append(out, fmt.Sprintf("container %s has %s in plain text: pass it through secrets", str(c, "name"), n))
 			}
 		}
@@ -515,7 +515,7 @@ func executionRole(rs []Resource, byURN map[string]Resource) []Violation {
 		wantSecrets, wantLogs := map[string]bool{}, map[string]bool{}
 		for _, c := range defs {
 			for _, s := range list(c, "secrets") {
-				wantSecrets[SecretResourceARN(str(s, "valueFrom"))] = true
+				wantSecrets[secrets.ResourceARN(str(s, "valueFrom"))] = true
 			}
 			if arn := logGroupARNs[str(c, "logConfiguration", "options", "awslogs-group")]; arn != "" {
 				wantLogs[arn], wantLogs[arn+":*"] = true, true
@@ -571,22 +571,6 @@ func mapsKeys(m map[string]bool) func(func(string) bool) {
 			}
 		}
 	}
-}
-
-// SecretResourceARN is the IAM resource of a container's secret reference: the
-// secret's ARN without a JSON key, version stage or id; a partial ARN gets the
-// "-??????" suffix wildcard. (The same rule as the program's; the pack does not
-// import the program.)
-func SecretResourceARN(ref string) string {
-	parts := strings.Split(ref, ":")
-	if len(parts) < 7 || parts[2] != "secretsmanager" {
-		return ref
-	}
-	arn := strings.Join(parts[:7], ":")
-	if !regexp.MustCompile(`-[A-Za-z0-9]{6}$`).MatchString(parts[6]) {
-		arn += "-??????"
-	}
-	return arn
 }
 
 var lambdaFunctionARN = regexp.MustCompile(`^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$`)
