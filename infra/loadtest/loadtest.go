@@ -181,36 +181,21 @@ func Run(ctx context.Context, a Attack, sink func(*vegeta.Result)) (*Report, err
 	if err := a.validate(); err != nil {
 		return nil, err
 	}
-	timeout := a.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	workers := a.MaxWorkers
-	if workers == 0 {
-		workers = 10000
-	}
-	attacker := vegeta.NewAttacker(vegeta.Timeout(timeout), vegeta.MaxWorkers(workers), vegeta.KeepAlive(true))
 	targeter := a.Profile.targeter(a.URL)
 	if a.WarmUp > 0 {
-		for range attacker.Attack(targeter, constant(a.Rate), a.WarmUp, "warm-up") {
-			if ctx.Err() != nil {
-				attacker.Stop()
-			}
-		}
+		a.attack(ctx, targeter, constant(a.Rate), a.WarmUp, nil)
 	}
 	var pacer vegeta.Pacer = constant(a.Rate)
 	if a.RampTo > a.Rate {
 		pacer = vegeta.LinearPacer{StartAt: constant(a.Rate), Slope: (a.RampTo - a.Rate) / a.Duration.Seconds()}
 	}
 	var m vegeta.Metrics
-	stop := context.AfterFunc(ctx, func() { attacker.Stop() })
-	defer stop()
-	for res := range attacker.Attack(targeter, pacer, a.Duration, "load") {
+	a.attack(ctx, targeter, pacer, a.Duration, func(res *vegeta.Result) {
 		m.Add(res)
 		if sink != nil {
 			sink(res)
 		}
-	}
+	})
 	m.Close() // computes the rates and percentiles
 	r := &Report{
 		URL: a.URL, Rate: a.Rate, Duration: a.Duration, Requests: m.Requests,
@@ -229,6 +214,28 @@ func Run(ctx context.Context, a Attack, sink func(*vegeta.Result)) (*Report, err
 
 // constant paces rate requests a second evenly; fractional rates too (2.5/s is
 // 2500 per 1000 s).
+// attack sends one phase of load and hands each result to each (nil: dropped).
+// Every phase needs its own attacker: vegeta's Attack stops its attacker for good
+// when it ends, so a reused one would send next to nothing.
+func (a Attack) attack(ctx context.Context, tr vegeta.Targeter, p vegeta.Pacer, du time.Duration, each func(*vegeta.Result)) {
+	timeout := a.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	workers := a.MaxWorkers
+	if workers == 0 {
+		workers = 10000
+	}
+	attacker := vegeta.NewAttacker(vegeta.Timeout(timeout), vegeta.MaxWorkers(workers), vegeta.KeepAlive(true))
+	stop := context.AfterFunc(ctx, func() { attacker.Stop() })
+	defer stop()
+	for res := range attacker.Attack(tr, p, du, "load") {
+		if each != nil {
+			each(res)
+		}
+	}
+}
+
 func constant(rate float64) vegeta.ConstantPacer {
 	return vegeta.Rate{Freq: int(math.Round(rate * 1000)), Per: 1000 * time.Second}
 }

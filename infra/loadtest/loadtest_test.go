@@ -139,3 +139,18 @@ func TestAttackValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmUpIsNotMeasured: load before the measurement goes out and is not
+// counted; the measured part still sends its full rate.
+func TestWarmUpIsNotMeasured(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { n.Add(1) }))
+	t.Cleanup(srv.Close)
+	r, err := loadtest.Run(context.Background(), loadtest.Attack{URL: srv.URL, Profile: loadtest.DefaultProfile, Rate: 50, Duration: time.Second, WarmUp: time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests != 50 || n.Load() != 100 {
+		t.Errorf("measured %d requests, server saw %d; want 50 measured after 50 of warm-up", r.Requests, n.Load())
+	}
+}
