@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -34,7 +35,7 @@ func (r *Report) Text() string {
 	l := r.Latency
 	fmt.Fprintf(tw, "latency\tp50 %s  p90 %s  p95 %s  p99 %s  max %s  mean %s\n", round(l.P50), round(l.P90), round(l.P95), round(l.P99), round(l.Max), round(l.Mean))
 	var codes []string
-	for _, c := range slices.Sorted(keys(r.StatusCodes)) {
+	for _, c := range slices.Sorted(maps.Keys(r.StatusCodes)) {
 		codes = append(codes, fmt.Sprintf("%s×%d", c, r.StatusCodes[c]))
 	}
 	fmt.Fprintf(tw, "status codes\t%s\n", strings.Join(codes, "  "))
@@ -43,16 +44,6 @@ func (r *Report) Text() string {
 		fmt.Fprintf(&b, "error: %s\n", e)
 	}
 	return b.String()
-}
-
-func keys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func round(d time.Duration) time.Duration {

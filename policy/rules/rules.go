@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -553,7 +554,7 @@ func executionRole(rs []Resource, byURN map[string]Resource) []Violation {
 					}
 				}
 			}
-			for _, s := range slices.Sorted(mapsKeys(wantSecrets)) {
+			for _, s := range slices.Sorted(maps.Keys(wantSecrets)) {
 				if !granted[s] {
 					out = append(out, Violation{URN: td.URN, Message: fmt.Sprintf("a container references %s, which the execution role %s may not read", s, role.Name)})
 				}
@@ -561,16 +562,6 @@ func executionRole(rs []Resource, byURN map[string]Resource) []Violation {
 		}
 	}
 	return out
-}
-
-func mapsKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 var lambdaFunctionARN = regexp.MustCompile(`^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$`)
