@@ -239,6 +239,14 @@ func (s *Sim) addDeployment(td, creator, content string) *simDeployment {
 	return d
 }
 
+// deployment is the deployment a request names, or CodeDeploy's error for none.
+func (s *Sim) deployment(body map[string]any) (*simDeployment, *Error) {
+	if d := s.find(fmt.Sprint(body["deploymentId"])); d != nil {
+		return d, nil
+	}
+	return nil, notFound("DeploymentDoesNotExistException", "no such deployment")
+}
+
 func (s *Sim) find(id string) *simDeployment {
 	for _, d := range s.deps {
 		if d.id == id {
@@ -344,9 +352,9 @@ func notFound(typ, msg string) *Error { return &Error{Status: 400, Type: typ, Me
 func (s *Sim) getDeployment(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.find(fmt.Sprint(body["deploymentId"]))
-	if d == nil {
-		return nil, notFound("DeploymentDoesNotExistException", "no such deployment")
+	d, e := s.deployment(body)
+	if e != nil {
+		return nil, e
 	}
 	s.advance(d)
 	return map[string]any{"deploymentInfo": s.info(d)}, nil
@@ -397,9 +405,9 @@ func (s *Sim) createDeployment(body map[string]any) (any, *Error) {
 func (s *Sim) stopDeployment(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := s.find(fmt.Sprint(body["deploymentId"]))
-	if d == nil {
-		return nil, notFound("DeploymentDoesNotExistException", "no such deployment")
+	d, e := s.deployment(body)
+	if e != nil {
+		return nil, e
 	}
 	if !slices.Contains(simActive, d.status) {
 		return nil, &Error{Status: 400, Type: "DeploymentAlreadyCompletedException", Message: "the deployment is already completed"}
