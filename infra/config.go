@@ -49,8 +49,7 @@ type NetworkConfig struct {
 	AZCount     int
 	NATGateways string // none, single, onePerAz
 	// FlowLogs records rejected traffic of the VPC (prod).
-	FlowLogs         bool
-	LogRetentionDays int
+	FlowLogs bool
 }
 
 // AssignPublicIP tells whether tasks need a public IP to reach ECR and the AWS APIs:
@@ -374,7 +373,6 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 	// Derived: what prod always has.
 	prod := c.Environment == "prod"
 	c.Network.FlowLogs, c.Edge.AccessLogs = prod, prod
-	c.Network.LogRetentionDays = c.Service.LogRetentionDays
 	if prod {
 		if !c.Edge.HTTPS() {
 			l.fail("certificateArn", "", "set, or domainName and hostedZoneId set, when environment is prod: prod serves HTTPS only")

@@ -19,7 +19,9 @@ type NetworkArgs struct {
 	Edge    EdgeConfig
 	// NginxPort is the container port the ALB forwards to; the only port tasks accept.
 	NginxPort int
-	Tags      pulumi.StringMap
+	// LogRetentionDays is how long flow logs are kept.
+	LogRetentionDays int
+	Tags             pulumi.StringMap
 }
 
 // Network is the VPC and the two security groups: the ALB's, open only on its
@@ -205,7 +207,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 // app's logs: what an investigation of a blocked connection or a probe needs.
 func flowLog(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, args *NetworkArgs, parent pulumi.ResourceOption) (*ec2.FlowLog, error) {
 	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
-		RetentionInDays: pulumi.Int(args.Network.LogRetentionDays),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
 		Tags:            args.Tags,
 	}, parent)
 	if err != nil {
