@@ -198,16 +198,21 @@ func ciDeployPolicy(partition, region, account, name string, passRoles []string,
 	}
 	if bucket != "" {
 		statements = append(statements,
-			policyStatement{Sid: "StateBucket", Effect: "Allow", Action: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s", partition, bucket)}},
+			stateBucket(partition, bucket),
 			policyStatement{Sid: "StateObjects", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s/*", partition, bucket)}})
 	}
 	return policy(statements...).JSON()
 }
 
+// stateBucket lets a role find the Pulumi state bucket.
+func stateBucket(partition, bucket string) policyStatement {
+	return policyStatement{Sid: "StateBucket", Effect: "Allow", Action: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s", partition, bucket)}}
+}
+
 // ciPreviewStatePolicy lets a preview read the state and take its lock.
 func ciPreviewStatePolicy(partition, bucket string) (string, error) {
 	return policy(
-		policyStatement{Sid: "StateBucket", Effect: "Allow", Action: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s", partition, bucket)}},
+		stateBucket(partition, bucket),
 		policyStatement{Sid: "StateRead", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s/*", partition, bucket)}},
 		policyStatement{Sid: "StateLocks", Effect: "Allow", Action: []string{"s3:PutObject", "s3:DeleteObject"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s/.pulumi/locks/*", partition, bucket)}},
 	).JSON()
