@@ -112,6 +112,11 @@ func (f *loadFlags) register(fs *flag.FlagSet, step, target bool) {
 	}
 }
 
+// judged tells whether any threshold was given.
+func (f *loadFlags) judged() bool {
+	return f.maxP50 > 0 || f.maxP95 > 0 || f.maxP99 > 0 || f.minSuccess > 0
+}
+
 func (f *loadFlags) thresholds() loadtest.Thresholds {
 	return loadtest.Thresholds{MaxP50: f.maxP50, MaxP95: f.maxP95, MaxP99: f.maxP99, MinSuccess: f.minSuccess, MinRateRatio: 0.9}
 }
@@ -231,11 +236,10 @@ func writeFile(path string, write func(io.Writer) error) error {
 // stepLoad raises the rate until a threshold breaks and reports the highest that
 // held; usage, when set, reports each step's CPU per container.
 func stepLoad(ctx context.Context, a loadtest.Attack, f *loadFlags, stdout io.Writer, usage func() string) error {
-	th := f.thresholds()
-	if th == (loadtest.Thresholds{MinRateRatio: 0.9}) {
+	if !f.judged() {
 		return errors.New("step mode needs a threshold: -max-p99, -max-p95, -max-p50 or -min-success")
 	}
-	res, err := loadtest.Step(ctx, a, f.start, f.step, f.maxRate, th, func(r *loadtest.Report) {
+	res, err := loadtest.Step(ctx, a, f.start, f.step, f.maxRate, f.thresholds(), func(r *loadtest.Report) {
 		line := fmt.Sprintf("%8.1f/s  sent %8.1f/s  success %7.2f%%  p50 %-10s p99 %-10s", r.Rate, r.AchievedRate, r.Success*100, r.Latency.P50.Round(10*time.Microsecond), r.Latency.P99.Round(10*time.Microsecond))
 		if usage != nil {
 			line += "  " + usage()
@@ -354,12 +358,12 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	before := rep.CPUUsage()
+	meter := newCPUMeter(rep)
 	if *stepMode {
-		err = stepLoad(ctx, a, f, stdout, usageSince(rep, &before))
+		err = stepLoad(ctx, a, f, stdout, meter.line)
 	} else {
 		err = load(ctx, a, f, stdout, rep.Note)
-		fmt.Fprintln(stdout, "CPU used:", usageSince(rep, &before)())
+		fmt.Fprintln(stdout, "CPU used:", meter.line())
 	}
 	return err
 }
@@ -371,19 +375,31 @@ func limitsLine(r *loadtest.Replica) string {
 	return "!!! " + r.Note + " !!!"
 }
 
-// usageSince reports the CPU each container used since the last call.
-func usageSince(r *loadtest.Replica, last *map[string]time.Duration) func() string {
-	return func() string {
-		now := r.CPUUsage()
-		if len(now) == 0 {
-			return "CPU use unknown (no control groups)"
-		}
-		n, a := now["nginx"]-(*last)["nginx"], now["app"]-(*last)["app"]
-		*last = now
-		total := n + a
-		if total == 0 {
-			return "nginx 0s / app 0s"
-		}
-		return fmt.Sprintf("nginx %.2fs (%.0f%%) / app %.2fs (%.0f%%)", n.Seconds(), 100*n.Seconds()/total.Seconds(), a.Seconds(), 100*a.Seconds()/total.Seconds())
+// cpuMeter reads the CPU each container of a replica used since the last reading.
+type cpuMeter struct {
+	r    *loadtest.Replica
+	last map[string]time.Duration
+}
+
+func newCPUMeter(r *loadtest.Replica) *cpuMeter { return &cpuMeter{r: r, last: r.CPUUsage()} }
+
+// next returns the CPU used since the last reading; known is false without control groups.
+func (m *cpuMeter) next() (nginx, app time.Duration, known bool) {
+	now := m.r.CPUUsage()
+	nginx, app = now["nginx"]-m.last["nginx"], now["app"]-m.last["app"]
+	m.last = now
+	return nginx, app, len(now) > 0
+}
+
+// line is next as text.
+func (m *cpuMeter) line() string {
+	n, a, known := m.next()
+	total := (n + a).Seconds()
+	switch {
+	case !known:
+		return "CPU use unknown (no control groups)"
+	case total == 0:
+		return "nginx 0s / app 0s"
 	}
+	return fmt.Sprintf("nginx %.2fs (%.0f%%) / app %.2fs (%.0f%%)", n.Seconds(), 100*n.Seconds()/total, a.Seconds(), 100*a.Seconds()/total)
 }

@@ -20,7 +20,6 @@ type splitResult struct {
 	spec         loadtest.TaskSpec
 	runs         []float64 // the highest rate held in each run
 	held, broken float64
-	why          []string
 	p99          time.Duration
 	nginx, app   time.Duration // CPU used during the highest step that held
 	quota        float64       // share of the task's CPU quota used then
@@ -45,7 +44,7 @@ func runSplit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !set["max"] {
 		f.maxRate = 5000 // far above what a task of up to 4 vCPU holds here
 	}
-	if !set["max-p99"] && !set["max-p95"] && !set["max-p50"] && !set["min-success"] {
+	if !f.judged() {
 		f.maxP99, f.minSuccess = 500*time.Millisecond, 0.999
 	}
 	cfg, spec, err := stackTask(rf.dir, rf.stack, rf.set)
@@ -86,11 +85,9 @@ func (s *splitResult) run(ctx context.Context, f *loadFlags, o loadtest.ReplicaO
 	if err != nil {
 		return err
 	}
-	last := rep.CPUUsage()
+	meter := newCPUMeter(rep)
 	res, err := loadtest.Step(ctx, a, f.start, f.step, f.maxRate, f.thresholds(), func(r *loadtest.Report) {
-		now := rep.CPUUsage()
-		n, ap := now["nginx"]-last["nginx"], now["app"]-last["app"]
-		last = now
+		n, ap, _ := meter.next()
 		quota := (n + ap).Seconds() / (r.Duration.Seconds() * float64(s.spec.CPU) / 1024)
 		fmt.Fprintf(stdout, "  %7.1f/s  success %7.2f%%  p99 %-9s  CPU nginx %6.2fs  app %6.2fs  (%3.0f%% of the task's quota)\n",
 			r.Rate, r.Success*100, r.Latency.P99.Round(100*time.Microsecond), n.Seconds(), ap.Seconds(), quota*100)
@@ -101,7 +98,7 @@ func (s *splitResult) run(ctx context.Context, f *loadFlags, o loadtest.ReplicaO
 	if err != nil {
 		return err
 	}
-	s.held, s.broken, s.why = res.Held, res.Broken, res.Why
+	s.held, s.broken = res.Held, res.Broken
 	s.runs = append(s.runs, res.Held)
 	return nil
 }
