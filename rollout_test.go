@@ -187,8 +187,8 @@ func changedApp(t *testing.T) string {
 }
 
 // TestLifeOfAStack: the first `up` judges the revision ECS started, a second
-// identical `up` writes nothing, a changed build makes exactly one deployment of a
-// new revision, and after it nothing again.
+// identical `up` writes nothing and changes no output, a changed build makes
+// exactly one deployment of a new revision, and after it nothing again.
 func TestLifeOfAStack(t *testing.T) {
 	s := newLiveStack(t, "dev")
 
@@ -196,10 +196,10 @@ func TestLifeOfAStack(t *testing.T) {
 	if first.err != nil {
 		t.Fatal(first.err)
 	}
-	if w := first.writes(); !reflect.DeepEqual(w, []string{"TagResource"}) {
-		t.Errorf("first up wrote %v, want only the verdict's tag (ECS started the tasks)", w)
+	if w := first.writes(); !reflect.DeepEqual(w, []string{"PutParameter"}) {
+		t.Errorf("first up wrote %v, want only the verdict in the rollout's state (ECS started the tasks)", w)
 	}
-	if got := first.outputs["rolloutResult"]; got != "first revision ecs-bluegreen-dev-web:1 judged healthy (started by ECS; no CodeDeploy deployment)" {
+	if got := first.outputs["rolloutResult"]; got != "ecs-bluegreen-dev-web:1 serves (the first revision, started by ECS with the service)" {
 		t.Errorf("rolloutResult %q", got)
 	}
 	if got := first.outputs["deploymentId"]; got != "" {
@@ -210,8 +210,12 @@ func TestLifeOfAStack(t *testing.T) {
 	if second.err != nil {
 		t.Fatal(second.err)
 	}
-	if ops := second.names(); !reflect.DeepEqual(ops, []string{"DescribeServices", "DescribeTaskSets"}) {
-		t.Errorf("second identical up made %v, want only the look at the service", ops)
+	if ops := second.names(); !reflect.DeepEqual(ops, []string{"GetParameter", "DescribeServices"}) {
+		t.Errorf("second identical up made %v, want only the look at the state and the service", ops)
+	}
+	// An unchanged stack shows no output change: every output as after the first up.
+	if !reflect.DeepEqual(second.outputs, first.outputs) {
+		t.Errorf("outputs changed on an identical up:\n first  %v\n second %v", first.outputs, second.outputs)
 	}
 
 	app := changedApp(t)
@@ -229,10 +233,13 @@ func TestLifeOfAStack(t *testing.T) {
 	if serving != tdDev(2) || third.outputs["deploymentId"] != by {
 		t.Errorf("serving %s by %s; deploymentId output %v", serving, by, third.outputs["deploymentId"])
 	}
+	if got := third.outputs["rolloutResult"]; got != "ecs-bluegreen-dev-web:2 serves, deployed by "+by {
+		t.Errorf("rolloutResult %q", got)
+	}
 
 	fourth := s.up(map[string]string{"appContext": app})
-	if fourth.err != nil || len(fourth.writes()) != 0 || fourth.outputs["deploymentId"] != by {
-		t.Errorf("up after the deployment: err %v, writes %v, deploymentId %v", fourth.err, fourth.writes(), fourth.outputs["deploymentId"])
+	if fourth.err != nil || len(fourth.writes()) != 0 || !reflect.DeepEqual(fourth.outputs, third.outputs) {
+		t.Errorf("up after the deployment: err %v, writes %v, outputs %v (want %v)", fourth.err, fourth.writes(), fourth.outputs, third.outputs)
 	}
 }
 
@@ -295,23 +302,36 @@ func TestStopPolicyWaitsForTheRollback(t *testing.T) {
 	}
 }
 
-// TestPreview: a preview, of a new stack or of an existing one whose outputs are
-// known, never calls AWS.
+// TestPreview: a preview never writes. A new stack's calls nothing (its inputs
+// are unknown). An existing, unchanged stack's reads what serves, so its outputs
+// are exactly those of the last `up` and a pull request's preview shows no output
+// change; a changed build leaves the rollout's outputs unknown.
 func TestPreview(t *testing.T) {
 	s := newLiveStack(t, "dev")
 	fresh := s.up(nil, preview)
 	if fresh.err != nil || len(fresh.ops) != 0 {
 		t.Fatalf("preview of a new stack: err %v, calls %v", fresh.err, fresh.names())
 	}
-	if r := s.up(nil); r.err != nil {
-		t.Fatal(r.err)
+	last := s.up(nil)
+	if last.err != nil {
+		t.Fatal(last.err)
+	}
+	same := s.up(nil, existing)
+	if same.err != nil || len(same.writes()) != 0 {
+		t.Fatalf("preview of an unchanged stack: err %v, writes %v", same.err, same.writes())
+	}
+	if !reflect.DeepEqual(same.outputs, last.outputs) {
+		t.Errorf("preview of an unchanged stack shows output changes:\n up      %v\n preview %v", last.outputs, same.outputs)
 	}
 	p := s.up(map[string]string{"appContext": changedApp(t)}, existing)
 	if p.err != nil {
 		t.Fatal(p.err)
 	}
-	if len(p.ops) != 0 {
-		t.Errorf("preview of an existing stack called AWS: %v", p.names())
+	if len(p.writes()) != 0 {
+		t.Errorf("preview of an existing stack wrote: %v", p.writes())
+	}
+	if len(p.outputs) != 0 {
+		t.Errorf("preview of a changed build knows the rollout's outputs: %v", p.outputs)
 	}
 	// The inputs were known: the new revision is in the task definition's outputs
 	// and the service's (ignored) taskDefinition input.
@@ -370,8 +390,29 @@ func TestRolloutConfig(t *testing.T) {
 	if first.err != nil {
 		t.Fatal(first.err)
 	}
-	if w := first.writes(); !reflect.DeepEqual(w, []string{"RunTask", "TagResource"}) {
-		t.Errorf("first up wrote %v, want the first revision's migration, then the verdict", w)
+	if w := first.writes(); !reflect.DeepEqual(w, []string{"RunTask", "UpdateService", "PutParameter"}) {
+		t.Errorf("first up wrote %v, want the first revision's migration, its tasks, then the verdict", w)
+	}
+	// The service was created with no tasks; they start once the migration ran, and
+	// autoscaling (which would move the count into its range at once) comes after.
+	if n := num(t, first.one(tService, "web"), "desiredCount"); n != 0 {
+		t.Errorf("service created with %d tasks, want 0 until the migration ran", n)
+	}
+	var order []string
+	for _, e := range s.sim.Timeline() {
+		order = append(order, e.What)
+	}
+	if m, st := slices.Index(order, "migration task exited 0"), slices.Index(order, "tasks of "+tdDev(1)+" started"); m < 0 || st < m {
+		t.Errorf("timeline %q: tasks started before the migration finished", order)
+	}
+	var migrated time.Time
+	for _, q := range first.ops {
+		if q.Op == "UpdateService" {
+			migrated = q.At
+		}
+	}
+	if target := first.one(tScaleTarget, "web"); migrated.IsZero() || target.Started.Before(migrated) {
+		t.Errorf("autoscaling target registered at %v, before the first tasks were started (%v)", target.Started, migrated)
 	}
 	override := first.last("RunTask")["overrides"].(map[string]any)["containerOverrides"].([]any)[0].(map[string]any)
 	if override["name"] != "app" || !reflect.DeepEqual(override["command"], []any{"python", "manage.py", "migrate", "--noinput"}) {

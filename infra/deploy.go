@@ -3,6 +3,7 @@ package infra
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -52,6 +53,9 @@ type Release struct {
 	Image pulumi.StringInput
 	// MigrationContainer runs Rollout.MigrationCommand.
 	MigrationContainer string
+	// DesiredCount is the service's task count, which the first revision gets once
+	// its migration succeeded (the service is created with none then).
+	DesiredCount int
 }
 
 // Deploy is the CodeDeploy application and blue/green deployment group, its
@@ -68,8 +72,11 @@ type Deploy struct {
 	// DeploymentID is the deployment that made the service serve this revision;
 	// unknown in preview, "" when rollouts are off or for the first revision.
 	DeploymentID pulumi.StringOutput
-	// Summary says what the rollout of this `pulumi up` did.
+	// Summary says what serves (the rolloutResult output).
 	Summary pulumi.StringOutput
+	// Released resolves to the declared task definition once it serves: the web
+	// deployment succeeded, or nothing needed deploying (in preview at once).
+	Released pulumi.StringOutput
 }
 
 // NewDeploy creates the CodeDeploy side of the blue/green deployment.
@@ -209,7 +216,7 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 		return nil, fmt.Errorf("creating CodeDeploy deployment group: %w", err)
 	}
 
-	d.DeploymentID, d.Summary = d.rollout(ctx, args)
+	d.DeploymentID, d.Summary, d.Released = d.rollout(ctx, name, args)
 	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"application":     d.Application.Name,
 		"deploymentGroup": d.DeploymentGroup.DeploymentGroupName,
@@ -220,31 +227,23 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 
 // rollout hands the declared revision to the rollout package once the task
 // definition, service and deployment group exist — and the hook invoke policy,
-// which CodeDeploy needs before it calls a hook. Never in preview: there its
-// results are unknown, like any value only `pulumi up` learns.
-func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) (id, summary pulumi.StringOutput) {
+// which CodeDeploy needs before it calls a hook. In preview it only reads what
+// serves (no write), so an unchanged stack shows its outputs unchanged; what it
+// cannot know stays unknown, like any value only `pulumi up` learns. released
+// resolves to the declared revision once it serves (in preview at once): what
+// must follow the web deployment takes it as an input.
+func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id, summary, released pulumi.StringOutput) {
 	r, rel := args.Config.Rollout, args.Release
 	if !r.Enabled {
-		return pulumi.String("").ToStringOutput(), pulumi.String("rollout off").ToStringOutput()
-	}
-	if ctx.DryRun() {
-		unknown := pulumi.UnsafeUnknownOutput([]pulumi.Resource{d.DeploymentGroup}).ApplyT(func(any) string { return "" }).(pulumi.StringOutput)
-		return unknown, unknown
+		return pulumi.String("").ToStringOutput(), pulumi.String("rollout off").ToStringOutput(), rel.TaskDefinition.ToStringOutput()
 	}
 	// Resolves once the hook policy exists ("" without hooks).
 	hooksReady := pulumi.String("").ToStringOutput()
 	if d.HooksPolicy != nil {
 		hooksReady = d.HooksPolicy.ID().ToStringOutput()
 	}
-	result := pulumi.All(rel.TaskDefinition, d.Application.Name, d.DeploymentGroup.DeploymentGroupName,
-		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image, rel.TargetGroup, hooksReady, rel.URL,
-	).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (rollout.Result, error) {
-		codeDeploy, ecsClient, err := rollout.NewClients(goctx, rel.Identity)
-		if err != nil {
-			return rollout.Result{}, err
-		}
-		ro := &rollout.Rollout{CodeDeploy: codeDeploy, ECS: ecsClient, Log: pulumiLog{ctx, d}}
-		res, err := ro.Run(goctx, rollout.Request{
+	request := func(v []any) rollout.Request {
+		return rollout.Request{
 			Stack:                ctx.Stack(),
 			TaskDefinition:       v[0].(string),
 			Application:          v[1].(string),
@@ -260,23 +259,83 @@ func (d *Deploy) rollout(ctx *pulumi.Context, args *DeployArgs) (id, summary pul
 			AssignPublicIP:       rel.AssignPublicIP,
 			PlatformVersion:      "LATEST",
 			CapacityProvider:     rel.CapacityProvider,
+			DesiredCount:         int32(rel.DesiredCount),
 			Hooks:                r.Hooks,
 			MigrationCommand:     r.MigrationCommand,
 			MigrationContainer:   rel.MigrationContainer,
+			StateParameter:       StateParameter(ctx, name),
+			ClearCommand:         fmt.Sprintf("go run ./cmd/ops unblock -stack %s", ctx.Stack()),
 			ActivePolicy:         r.ActivePolicy,
 			Timeout:              r.Timeout,
 			StopOnTimeout:        r.StopOnTimeout,
 			AcceptTrafficShifted: r.AcceptTrafficShifted,
 			Gate:                 LoadGate(r.Check, v[10].(string)),
+		}
+	}
+	inputs := pulumi.All(rel.TaskDefinition, d.Application.Name, d.DeploymentGroup.DeploymentGroupName,
+		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image, rel.TargetGroup, hooksReady, rel.URL)
+	log := pulumiLog{ctx, d}
+	if ctx.DryRun() {
+		result := inputs.ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) previewResult {
+			clients, err := rollout.NewClients(goctx, rel.Identity)
+			if err != nil {
+				log.Warn("preview cannot read what serves: " + err.Error())
+				return previewResult{}
+			}
+			ro := &rollout.Rollout{CodeDeploy: clients.CodeDeploy, ECS: clients.ECS, State: clients.SSM, Log: log}
+			res, known, err := ro.Preview(goctx, request(v))
+			if err != nil {
+				log.Warn("pulumi up would fail: " + err.Error())
+				return previewResult{}
+			}
+			return previewResult{Result: res, known: known}
 		})
+		id = result.ApplyT(func(p any) pulumi.StringOutput { return p.(previewResult).value(p.(previewResult).DeploymentID) }).(pulumi.StringOutput)
+		summary = result.ApplyT(func(p any) pulumi.StringOutput { return p.(previewResult).value(p.(previewResult).Summary) }).(pulumi.StringOutput)
+		return id, summary, rel.TaskDefinition.ToStringOutput()
+	}
+	result := inputs.ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (rollout.Result, error) {
+		// Ctrl-C and a cancelled CI job stop the following, not the deployment.
+		goctx, stop := rollout.Interruptible(goctx)
+		defer stop()
+		clients, err := rollout.NewClients(goctx, rel.Identity)
 		if err != nil {
+			return rollout.Result{}, err
+		}
+		ro := &rollout.Rollout{CodeDeploy: clients.CodeDeploy, ECS: clients.ECS, State: clients.SSM, Log: log}
+		res, err := ro.Run(goctx, request(v))
+		if err != nil {
+			if goctx.Err() != nil { // the engine may be gone: say it where a terminal sees it too
+				fmt.Fprintln(os.Stderr, "rollout: "+err.Error())
+			}
 			return rollout.Result{}, fmt.Errorf("rollout: %w", err)
 		}
 		return res, nil
 	})
 	id = result.ApplyT(func(r any) string { return r.(rollout.Result).DeploymentID }).(pulumi.StringOutput)
 	summary = result.ApplyT(func(r any) string { return r.(rollout.Result).Summary }).(pulumi.StringOutput)
-	return id, summary
+	released = pulumi.All(result, rel.TaskDefinition).ApplyT(func(v []any) string { return v[1].(string) }).(pulumi.StringOutput)
+	return id, summary, released
+}
+
+// StateParameter is the SSM parameter the rollout keeps its state in (the judged
+// first revision, rollbacks made by hand); Pulumi does not manage it.
+func StateParameter(ctx *pulumi.Context, name string) string {
+	return fmt.Sprintf("/%s/%s/%s/rollout", ctx.Project(), ctx.Stack(), name)
+}
+
+// previewResult is what a preview learnt of the rollout: exact when known.
+type previewResult struct {
+	rollout.Result
+	known bool
+}
+
+// value is v when the preview knew the result, else unknown.
+func (p previewResult) value(v string) pulumi.StringOutput {
+	if !p.known {
+		return pulumi.UnsafeUnknownOutput(nil).ApplyT(func(any) string { return "" }).(pulumi.StringOutput)
+	}
+	return pulumi.String(v).ToStringOutput()
 }
 
 // pulumiLog shows rollout progress in `pulumi up`, attached to the Deploy component.
@@ -286,6 +345,7 @@ type pulumiLog struct {
 }
 
 func (l pulumiLog) Info(msg string) { _ = l.ctx.Log.Info(msg, &pulumi.LogArgs{Resource: l.res}) }
+func (l pulumiLog) Warn(msg string) { _ = l.ctx.Log.Warn(msg, &pulumi.LogArgs{Resource: l.res}) }
 
 // LoadGate turns the rolloutCheck config into the rollout's gate: open-model load
 // on the production URL, judged by the configured thresholds.

@@ -43,8 +43,11 @@ type ServiceArgs struct {
 	TargetGroupARN pulumi.StringInput
 	// Listeners must exist before the service: ECS rejects a target group without a load balancer.
 	Listeners []pulumi.Resource
-	Protect   bool
-	Tags      pulumi.StringMap
+	// StartEmpty creates the service with no tasks: the rollout migrates first,
+	// then gives it its desired count.
+	StartEmpty bool
+	Protect    bool
+	Tags       pulumi.StringMap
 }
 
 // Service is the cluster, the task definition and the ECS service deployed by CodeDeploy.
@@ -72,7 +75,8 @@ type Service struct {
 // ServiceIgnoredInputs are the ECS service inputs Pulumi leaves to CodeDeploy and autoscaling.
 var ServiceIgnoredInputs = []string{"taskDefinition", "loadBalancers", "networkConfiguration", "platformVersion", "capacityProviderStrategies", "desiredCount"}
 
-// NewService creates the cluster, logs, roles, task definition, service and autoscaling.
+// NewService creates the cluster, logs, roles, task definition and service;
+// Autoscale adds the autoscaling once the first revision may run.
 func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
 	s := &Service{}
 	if err := ctx.RegisterComponentResource("ecs-bluegreen:infra:Service", name, s, opts...); err != nil {
@@ -164,10 +168,16 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	// provider updates it in place only with forceNewDeployment, which CODE_DEPLOY
 	// does not allow.
 	ignored := pulumi.IgnoreChanges(ServiceIgnoredInputs)
+	// With StartEmpty the first revision's tasks start only once its migration
+	// ran (the rollout sets the count then); the count is ignored afterwards.
+	desired := c.DesiredCount
+	if args.StartEmpty {
+		desired = 0
+	}
 	s.Service, err = ecs.NewService(ctx, name, &ecs.ServiceArgs{
 		Cluster:                       s.Cluster.Arn,
 		TaskDefinition:                s.TaskDefinition.Arn,
-		DesiredCount:                  pulumi.Int(c.DesiredCount),
+		DesiredCount:                  pulumi.Int(desired),
 		DeploymentController:          &ecs.ServiceDeploymentControllerArgs{Type: pulumi.String("CODE_DEPLOY")},
 		HealthCheckGracePeriodSeconds: pulumi.Int(c.HealthCheckGracePeriodSeconds),
 		PlatformVersion:               pulumi.String("LATEST"),
@@ -191,16 +201,32 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, fmt.Errorf("creating ECS service: %w", err)
 	}
 
+	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"clusterName":       s.Cluster.Name,
+		"serviceName":       s.Service.Name,
+		"taskDefinitionArn": s.TaskDefinition.Arn,
+	})
+}
+
+// Autoscale registers the service with Application Auto Scaling once after is
+// resolved: RegisterScalableTarget moves the service's desired count into the
+// target's range at once (Application Auto Scaling concepts, "Scalable target"),
+// so a service created with no tasks must keep none until its first revision's
+// migration ran. after takes part in no input, so a preview shows no change.
+func (s *Service) Autoscale(ctx *pulumi.Context, name string, c ServiceConfig, after pulumi.StringOutput, gate pulumi.Resource) error {
+	parent := pulumi.Parent(s)
+	wait := pulumi.DependsOnInputs(after.ApplyT(func(string) []pulumi.Resource { return []pulumi.Resource{gate} }).(pulumi.ResourceArrayOutput))
 	resourceID := pulumi.Sprintf("service/%s/%s", s.Cluster.Name, s.Service.Name)
+	var err error
 	s.ScalingTarget, err = appautoscaling.NewTarget(ctx, name, &appautoscaling.TargetArgs{
 		ServiceNamespace:  pulumi.String("ecs"),
 		ScalableDimension: pulumi.String("ecs:service:DesiredCount"),
 		ResourceId:        resourceID,
 		MinCapacity:       pulumi.Int(c.MinTasks),
 		MaxCapacity:       pulumi.Int(c.MaxTasks),
-	}, parent)
+	}, parent, wait)
 	if err != nil {
-		return nil, fmt.Errorf("creating autoscaling target: %w", err)
+		return fmt.Errorf("creating autoscaling target: %w", err)
 	}
 	s.ScalingPolicy, err = appautoscaling.NewPolicy(ctx, name+"-cpu", &appautoscaling.PolicyArgs{
 		PolicyType:        pulumi.String("TargetTrackingScaling"),
@@ -217,14 +243,9 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		},
 	}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("creating autoscaling policy: %w", err)
+		return fmt.Errorf("creating autoscaling policy: %w", err)
 	}
-
-	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"clusterName":       s.Cluster.Name,
-		"serviceName":       s.Service.Name,
-		"taskDefinitionArn": s.TaskDefinition.Arn,
-	})
+	return nil
 }
 
 // roles creates the execution role (pull exactly these images, write these logs,

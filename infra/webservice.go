@@ -72,6 +72,7 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		AssignPublicIP: w.Network.AssignPublicIP,
 		TargetGroupARN: w.Edge.Blue.Arn,
 		Listeners:      listeners,
+		StartEmpty:     cfg.Deploy.Rollout.Enabled && len(cfg.Deploy.Rollout.MigrationCommand) > 0,
 		Protect:        cfg.Protect,
 		Tags:           tags,
 	}, parent); err != nil {
@@ -101,8 +102,12 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 			CapacityProvider:   w.Service.CapacityProvider,
 			Image:              w.Registry.App.Ref,
 			MigrationContainer: AppContainer,
+			DesiredCount:       cfg.Service.DesiredCount,
 		},
 	}, parent); err != nil {
+		return nil, err
+	}
+	if err := w.Service.Autoscale(ctx, name, cfg.Service, w.Deploy.Released, w.Deploy.DeploymentGroup); err != nil {
 		return nil, err
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
@@ -49,9 +50,17 @@ type AssumeRole struct {
 	TransitiveTagKeys []string          `json:"transitiveTagKeys,omitempty"`
 }
 
-// NewClients builds the CodeDeploy and ECS clients for an identity: region, static
-// keys or profile and shared files, then the usual environment, then the role chain.
-func NewClients(ctx context.Context, id Identity) (*codedeploy.Client, *ecs.Client, error) {
+// Clients are the AWS clients of the rollout and of the day-N commands, all acting
+// as one identity.
+type Clients struct {
+	CodeDeploy *codedeploy.Client
+	ECS        *ecs.Client
+	SSM        *ssm.Client
+}
+
+// NewClients builds the clients for an identity: region, static keys or profile
+// and shared files, then the usual environment, then the role chain.
+func NewClients(ctx context.Context, id Identity) (*Clients, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(id.Region),
 		config.WithRetryer(func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), MaxAttempts) }),
@@ -70,14 +79,14 @@ func NewClients(ctx context.Context, id Identity) (*codedeploy.Client, *ecs.Clie
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("failed to load AWS configuration: %w", err)
+		return nil, fmt.Errorf("failed to load AWS configuration: %w", err)
 	}
 	for _, role := range id.AssumeRoles {
 		// Each role is assumed with the credentials obtained so far.
 		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), role.RoleARN, role.apply)
 		cfg.Credentials = aws.NewCredentialsCache(provider)
 	}
-	return codedeploy.NewFromConfig(cfg), ecs.NewFromConfig(cfg), nil
+	return &Clients{CodeDeploy: codedeploy.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)}, nil
 }
 
 func (r AssumeRole) apply(o *stscreds.AssumeRoleOptions) {

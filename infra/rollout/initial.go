@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -14,19 +15,37 @@ import (
 
 // judgeInitial judges the first revision. CreateService with the CODE_DEPLOY
 // controller starts the PRIMARY task set itself, on the declared revision, without
-// a CodeDeploy deployment: nothing else would notice tasks that crash-loop. It runs
-// the migration, waits until the task set is steady with its desired count running
-// and healthy behind the blue target group, and tags the task set so the next
-// `pulumi up` does not judge it again.
-func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, serving servingState) (Result, error) {
+// a CodeDeploy deployment: nothing else would notice tasks that crash-loop. The
+// program creates the service with no tasks when a migration is configured, so
+// the migration runs before any task of the revision takes traffic; then the
+// service gets its desired count. It waits until the task set is steady with its
+// desired count running and healthy behind the blue target group, and records the
+// judgement in the rollout's state so the next `pulumi up` does not judge (and
+// migrate) again.
+func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, serving servingState, state State) (Result, error) {
 	ro.Log.Info(fmt.Sprintf("service %s runs its first revision %s, started by ECS without a deployment; checking that it is healthy", req.Service, shortARN(req.TaskDefinition)))
 	if req.TargetGroup != "" && !slices.Contains(serving.targetGroups, req.TargetGroup) {
 		return Result{}, fmt.Errorf("first revision of service %s: its task set is behind %v, not the blue target group %s", req.Service, serving.targetGroups, req.TargetGroup)
 	}
+	// Only tasks that stop from now on count: ListTasks(STOPPED) also returns tasks
+	// stopped up to an hour ago — an earlier attempt, Spot interruptions, scale-in.
+	began := time.Now()
 	if len(req.MigrationCommand) > 0 {
+		if serving.desired > 0 {
+			ro.Log.Info(fmt.Sprintf("service %s already runs tasks of %s (created before migrations ran first, or judged again): the migration runs beside them", req.Service, shortARN(req.TaskDefinition)))
+		}
 		if err := ro.migrate(ctx, req); err != nil {
 			return Result{}, err
 		}
+	}
+	if serving.desired == 0 && req.DesiredCount > 0 {
+		// UpdateService may change the desired count of a CODE_DEPLOY service.
+		if _, err := ro.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{
+			Cluster: aws.String(req.Cluster), Service: aws.String(req.Service), DesiredCount: aws.Int32(req.DesiredCount),
+		}); err != nil {
+			return Result{}, fmt.Errorf("failed to start the first revision's %d tasks: %w", req.DesiredCount, err)
+		}
+		ro.Log.Info(fmt.Sprintf("service %s: starting %d tasks of %s", req.Service, req.DesiredCount, shortARN(req.TaskDefinition)))
 	}
 	last := ""
 	for {
@@ -40,7 +59,7 @@ func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, servin
 		}
 		var stopped []ecstypes.Task
 		if err == nil {
-			stopped, err = ro.stoppedTasks(ctx, req)
+			stopped, err = ro.stoppedTasks(ctx, req, began)
 		}
 		if err == nil && len(stopped) >= failedTaskThreshold(st.desired) {
 			return Result{}, fmt.Errorf("first revision %s of service %s is not healthy: %d tasks stopped (%s)", shortARN(req.TaskDefinition), req.Service, len(stopped), stopReasons(stopped))
@@ -50,7 +69,7 @@ func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, servin
 		}
 		if err != nil {
 			if parent.Err() != nil {
-				return Result{}, fmt.Errorf("rollout cancelled while checking the first revision of service %s: %w", req.Service, parent.Err())
+				return Result{}, fmt.Errorf("rollout interrupted while checking the first revision of service %s: %w", req.Service, parent.Err())
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
 				msg := fmt.Sprintf("first revision %s of service %s did not become steady within %s (%s)", shortARN(req.TaskDefinition), req.Service, req.Timeout, last)
@@ -62,14 +81,14 @@ func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, servin
 			return Result{}, err
 		}
 	}
-	if _, err := ro.ECS.TagResource(ctx, &ecs.TagResourceInput{
-		ResourceArn: aws.String(serving.taskSetARN),
-		Tags:        []ecstypes.Tag{{Key: aws.String(JudgedTag), Value: aws.String("healthy")}},
-	}); err != nil {
-		return Result{}, fmt.Errorf("first revision is healthy, but tagging task set %s failed: %w", serving.taskSetARN, err)
-	}
 	ro.Log.Info(fmt.Sprintf("service %s: first revision %s is steady and healthy", req.Service, shortARN(req.TaskDefinition)))
-	return Result{Summary: "first revision " + shortARN(req.TaskDefinition) + " judged healthy (started by ECS; no CodeDeploy deployment)"}, nil
+	// The verdict is an optimisation (the next `up` would judge again, quickly):
+	// failing to record it must not fail a healthy revision.
+	state.Judged = &Judgement{TaskSet: serving.taskSetARN, TaskDefinition: req.TaskDefinition, At: time.Now().UTC()}
+	if err := WriteState(ctx, ro.State, req.StateParameter, state); err != nil {
+		ro.Log.Info("warning: " + err.Error() + "; the next `pulumi up` judges the first revision again")
+	}
+	return Result{Summary: ServingSummary(req.TaskDefinition, "")}, nil
 }
 
 // taskSetState is what ECS reports of the first task set.
@@ -104,8 +123,9 @@ func (ro *Rollout) taskSetStatus(ctx context.Context, req Request, arn string) (
 	return taskSetState{}, fmt.Errorf("service %s no longer has task set %s", req.Service, arn)
 }
 
-// stoppedTasks are the service's recently stopped tasks of the declared revision.
-func (ro *Rollout) stoppedTasks(ctx context.Context, req Request) ([]ecstypes.Task, error) {
+// stoppedTasks are the service's tasks of the declared revision that stopped
+// since `since` for a reason that means the revision is broken.
+func (ro *Rollout) stoppedTasks(ctx context.Context, req Request, since time.Time) ([]ecstypes.Task, error) {
 	list, err := ro.ECS.ListTasks(ctx, &ecs.ListTasksInput{
 		Cluster: aws.String(req.Cluster), ServiceName: aws.String(req.Service), DesiredStatus: ecstypes.DesiredStatusStopped,
 	})
@@ -122,11 +142,26 @@ func (ro *Rollout) stoppedTasks(ctx context.Context, req Request) ([]ecstypes.Ta
 	}
 	var tasks []ecstypes.Task
 	for _, t := range out.Tasks {
-		if aws.ToString(t.TaskDefinitionArn) == req.TaskDefinition {
+		if aws.ToString(t.TaskDefinitionArn) == req.TaskDefinition && t.StoppedAt != nil && !t.StoppedAt.Before(since) && brokenStop(t) {
 			tasks = append(tasks, t)
 		}
 	}
 	return tasks, nil
+}
+
+// brokenStop tells whether a task stopped because its revision is broken: it
+// failed to start, an essential container exited, or ECS replaced it for failing
+// its health checks. Spot interruptions, termination notices, scale-in and stops
+// by a user say nothing about the revision (ECS stop codes, "Stopped tasks error
+// codes" in the ECS developer guide).
+func brokenStop(t ecstypes.Task) bool {
+	switch t.StopCode {
+	case ecstypes.TaskStopCodeTaskFailedToStart, ecstypes.TaskStopCodeEssentialContainerExited:
+		return true
+	case ecstypes.TaskStopCodeServiceSchedulerInitiated:
+		return strings.Contains(strings.ToLower(aws.ToString(t.StoppedReason)), "health check")
+	}
+	return false
 }
 
 // failedTaskThreshold is when a crash loop is called: as ECS's deployment circuit

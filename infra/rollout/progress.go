@@ -19,9 +19,13 @@ type progress struct {
 	targetID string
 	events   map[string]cdtypes.LifecycleEventStatus
 	traffic  string
+	// last is the deployment target as last read (nil before any).
+	last *cdtypes.ECSTarget
 }
 
-func (p *progress) report(ctx context.Context, info *cdtypes.DeploymentInfo) {
+// report shows what changed and returns the ECS target's status ("" when it could
+// not be read): the target, not the deployment, tells the termination wait.
+func (p *progress) report(ctx context.Context, info *cdtypes.DeploymentInfo) cdtypes.TargetStatus {
 	if info.Status != p.status {
 		p.status = info.Status
 		p.ro.Log.Info(fmt.Sprintf("deployment %s: %s", p.id, info.Status))
@@ -29,23 +33,13 @@ func (p *progress) report(ctx context.Context, info *cdtypes.DeploymentInfo) {
 			p.ro.Log.Info(fmt.Sprintf("deployment %s waits for a manual reroute: aws deploy continue-deployment --deployment-id %s (or stop it)", p.id, p.id))
 		}
 	}
-	if info.Status != cdtypes.DeploymentStatusInProgress && info.Status != cdtypes.DeploymentStatusReady {
-		return
+	if !Active(info.Status) || info.Status == cdtypes.DeploymentStatusCreated || info.Status == cdtypes.DeploymentStatusQueued {
+		return ""
 	}
-	// Lifecycle events and traffic live on the deployment's ECS target. Progress is
-	// best effort: a failed lookup here does not fail the rollout.
-	if p.targetID == "" {
-		out, err := p.ro.CodeDeploy.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(p.id)})
-		if err != nil || len(out.TargetIds) == 0 {
-			return
-		}
-		p.targetID = out.TargetIds[0]
+	t := p.target(ctx)
+	if t == nil {
+		return ""
 	}
-	out, err := p.ro.CodeDeploy.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(p.id), TargetId: aws.String(p.targetID)})
-	if err != nil || out.DeploymentTarget == nil || out.DeploymentTarget.EcsTarget == nil {
-		return
-	}
-	t := out.DeploymentTarget.EcsTarget
 	if p.events == nil {
 		p.events = map[string]cdtypes.LifecycleEventStatus{}
 	}
@@ -64,4 +58,23 @@ func (p *progress) report(ctx context.Context, info *cdtypes.DeploymentInfo) {
 		p.traffic = s
 		p.ro.Log.Info(fmt.Sprintf("deployment %s: traffic %s", p.id, s))
 	}
+	return t.Status
+}
+
+// target reads the deployment's ECS target. Lookups here are best effort: a failed
+// one does not fail the rollout, it only leaves the termination wait unseen for a poll.
+func (p *progress) target(ctx context.Context) *cdtypes.ECSTarget {
+	if p.targetID == "" {
+		out, err := p.ro.CodeDeploy.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(p.id)})
+		if err != nil || len(out.TargetIds) == 0 {
+			return nil
+		}
+		p.targetID = out.TargetIds[0]
+	}
+	out, err := p.ro.CodeDeploy.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(p.id), TargetId: aws.String(p.targetID)})
+	if err != nil || out.DeploymentTarget == nil || out.DeploymentTarget.EcsTarget == nil {
+		return nil
+	}
+	p.last = out.DeploymentTarget.EcsTarget
+	return p.last
 }

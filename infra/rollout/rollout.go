@@ -3,6 +3,14 @@
 // deployment already under way, optionally runs a one-off task first, creates the
 // deployment and follows it to the end. It is imperative code, kept apart from the
 // resource graph, and talks to AWS only through the narrow interfaces below.
+//
+// It relies on CodeDeploy answering as AWS documents, not as one would guess:
+// GetDeployment never returns the AppSpec (GetApplicationRevision does, for its
+// sha256); instanceTerminationWaitTimeStarted stays false for ECS (the deployment
+// target's status tells the termination wait, aws/containers-roadmap#269); a
+// rollback's id can appear a poll after the status; Baking is an active status;
+// StopDeployment of a just-completed deployment answers
+// DeploymentAlreadyCompletedException.
 package rollout
 
 import (
@@ -24,6 +32,7 @@ import (
 type CodeDeploy interface {
 	ListDeployments(context.Context, *codedeploy.ListDeploymentsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentsOutput, error)
 	GetDeployment(context.Context, *codedeploy.GetDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error)
+	GetApplicationRevision(context.Context, *codedeploy.GetApplicationRevisionInput, ...func(*codedeploy.Options)) (*codedeploy.GetApplicationRevisionOutput, error)
 	CreateDeployment(context.Context, *codedeploy.CreateDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.CreateDeploymentOutput, error)
 	StopDeployment(context.Context, *codedeploy.StopDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error)
 	ListDeploymentTargets(context.Context, *codedeploy.ListDeploymentTargetsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentTargetsOutput, error)
@@ -33,11 +42,10 @@ type CodeDeploy interface {
 // ECS is the part of the ECS API the rollout uses.
 type ECS interface {
 	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	UpdateService(context.Context, *ecs.UpdateServiceInput, ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
 	RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
 	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
-	DescribeTaskSets(context.Context, *ecs.DescribeTaskSetsInput, ...func(*ecs.Options)) (*ecs.DescribeTaskSetsOutput, error)
 	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
-	TagResource(context.Context, *ecs.TagResourceInput, ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
 }
 
 // Logger receives progress lines (ctx.Log.Info under Pulumi).
@@ -67,6 +75,10 @@ type Request struct {
 	PlatformVersion string // "LATEST" is not compared with what runs (ECS reports the resolved version)
 	// CapacityProvider is FARGATE or FARGATE_SPOT; "" uses the FARGATE launch type.
 	CapacityProvider string
+	// DesiredCount is the service's task count: a service created with none (so
+	// that the first revision's migration runs before any of its tasks) is given
+	// this many once the migration succeeded.
+	DesiredCount int32
 	// Image names the build in the deployment's description.
 	Image string
 	// Hooks maps AppSpec lifecycle events to Lambda functions.
@@ -75,10 +87,15 @@ type Request struct {
 	// definition before the deployment is created; a non-zero exit fails the run.
 	MigrationCommand   []string
 	MigrationContainer string
+	// StateParameter is the SSM parameter of the rollout's State ("" keeps none).
+	StateParameter string
+	// ClearCommand is how a user clears a rollback record (shown when refused).
+	ClearCommand string
 
 	ActivePolicy string // WaitForActive or StopActive
 	Timeout      time.Duration
-	// StopOnTimeout stops the deployment with rollback when Timeout passes.
+	// StopOnTimeout stops the deployment with rollback when Timeout passes (never
+	// one that is only in its termination wait: traffic is already all on it).
 	StopOnTimeout bool
 	// AcceptTrafficShifted counts a deployment done once all traffic is on the new
 	// tasks and only the old tasks' termination wait remains.
@@ -102,7 +119,9 @@ type Result struct {
 	DeploymentID string
 	// Deployed is false when what serves already matched what is declared.
 	Deployed bool
-	// Summary says in a line what happened (the stack's rolloutResult output).
+	// Summary says what serves (the stack's rolloutResult output). It depends only
+	// on what serves, not on what this run did, so an unchanged stack shows no
+	// output change; what the run did goes to the progress lines.
 	Summary string
 }
 
@@ -110,7 +129,10 @@ type Result struct {
 type Rollout struct {
 	CodeDeploy CodeDeploy
 	ECS        ECS
-	Log        Logger
+	// State keeps the rollout's State; nil keeps none (every first revision is
+	// judged again, and no rollback record is read).
+	State StateStore
+	Log   Logger
 	// PollInterval is the time between status requests (default DefaultPollInterval).
 	PollInterval time.Duration
 	// RollbackWait bounds following a rollback, on its own clock: a rollback starts
@@ -123,10 +145,6 @@ var (
 	DefaultPollInterval = 10 * time.Second
 	DefaultRollbackWait = 15 * time.Minute
 )
-
-// JudgedTag marks the first task set once it was judged healthy, so the next
-// `pulumi up` does not judge (and migrate) it again.
-const JudgedTag = "ecs-bluegreen:judged"
 
 // maxCreateAttempts bounds how often CreateDeployment is retried after another
 // deployer started a deployment between our look and our create.
@@ -158,10 +176,30 @@ func (ro *Rollout) sleep(ctx context.Context) error {
 	}
 }
 
-// activeStatuses are the statuses of a deployment that blocks a new one.
-var activeStatuses = []cdtypes.DeploymentStatus{
-	cdtypes.DeploymentStatusCreated, cdtypes.DeploymentStatusQueued,
-	cdtypes.DeploymentStatusInProgress, cdtypes.DeploymentStatusReady,
+// ActiveStatuses are the statuses of a deployment that blocks a new one: every
+// CodeDeploy status but Succeeded, Failed and Stopped (ListDeployments needs them
+// named; Active judges any status, including ones added later).
+var ActiveStatuses = []cdtypes.DeploymentStatus{
+	cdtypes.DeploymentStatusCreated, cdtypes.DeploymentStatusQueued, cdtypes.DeploymentStatusInProgress,
+	cdtypes.DeploymentStatusBaking, cdtypes.DeploymentStatusReady,
+}
+
+// Active tells whether a deployment in this status is still under way.
+func Active(s cdtypes.DeploymentStatus) bool {
+	switch s {
+	case cdtypes.DeploymentStatusSucceeded, cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped:
+		return false
+	}
+	return true
+}
+
+// ServingSummary says what serves: the revision and the deployment that made it,
+// or that ECS started it as the first revision.
+func ServingSummary(taskDefinition, deploymentID string) string {
+	if deploymentID == "" {
+		return shortARN(taskDefinition) + " serves (the first revision, started by ECS with the service)"
+	}
+	return shortARN(taskDefinition) + " serves, deployed by " + deploymentID
 }
 
 // Run brings the service to the declared revision, or returns an error saying why
@@ -173,117 +211,162 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 		ctx, cancel = context.WithTimeout(parent, req.Timeout)
 		defer cancel()
 	}
-
-	serving, err := ro.serving(ctx, req)
+	state, err := ReadState(ctx, ro.State, req.StateParameter)
 	if err != nil {
 		return Result{}, err
 	}
-	diff := serving.differences(req)
-	if len(diff) == 0 {
-		if serving.initial && !serving.judged {
-			return ro.judgeInitial(parent, ctx, req, serving)
+	migrated, creates := false, 0
+	for {
+		serving, err := ro.serving(ctx, req)
+		if err != nil {
+			return Result{}, err
 		}
-		ro.Log.Info(fmt.Sprintf("service %s already runs %s; nothing to deploy", req.Service, shortARN(req.TaskDefinition)))
-		summary := "unchanged: " + shortARN(req.TaskDefinition) + " serves"
-		if serving.deploymentID != "" {
-			summary += " (deployed by " + serving.deploymentID + ")"
+		diff := serving.differences(req)
+		if len(diff) == 0 {
+			if serving.initial && !state.judged(serving.taskSetARN) {
+				return ro.judgeInitial(parent, ctx, req, serving, state)
+			}
+			ro.Log.Info(fmt.Sprintf("service %s already runs %s; nothing to deploy", req.Service, shortARN(req.TaskDefinition)))
+			return Result{DeploymentID: serving.deploymentID, Summary: ServingSummary(req.TaskDefinition, serving.deploymentID)}, nil
 		}
-		return Result{DeploymentID: serving.deploymentID, Summary: summary}, nil
-	}
-	ro.Log.Info(fmt.Sprintf("service %s needs a deployment: %s", req.Service, strings.Join(diff, "; ")))
+		if state.Blocks(req.TaskDefinition) {
+			return Result{DeploymentID: serving.deploymentID}, &BlockedError{Service: req.Service, Record: *state.Rollback, Clear: req.ClearCommand}
+		}
+		ro.Log.Info(fmt.Sprintf("service %s needs a deployment: %s", req.Service, strings.Join(diff, "; ")))
 
-	id, err := ro.start(parent, ctx, req)
-	if err != nil {
-		return Result{DeploymentID: id}, err
+		// A deployment under way: ours (an interrupted `up`'s) is followed to its end;
+		// any other is waited for or stopped, and then what serves is read again.
+		ours, cleared, err := ro.clearActive(parent, ctx, req)
+		if err != nil || ours != "" {
+			if err != nil {
+				return Result{DeploymentID: ours}, err
+			}
+			return ro.finish(parent, ctx, req, ours, state)
+		}
+		if cleared {
+			continue
+		}
+		if len(req.MigrationCommand) > 0 && !migrated {
+			if err := ro.migrate(ctx, req); err != nil {
+				return Result{}, err
+			}
+			migrated = true
+		}
+		creates++
+		id, err := ro.create(ctx, req)
+		var limit *cdtypes.DeploymentLimitExceededException
+		if errors.As(err, &limit) && creates < maxCreateAttempts {
+			// Another deployer started one between our look and our create.
+			ro.Log.Info(fmt.Sprintf("another deployment started in %s meanwhile; applying activeDeploymentPolicy %q again (attempt %d of %d)", req.DeploymentGroup, req.ActivePolicy, creates+1, maxCreateAttempts))
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		return ro.finish(parent, ctx, req, id, state)
 	}
-	return ro.follow(parent, ctx, req, id)
 }
 
-// start clears the way (deployments under way, rollbacks included), runs the
-// migration and creates the deployment; or finds one of the same revision under
-// way to follow. It returns the id of the deployment to follow.
-func (ro *Rollout) start(parent, ctx context.Context, req Request) (string, error) {
-	if id, err := ro.clearActive(parent, ctx, req); err != nil || id != "" {
-		return id, err
-	}
-	if len(req.MigrationCommand) > 0 {
-		if err := ro.migrate(ctx, req); err != nil {
-			return "", err
+// finish follows a deployment of the declared revision and, once it serves,
+// drops a rollback record it made obsolete.
+func (ro *Rollout) finish(parent, ctx context.Context, req Request, id string, state State) (Result, error) {
+	res, err := ro.follow(parent, ctx, req, id)
+	if err == nil && state.Rollback != nil {
+		state.Rollback = nil
+		if werr := WriteState(parent, ro.State, req.StateParameter, state); werr != nil {
+			ro.Log.Info("warning: " + werr.Error())
 		}
 	}
+	return res, err
+}
+
+// Preview says, without changing anything, what a `pulumi up` would leave serving:
+// known is true when nothing would be deployed (the result is then exact); a
+// declared revision that a rollback record refuses is a *BlockedError.
+func (ro *Rollout) Preview(ctx context.Context, req Request) (res Result, known bool, err error) {
+	state, err := ReadState(ctx, ro.State, req.StateParameter)
+	if err != nil {
+		return Result{}, false, err
+	}
+	serving, err := ro.serving(ctx, req)
+	if err != nil {
+		return Result{}, false, err
+	}
+	if len(serving.differences(req)) == 0 {
+		if serving.initial && !state.judged(serving.taskSetARN) {
+			return Result{}, false, nil
+		}
+		return Result{DeploymentID: serving.deploymentID, Summary: ServingSummary(req.TaskDefinition, serving.deploymentID)}, true, nil
+	}
+	if state.Blocks(req.TaskDefinition) {
+		return Result{}, false, &BlockedError{Service: req.Service, Record: *state.Rollback, Clear: req.ClearCommand}
+	}
+	return Result{}, false, nil
+}
+
+// create creates the deployment of the declared revision.
+func (ro *Rollout) create(ctx context.Context, req Request) (string, error) {
 	spec, err := appSpec(req)
 	if err != nil {
 		return "", err
 	}
-	for attempt := 1; ; attempt++ {
-		out, err := ro.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
-			ApplicationName:     aws.String(req.Application),
-			DeploymentGroupName: aws.String(req.DeploymentGroup),
-			Description:         aws.String(description(req)),
-			Revision: &cdtypes.RevisionLocation{
-				RevisionType:   cdtypes.RevisionLocationTypeAppSpecContent,
-				AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)},
-			},
-		})
-		var limit *cdtypes.DeploymentLimitExceededException
-		if errors.As(err, &limit) && attempt < maxCreateAttempts {
-			// Another deployer started one between our look and our create.
-			ro.Log.Info(fmt.Sprintf("another deployment started in %s meanwhile; applying activeDeploymentPolicy %q again (attempt %d of %d)", req.DeploymentGroup, req.ActivePolicy, attempt+1, maxCreateAttempts))
-			if id, err := ro.clearActive(parent, ctx, req); err != nil || id != "" {
-				return id, err
-			}
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("failed to create deployment: %w", err)
-		}
-		id := aws.ToString(out.DeploymentId)
-		ro.Log.Info(fmt.Sprintf("created deployment %s of %s", id, shortARN(req.TaskDefinition)))
-		return id, nil
+	out, err := ro.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
+		ApplicationName:     aws.String(req.Application),
+		DeploymentGroupName: aws.String(req.DeploymentGroup),
+		Description:         aws.String(description(req)),
+		Revision: &cdtypes.RevisionLocation{
+			RevisionType:   cdtypes.RevisionLocationTypeAppSpecContent,
+			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(spec)},
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("failed to create deployment: %w", err)
 	}
+	id := aws.ToString(out.DeploymentId)
+	ro.Log.Info(fmt.Sprintf("created deployment %s of %s", id, shortARN(req.TaskDefinition)))
+	return id, nil
 }
 
-// clearActive waits until no deployment is active in the group, applying the
-// active-deployment policy to each one of another revision and waiting for the
-// rollbacks that stopping or failing starts. A deployment of the declared revision
-// under way is not duplicated: its id is returned, to be followed.
-func (ro *Rollout) clearActive(parent, ctx context.Context, req Request) (string, error) {
-	stopped := map[string]bool{}
-	for {
-		active, err := ro.activeDeployments(ctx, req)
-		if err != nil || len(active) == 0 {
-			return "", err
-		}
-		for _, d := range active {
-			id := aws.ToString(d.DeploymentId)
-			rollback := d.Creator == cdtypes.DeploymentCreatorCodeDeployRollback
-			if !rollback && d.Revision != nil && d.Revision.AppSpecContent != nil && appSpecTaskDefinition(aws.ToString(d.Revision.AppSpecContent.Content)) == req.TaskDefinition {
-				ro.Log.Info(fmt.Sprintf("deployment %s of %s is already under way; following it", id, shortARN(req.TaskDefinition)))
-				return id, nil
-			}
-			switch {
-			case rollback:
-				ro.Log.Info(fmt.Sprintf("waiting for rollback deployment %s to finish", id))
-			case req.ActivePolicy == StopActive && !stopped[id]:
-				ro.Log.Info(fmt.Sprintf("stopping deployment %s of another revision (with rollback)", id))
-				if _, err := ro.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{
-					DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true),
-				}); err != nil {
-					var done *cdtypes.DeploymentAlreadyCompletedException
-					if !errors.As(err, &done) {
-						return "", fmt.Errorf("failed to stop deployment %s: %w", id, err)
-					}
-				}
-				stopped[id] = true
-			default:
-				ro.Log.Info(fmt.Sprintf("waiting for deployment %s of another revision to finish", id))
-			}
-			if _, err := ro.waitTerminal(ctx, id); err != nil {
-				return "", ro.interrupted(parent, ctx, id, fmt.Errorf("waiting for deployment %s: %w", id, err))
-			}
-		}
-		// Look again: a stop or a failure starts a rollback, which blocks ours too.
+// clearActive deals with the deployments under way in the group. A deployment of
+// the declared revision (not a rollback) is ours: its id is returned, to be
+// followed rather than duplicated. Every other one is waited for, or stopped with
+// rollback, until it ends; cleared then says the caller must look at what serves
+// again, since what ended may have changed it.
+func (ro *Rollout) clearActive(parent, ctx context.Context, req Request) (ours string, cleared bool, err error) {
+	active, err := ro.activeDeployments(ctx, req)
+	if err != nil || len(active) == 0 {
+		return "", false, err
 	}
+	for _, d := range active {
+		if !d.rollback && d.taskDefinition == req.TaskDefinition {
+			ro.Log.Info(fmt.Sprintf("deployment %s of %s is already under way; following it", d.id, shortARN(req.TaskDefinition)))
+			return d.id, false, nil
+		}
+	}
+	for _, d := range active {
+		switch {
+		case d.rollback:
+			ro.Log.Info(fmt.Sprintf("waiting for rollback deployment %s to finish", d.id))
+		case req.ActivePolicy == StopActive:
+			ro.Log.Info(fmt.Sprintf("stopping deployment %s of another revision (with rollback)", d.id))
+			if _, err := ro.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{
+				DeploymentId: aws.String(d.id), AutoRollbackEnabled: aws.Bool(true),
+			}); err != nil {
+				var done *cdtypes.DeploymentAlreadyCompletedException
+				if !errors.As(err, &done) {
+					return "", false, fmt.Errorf("failed to stop deployment %s: %w", d.id, err)
+				}
+			}
+		default:
+			ro.Log.Info(fmt.Sprintf("waiting for deployment %s of another revision to finish", d.id))
+		}
+		if _, err := ro.waitTerminal(ctx, d.id); err != nil {
+			return "", false, ro.interrupted(parent, ctx, d.id, fmt.Errorf("waiting for deployment %s: %w", d.id, err))
+		}
+	}
+	// A stop or a failure starts a rollback, which blocks ours too: the caller
+	// looks again.
+	return "", true, nil
 }
 
 // description names the stack, the revision and the image digest, kept short:
@@ -316,11 +399,12 @@ type servingState struct {
 	platformVersion  string
 	capacityProvider string
 	deploymentID     string
+	desired          int32
 	// initial: the PRIMARY task set was not made by a CodeDeploy deployment (ECS
-	// created it with the service); judged: it carries JudgedTag.
-	initial, judged bool
-	taskSetARN      string
-	targetGroups    []string
+	// created it with the service).
+	initial      bool
+	taskSetARN   string
+	targetGroups []string
 }
 
 func (ro *Rollout) serving(ctx context.Context, req Request) (servingState, error) {
@@ -332,7 +416,7 @@ func (ro *Rollout) serving(ctx context.Context, req Request) (servingState, erro
 		return servingState{}, fmt.Errorf("failed to describe service %s: not found in cluster %s", req.Service, req.Cluster)
 	}
 	svc := out.Services[0]
-	s := servingState{taskDefinition: aws.ToString(svc.TaskDefinition), platformVersion: aws.ToString(svc.PlatformVersion)}
+	s := servingState{taskDefinition: aws.ToString(svc.TaskDefinition), platformVersion: aws.ToString(svc.PlatformVersion), desired: svc.DesiredCount}
 	net := svc.NetworkConfiguration
 	strategy := svc.CapacityProviderStrategy
 	// With CODE_DEPLOY, what serves is the PRIMARY task set.
@@ -348,20 +432,6 @@ func (ro *Rollout) serving(ctx context.Context, req Request) (servingState, erro
 			}
 			for _, l := range ts.LoadBalancers {
 				s.targetGroups = append(s.targetGroups, aws.ToString(l.TargetGroupArn))
-			}
-		}
-	}
-	if s.initial && s.taskSetARN != "" {
-		out, err := ro.ECS.DescribeTaskSets(ctx, &ecs.DescribeTaskSetsInput{
-			Cluster: aws.String(req.Cluster), Service: aws.String(req.Service),
-			TaskSets: []string{s.taskSetARN}, Include: []ecstypes.TaskSetField{ecstypes.TaskSetFieldTags},
-		})
-		if err != nil {
-			return servingState{}, fmt.Errorf("failed to describe task set %s: %w", s.taskSetARN, err)
-		}
-		for _, ts := range out.TaskSets {
-			for _, tag := range ts.Tags {
-				s.judged = s.judged || aws.ToString(tag.Key) == JudgedTag
 			}
 		}
 	}
@@ -406,11 +476,22 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-func (ro *Rollout) activeDeployments(ctx context.Context, req Request) ([]*cdtypes.DeploymentInfo, error) {
+// activeDeployment is a deployment under way and the revision it deploys.
+type activeDeployment struct {
+	id             string
+	rollback       bool
+	taskDefinition string // "" when its AppSpec is not one this package can read
+}
+
+// activeDeployments lists the group's deployments under way, with the task
+// definition each deploys. GetDeployment returns the AppSpec's sha256 but never
+// its content ("always null", CodeDeploy API reference); GetApplicationRevision
+// returns the content for that sha256, as ecspresso reads it.
+func (ro *Rollout) activeDeployments(ctx context.Context, req Request) ([]activeDeployment, error) {
 	var ids []string
 	in := &codedeploy.ListDeploymentsInput{
 		ApplicationName: aws.String(req.Application), DeploymentGroupName: aws.String(req.DeploymentGroup),
-		IncludeOnlyStatuses: activeStatuses,
+		IncludeOnlyStatuses: ActiveStatuses,
 	}
 	for {
 		out, err := ro.CodeDeploy.ListDeployments(ctx, in)
@@ -423,17 +504,52 @@ func (ro *Rollout) activeDeployments(ctx context.Context, req Request) ([]*cdtyp
 		}
 		in.NextToken = out.NextToken
 	}
-	var infos []*cdtypes.DeploymentInfo
+	var active []activeDeployment
 	for _, id := range ids {
-		out, err := ro.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+		info, err := ro.getDeployment(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("failed to get deployment %s: %w", id, err)
+			return nil, err
 		}
-		if out.DeploymentInfo != nil {
-			infos = append(infos, out.DeploymentInfo)
+		if !Active(info.Status) { // it ended since the list
+			continue
 		}
+		d := activeDeployment{id: id, rollback: info.Creator == cdtypes.DeploymentCreatorCodeDeployRollback}
+		if !d.rollback {
+			if d.taskDefinition, err = ro.revisionTaskDefinition(ctx, req, info.Revision); err != nil {
+				return nil, err
+			}
+		}
+		active = append(active, d)
 	}
-	return infos, nil
+	return active, nil
+}
+
+// revisionTaskDefinition reads the task definition a deployment's revision
+// deploys; "" for a revision that is not an AppSpec this package wrote.
+func (ro *Rollout) revisionTaskDefinition(ctx context.Context, req Request, rev *cdtypes.RevisionLocation) (string, error) {
+	if rev == nil || rev.RevisionType != cdtypes.RevisionLocationTypeAppSpecContent || rev.AppSpecContent == nil {
+		return "", nil
+	}
+	if c := aws.ToString(rev.AppSpecContent.Content); c != "" { // not from AWS, but harmless to read
+		return appSpecTaskDefinition(c), nil
+	}
+	if rev.AppSpecContent.Sha256 == nil {
+		return "", nil
+	}
+	out, err := ro.CodeDeploy.GetApplicationRevision(ctx, &codedeploy.GetApplicationRevisionInput{
+		ApplicationName: aws.String(req.Application),
+		Revision: &cdtypes.RevisionLocation{
+			RevisionType:   cdtypes.RevisionLocationTypeAppSpecContent,
+			AppSpecContent: &cdtypes.AppSpecContent{Sha256: rev.AppSpecContent.Sha256},
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("failed to read the revision of a deployment under way: %w", err)
+	}
+	if out.Revision == nil || out.Revision.AppSpecContent == nil {
+		return "", nil
+	}
+	return appSpecTaskDefinition(aws.ToString(out.Revision.AppSpecContent.Content)), nil
 }
 
 // Outcome is the verdict on a deployment's status.
@@ -441,73 +557,82 @@ type Outcome int
 
 const (
 	Pending   Outcome = iota // keep following
+	Shifted                  // all traffic on the new tasks; the old ones wait to be terminated
 	Done                     // the service serves the new revision
 	Unhealthy                // failed or stopped: report, after its rollback
 )
 
-// Evaluate judges one GetDeployment answer. It is pure, so the rules are tested
-// apart from the polling loop.
-func Evaluate(info *cdtypes.DeploymentInfo, acceptTrafficShifted bool) Outcome {
-	switch info.Status {
-	case cdtypes.DeploymentStatusSucceeded:
+// Evaluate judges a deployment's status and its ECS target's status. It is pure,
+// so the rules are tested apart from the polling loop. The termination wait shows
+// only on the target: the deployment stays InProgress while its target is
+// Succeeded (instanceTerminationWaitTimeStarted stays false for ECS,
+// aws/containers-roadmap#269).
+func Evaluate(status cdtypes.DeploymentStatus, target cdtypes.TargetStatus) Outcome {
+	switch {
+	case status == cdtypes.DeploymentStatusSucceeded:
 		return Done
-	case cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped:
+	case status == cdtypes.DeploymentStatusFailed, status == cdtypes.DeploymentStatusStopped:
 		return Unhealthy
-	case cdtypes.DeploymentStatusInProgress:
-		// The termination wait starts only after all traffic moved to the new tasks.
-		if acceptTrafficShifted && info.InstanceTerminationWaitTimeStarted {
-			return Done
-		}
+	case status == cdtypes.DeploymentStatusInProgress && target == cdtypes.TargetStatusSucceeded:
+		return Shifted
 	}
 	return Pending
 }
 
-// follow polls a deployment until Evaluate settles it. ctx carries the rollout's
-// timeout; parent only the caller's cancellation.
+// follow polls a deployment of the declared revision until it settles. ctx carries
+// the rollout's timeout; parent only the caller's cancellation.
 func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (Result, error) {
 	p := &progress{ro: ro, id: id}
 	gated := req.Gate == nil
+	shifted := false
 	for {
 		info, err := ro.getDeployment(ctx, id)
 		if err != nil {
-			return Result{DeploymentID: id}, ro.timedOut(parent, ctx, req, id, err)
+			return ro.timedOut(parent, ctx, req, id, shifted, err)
 		}
-		p.report(ctx, info)
-		if !gated && info.Status == cdtypes.DeploymentStatusInProgress && info.InstanceTerminationWaitTimeStarted {
-			gated = true
-			if err := ro.gate(parent, ctx, req, id); err != nil {
-				return Result{DeploymentID: id}, err
-			}
-			continue
-		}
-		switch Evaluate(info, req.AcceptTrafficShifted) {
+		target := p.report(ctx, info)
+		switch Evaluate(info.Status, target) {
 		case Done:
-			summary := fmt.Sprintf("deployed %s by %s", shortARN(req.TaskDefinition), id)
-			if info.Status == cdtypes.DeploymentStatusSucceeded {
-				ro.Log.Info(fmt.Sprintf("deployment %s succeeded", id))
-			} else {
-				ro.Log.Info(fmt.Sprintf("deployment %s: all traffic on the new tasks; the old ones stay for the termination wait", id))
-				summary += " (all traffic shifted; old tasks in their termination wait)"
+			if !gated {
+				return Result{DeploymentID: id}, fmt.Errorf("deployment %s succeeded before the load gate could run (the termination wait ended first); %s serves without the gate's verdict: check it, and make terminationWaitMinutes longer than the gate's load", id, shortARN(req.TaskDefinition))
 			}
-			return Result{DeploymentID: id, Deployed: true, Summary: summary}, nil
+			ro.Log.Info(fmt.Sprintf("deployment %s succeeded", id))
+			return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
 		case Unhealthy:
 			return Result{DeploymentID: id}, ro.failure(parent, info)
+		case Shifted:
+			if !shifted {
+				ro.Log.Info(fmt.Sprintf("deployment %s: all traffic on the new tasks; the old ones wait to be terminated", id))
+			}
+			shifted = true
+			if !gated {
+				gated = true
+				if res, err := ro.gate(parent, ctx, req, id); err != nil {
+					return res, err
+				}
+				continue
+			}
+			if req.AcceptTrafficShifted {
+				ro.Log.Info(fmt.Sprintf("deployment %s: done (acceptTrafficShifted); CodeDeploy ends the termination wait on its own", id))
+				return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
+			}
 		}
 		if err := ro.sleep(ctx); err != nil {
-			return Result{DeploymentID: id}, ro.timedOut(parent, ctx, req, id, err)
+			return ro.timedOut(parent, ctx, req, id, shifted, err)
 		}
 	}
 }
 
 // gate runs the load gate while the old tasks wait to be terminated. When it
 // fails, it stops the deployment with rollback (traffic returns to the old tasks),
-// follows the rollback and returns the gate's report in the error.
-func (ro *Rollout) gate(parent, ctx context.Context, req Request, id string) error {
-	ro.Log.Info(fmt.Sprintf("deployment %s: all traffic on the new tasks; running the load gate", id))
+// follows the rollback and returns the gate's report in the error. A passed gate
+// returns a zero Result and no error: following goes on.
+func (ro *Rollout) gate(parent, ctx context.Context, req Request, id string) (Result, error) {
+	ro.Log.Info(fmt.Sprintf("deployment %s: running the load gate", id))
 	passed, report, err := req.Gate(ctx)
 	if err == nil && passed {
 		ro.Log.Info(fmt.Sprintf("deployment %s: load gate passed\n%s", id, report))
-		return nil
+		return Result{}, nil
 	}
 	why := "load gate failed"
 	if err != nil {
@@ -516,19 +641,32 @@ func (ro *Rollout) gate(parent, ctx context.Context, req Request, id string) err
 	ro.Log.Info(fmt.Sprintf("deployment %s: %s; stopping it with rollback\n%s", id, why, report))
 	stopCtx, cancel := context.WithTimeout(parent, ro.rollbackWait())
 	defer cancel()
-	if _, err := ro.CodeDeploy.StopDeployment(stopCtx, &codedeploy.StopDeploymentInput{
-		DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true),
-	}); err != nil {
-		return fmt.Errorf("deployment %s: %s, and stopping it failed: %w\n%s", id, why, err, report)
-	}
-	if _, err := ro.waitTerminal(stopCtx, id); err != nil {
-		return fmt.Errorf("deployment %s: %s; stopped it, and it did not end: %w\n%s", id, why, err, report)
-	}
-	info, err := ro.getDeployment(stopCtx, id)
+	info, err := ro.stop(stopCtx, id)
 	if err != nil {
-		return fmt.Errorf("deployment %s: %s; stopped it, and %w\n%s", id, why, err, report)
+		return Result{DeploymentID: id}, fmt.Errorf("deployment %s: %s, and %w\n%s", id, why, err, report)
 	}
-	return fmt.Errorf("%s: %w\n%s", why, ro.failure(parent, info), report)
+	if info.Status == cdtypes.DeploymentStatusSucceeded {
+		// The stop came after the termination wait: CodeDeploy can no longer roll back.
+		return Result{DeploymentID: id}, fmt.Errorf("deployment %s: %s, and the termination wait ended before the stop reached CodeDeploy: the failed revision %s serves and the old tasks are gone; deploy the previous revision (the rollback command) now\n%s", id, why, shortARN(req.TaskDefinition), report)
+	}
+	return Result{DeploymentID: id}, fmt.Errorf("%s: %w\n%s", why, ro.failure(parent, info), report)
+}
+
+// stop stops a deployment with rollback and returns it once it ended. A
+// deployment that completed meanwhile answers DeploymentAlreadyCompletedException:
+// its status is read again instead of failing (it may have succeeded).
+func (ro *Rollout) stop(ctx context.Context, id string) (*cdtypes.DeploymentInfo, error) {
+	_, err := ro.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{
+		DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true),
+	})
+	var done *cdtypes.DeploymentAlreadyCompletedException
+	if err != nil && !errors.As(err, &done) {
+		return nil, fmt.Errorf("stopping it failed: %w", err)
+	}
+	if _, err := ro.waitTerminal(ctx, id); err != nil {
+		return nil, fmt.Errorf("it did not end after the stop: %w", err)
+	}
+	return ro.getDeployment(ctx, id)
 }
 
 // getDeployment is GetDeployment that treats an answer without deployment
@@ -546,20 +684,37 @@ func (ro *Rollout) getDeployment(ctx context.Context, id string) (*cdtypes.Deplo
 
 // failure describes a failed or stopped deployment, after following its rollback
 // on its own clock (RollbackWait from now, within parent's cancellation): the
-// rollout's deadline may be nearly spent when the rollback starts.
+// rollout's deadline may be nearly spent when the rollback starts. The rollback's
+// id may show a poll after the status (ecspresso waits for both): until it does,
+// or until nothing is active in the group any more, it keeps looking.
 func (ro *Rollout) failure(parent context.Context, info *cdtypes.DeploymentInfo) error {
 	id := aws.ToString(info.DeploymentId)
 	msg := fmt.Sprintf("deployment %s %s", id, strings.ToLower(string(info.Status)))
 	if e := info.ErrorInformation; e != nil {
 		msg += fmt.Sprintf(": %s: %s", e.Code, aws.ToString(e.Message))
 	}
-	if info.RollbackInfo == nil || info.RollbackInfo.RollbackDeploymentId == nil {
-		return errors.New(msg + "; no rollback deployment was started")
-	}
-	rb := aws.ToString(info.RollbackInfo.RollbackDeploymentId)
-	ro.Log.Info(fmt.Sprintf("deployment %s %s; following rollback %s", id, strings.ToLower(string(info.Status)), rb))
 	ctx, cancel := context.WithTimeout(parent, ro.rollbackWait())
 	defer cancel()
+	rb := rollbackID(info)
+	for rb == "" {
+		active, err := ro.CodeDeploy.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{
+			ApplicationName: info.ApplicationName, DeploymentGroupName: info.DeploymentGroupName, IncludeOnlyStatuses: ActiveStatuses,
+		})
+		if err != nil {
+			return fmt.Errorf("%s; looking for its rollback failed: %w", msg, err)
+		}
+		if len(active.Deployments) == 0 {
+			return errors.New(msg + "; no rollback deployment was started")
+		}
+		if err := ro.sleep(ctx); err != nil {
+			return fmt.Errorf("%s; its rollback did not show within %s: %w", msg, ro.rollbackWait(), err)
+		}
+		if info, err = ro.getDeployment(ctx, id); err != nil {
+			return fmt.Errorf("%s; %w", msg, err)
+		}
+		rb = rollbackID(info)
+	}
+	ro.Log.Info(fmt.Sprintf("deployment %s %s; following rollback %s", id, strings.ToLower(string(info.Status)), rb))
 	status, err := ro.waitTerminal(ctx, rb)
 	switch {
 	case err != nil:
@@ -571,50 +726,52 @@ func (ro *Rollout) failure(parent context.Context, info *cdtypes.DeploymentInfo)
 	}
 }
 
-// timedOut turns an error of the follow loop into the run's error. On the
-// rollout's own timeout it stops the deployment with rollback (unless configured
-// not to) and waits, for a bounded time, for the rollback; on the caller's
-// cancellation it leaves the deployment alone and says so.
-func (ro *Rollout) timedOut(parent, ctx context.Context, req Request, id string, cause error) error {
+func rollbackID(info *cdtypes.DeploymentInfo) string {
+	if info.RollbackInfo == nil {
+		return ""
+	}
+	return aws.ToString(info.RollbackInfo.RollbackDeploymentId)
+}
+
+// timedOut turns an error of the follow loop into the run's result. On the
+// caller's cancellation (Ctrl-C) it leaves the deployment alone and says how to
+// follow it. On the rollout's own timeout it stops the deployment with rollback
+// (unless configured not to) — but never one already in its termination wait,
+// whose traffic is all on the new tasks: that one CodeDeploy finishes on its own.
+func (ro *Rollout) timedOut(parent, ctx context.Context, req Request, id string, shifted bool, cause error) (Result, error) {
 	if parent.Err() != nil {
-		return fmt.Errorf("rollout cancelled; deployment %s continues in CodeDeploy (aws deploy get-deployment --deployment-id %s): %w", id, id, parent.Err())
+		return Result{DeploymentID: id}, fmt.Errorf("rollout interrupted; deployment %s continues in CodeDeploy: follow it with `aws deploy get-deployment --deployment-id %s`, or stop it with `aws deploy stop-deployment --deployment-id %s --auto-rollback-enabled`: %w", id, id, id, parent.Err())
 	}
 	if ctx.Err() == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return cause
+		return Result{DeploymentID: id}, cause
 	}
 	msg := fmt.Sprintf("deployment %s did not finish within %s", id, req.Timeout)
+	if shifted {
+		ro.Log.Info(fmt.Sprintf("%s, but all traffic is on the new tasks and only the old ones' termination wait remains: not stopped; CodeDeploy finishes it", msg))
+		return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
+	}
 	if !req.StopOnTimeout {
-		return errors.New(msg + "; left running (stopOnTimeout is false)")
+		return Result{DeploymentID: id}, errors.New(msg + "; left running (stopOnTimeout is false)")
 	}
 	// A fresh deadline: the rollout's own has passed, and the stop must still go out.
 	stopCtx, cancel := context.WithTimeout(parent, ro.rollbackWait())
 	defer cancel()
-	if _, err := ro.CodeDeploy.StopDeployment(stopCtx, &codedeploy.StopDeploymentInput{
-		DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true),
-	}); err != nil {
-		return fmt.Errorf("%s; failed to stop it: %w", msg, err)
-	}
-	ro.Log.Info(fmt.Sprintf("%s; stopped it with rollback", msg))
-	info, err := ro.getDeployment(stopCtx, id)
+	ro.Log.Info(fmt.Sprintf("%s; stopping it with rollback", msg))
+	info, err := ro.stop(stopCtx, id)
 	if err != nil {
-		return fmt.Errorf("%s; stopped it, and %w", msg, err)
+		return Result{DeploymentID: id}, fmt.Errorf("%s; %w", msg, err)
 	}
-	if Evaluate(info, false) != Unhealthy {
-		status, err := ro.waitTerminal(stopCtx, id)
-		if err != nil {
-			return fmt.Errorf("%s; stopped it, and it did not end: %w", msg, err)
-		}
-		if info, err = ro.getDeployment(stopCtx, id); err != nil {
-			return fmt.Errorf("%s; stopped it (%s), and %w", msg, status, err)
-		}
+	if info.Status == cdtypes.DeploymentStatusSucceeded {
+		ro.Log.Info(fmt.Sprintf("deployment %s completed before the stop reached it", id))
+		return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
 	}
-	return fmt.Errorf("%s: timed out; %w", msg, ro.failure(parent, info))
+	return Result{DeploymentID: id}, fmt.Errorf("%s: timed out; %w", msg, ro.failure(parent, info))
 }
 
 // interrupted explains an error while waiting for another deployment.
 func (ro *Rollout) interrupted(parent, ctx context.Context, id string, err error) error {
 	if parent.Err() != nil {
-		return fmt.Errorf("rollout cancelled while waiting for deployment %s: %w", id, parent.Err())
+		return fmt.Errorf("rollout interrupted while waiting for deployment %s (it continues in CodeDeploy): %w", id, parent.Err())
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("timed out waiting for deployment %s to finish; nothing was deployed: %w", id, err)
@@ -631,7 +788,7 @@ func (ro *Rollout) waitTerminal(ctx context.Context, id string) (cdtypes.Deploym
 			return "", err
 		}
 		p.report(ctx, info)
-		if !slices.Contains(activeStatuses, info.Status) {
+		if !Active(info.Status) {
 			return info.Status, nil
 		}
 		if err := ro.sleep(ctx); err != nil {

@@ -2,6 +2,8 @@ package rollout_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -18,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"ecs-bluegreen/infra/rollout"
 	"ecs-bluegreen/infra/rollout/fakeaws"
@@ -71,7 +74,7 @@ func newFixture(t *testing.T) *fixture {
 		aws: srv,
 		log: l,
 		ro: &rollout.Rollout{
-			CodeDeploy: codedeploy.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg),
+			CodeDeploy: codedeploy.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), State: ssm.NewFromConfig(cfg),
 			Log: l, PollInterval: time.Millisecond,
 		},
 	}
@@ -103,19 +106,42 @@ func servingResponse(td string) map[string]any {
 	}}}
 }
 
-// deployment is a GetDeployment answer.
-func deployment(id, status, td string, extra map[string]any) map[string]any {
+// appSpecOf is another deployer's AppSpec of td, and its sha256 as CodeDeploy reports it.
+func appSpecOf(td string) (content, sha string) {
 	spec, _ := json.Marshal(map[string]any{"version": 0.0, "Resources": []any{map[string]any{"TargetService": map[string]any{
 		"Type": "AWS::ECS::Service", "Properties": map[string]any{"TaskDefinition": td},
 	}}}})
+	h := sha256.Sum256(spec)
+	return string(spec), hex.EncodeToString(h[:])
+}
+
+// deployment is a GetDeployment answer. As AWS answers, its revision carries the
+// AppSpec's sha256 and no content (GetDeployment, CodeDeploy API reference).
+func deployment(id, status, td string, extra map[string]any) map[string]any {
+	_, sha := appSpecOf(td)
 	info := map[string]any{
 		"deploymentId": id, "status": status, "applicationName": "web-app", "deploymentGroupName": "web",
-		"revision": map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": string(spec)}},
+		"revision": map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"sha256": sha}},
 	}
 	for k, v := range extra {
 		info[k] = v
 	}
 	return map[string]any{"deploymentInfo": info}
+}
+
+// revisions answers GetApplicationRevision with the AppSpecs of these task
+// definitions, looked up by sha256 as CodeDeploy does.
+func revisions(tds ...string) fakeaws.Handler {
+	return func(body map[string]any) (any, *fakeaws.Error) {
+		want := body["revision"].(map[string]any)["appSpecContent"].(map[string]any)["sha256"]
+		for _, td := range tds {
+			if content, sha := appSpecOf(td); sha == want {
+				return map[string]any{"applicationName": "web-app", "revision": map[string]any{
+					"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": content, "sha256": sha}}}, nil
+			}
+		}
+		return nil, &fakeaws.Error{Status: 400, Type: "RevisionDoesNotExistException", Message: "no such revision"}
+	}
 }
 
 // byDeployment routes GetDeployment by deployment id.
@@ -188,7 +214,7 @@ func TestFirstRollout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != (rollout.Result{DeploymentID: "d-NEW", Deployed: true, Summary: "deployed web:2 by d-NEW"}) {
+	if res != (rollout.Result{DeploymentID: "d-NEW", Deployed: true, Summary: "web:2 serves, deployed by d-NEW"}) {
 		t.Errorf("result %+v", res)
 	}
 	wantOps(t, f, []string{"DescribeServices", "ListDeployments", "CreateDeployment",
@@ -235,7 +261,7 @@ func TestNoOpMakesNoWriteCall(t *testing.T) {
 	if w := f.aws.Writes(); len(w) != 0 {
 		t.Errorf("write calls on a no-op: %v", w)
 	}
-	if res != (rollout.Result{DeploymentID: "d-PREVIOUS", Summary: "unchanged: web:2 serves (deployed by d-PREVIOUS)"}) {
+	if res != (rollout.Result{DeploymentID: "d-PREVIOUS", Summary: "web:2 serves, deployed by d-PREVIOUS"}) {
 		t.Errorf("result %+v, want the deployment that made the service current", res)
 	}
 }
@@ -355,18 +381,20 @@ func TestActiveDeploymentOfSameRevisionIsFollowed(t *testing.T) {
 		deployment("d-SAME", "InProgress", tdNew, nil),
 		deployment("d-SAME", "InProgress", tdNew, nil),
 		deployment("d-SAME", "Succeeded", tdNew, nil)))
+	f.aws.Handle("GetApplicationRevision", revisions(tdOld, tdNew))
 	f.progressHandlers(target(nil, 0, 100))
 	res, err := f.ro.Run(context.Background(), request())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != (rollout.Result{DeploymentID: "d-SAME", Deployed: true, Summary: "deployed web:2 by d-SAME"}) {
+	if res != (rollout.Result{DeploymentID: "d-SAME", Deployed: true, Summary: "web:2 serves, deployed by d-SAME"}) {
 		t.Errorf("result %+v", res)
 	}
 	if w := f.aws.Writes(); len(w) != 0 {
 		t.Errorf("writes %v: a deployment of the same revision must be followed, not duplicated", w)
 	}
 	wantOps(t, f, []string{"DescribeServices", "ListDeployments", "GetDeployment", // the look at active deployments
+		"GetApplicationRevision",                                        // which revision it deploys
 		"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // following it: in progress
 		"GetDeployment"}) // succeeded
 }
@@ -527,25 +555,36 @@ func TestContextCancelled(t *testing.T) {
 
 func TestEvaluate(t *testing.T) {
 	cases := []struct {
-		status  cdtypes.DeploymentStatus
-		waiting bool // termination wait started
-		accept  bool
-		want    rollout.Outcome
+		status cdtypes.DeploymentStatus
+		target cdtypes.TargetStatus
+		want   rollout.Outcome
 	}{
-		{cdtypes.DeploymentStatusCreated, false, false, rollout.Pending},
-		{cdtypes.DeploymentStatusQueued, false, true, rollout.Pending},
-		{cdtypes.DeploymentStatusInProgress, false, true, rollout.Pending},
-		{cdtypes.DeploymentStatusInProgress, true, false, rollout.Pending},
-		{cdtypes.DeploymentStatusInProgress, true, true, rollout.Done},
-		{cdtypes.DeploymentStatusReady, false, true, rollout.Pending},
-		{cdtypes.DeploymentStatusSucceeded, false, false, rollout.Done},
-		{cdtypes.DeploymentStatusFailed, false, false, rollout.Unhealthy},
-		{cdtypes.DeploymentStatusStopped, true, true, rollout.Unhealthy},
+		{cdtypes.DeploymentStatusCreated, "", rollout.Pending},
+		{cdtypes.DeploymentStatusQueued, "", rollout.Pending},
+		{cdtypes.DeploymentStatusInProgress, cdtypes.TargetStatusInProgress, rollout.Pending},
+		{cdtypes.DeploymentStatusInProgress, "", rollout.Pending}, // target unread this poll
+		// The termination wait: the deployment stays InProgress, its target is
+		// Succeeded (aws/containers-roadmap#269).
+		{cdtypes.DeploymentStatusInProgress, cdtypes.TargetStatusSucceeded, rollout.Shifted},
+		{cdtypes.DeploymentStatusBaking, cdtypes.TargetStatusSucceeded, rollout.Pending},
+		{cdtypes.DeploymentStatusReady, cdtypes.TargetStatusReady, rollout.Pending},
+		{cdtypes.DeploymentStatusSucceeded, cdtypes.TargetStatusSucceeded, rollout.Done},
+		{cdtypes.DeploymentStatusFailed, cdtypes.TargetStatusFailed, rollout.Unhealthy},
+		{cdtypes.DeploymentStatusStopped, cdtypes.TargetStatusSucceeded, rollout.Unhealthy},
 	}
 	for _, c := range cases {
-		info := &cdtypes.DeploymentInfo{Status: c.status, InstanceTerminationWaitTimeStarted: c.waiting}
-		if got := rollout.Evaluate(info, c.accept); got != c.want {
-			t.Errorf("Evaluate(%s, terminationWait=%v, acceptTrafficShifted=%v) = %v, want %v", c.status, c.waiting, c.accept, got, c.want)
+		if got := rollout.Evaluate(c.status, c.target); got != c.want {
+			t.Errorf("Evaluate(%s, target %q) = %v, want %v", c.status, c.target, got, c.want)
+		}
+	}
+	for _, s := range []cdtypes.DeploymentStatus{"Created", "Queued", "InProgress", "Baking", "Ready", "SomethingNew"} {
+		if !rollout.Active(s) {
+			t.Errorf("%s is not active", s)
+		}
+	}
+	for _, s := range []cdtypes.DeploymentStatus{"Succeeded", "Failed", "Stopped"} {
+		if rollout.Active(s) {
+			t.Errorf("%s is active", s)
 		}
 	}
 }

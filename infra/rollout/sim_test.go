@@ -34,9 +34,13 @@ func simFixture(t *testing.T, td, deployedBy string) (*fixture, *fakeaws.Sim) {
 	return f, sim
 }
 
+const stateParam = "/ecs-bluegreen/dev/web/rollout"
+
 func simRequest() rollout.Request {
 	r := request()
 	r.TargetGroup = tgBlue
+	r.StateParameter = stateParam
+	r.DesiredCount = 2
 	return r
 }
 
@@ -59,16 +63,19 @@ func TestFirstRevisionIsJudged(t *testing.T) {
 		if !slices.Contains(f.log.all(), "service web-svc: 0 of 2 tasks running, 2 pending, STABILIZING") {
 			t.Errorf("progress %v does not show the wait", f.log.all())
 		}
-		if res.Deployed || res.DeploymentID != "" || !strings.Contains(res.Summary, "first revision web:2 judged healthy") {
+		if res.Deployed || res.DeploymentID != "" || res.Summary != "web:2 serves (the first revision, started by ECS with the service)" {
 			t.Errorf("result %+v", res)
 		}
 		// It waited: the task set was STABILIZING at first (Steps looks), and only
-		// the tag that records the verdict was written.
+		// the rollout's state, which records the verdict, was written.
 		if n := f.aws.Count("DescribeServices"); n < 3 {
 			t.Errorf("%d DescribeServices: the rollout did not wait for a steady task set", n)
 		}
-		if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"TagResource"}) {
-			t.Errorf("writes %v, want only the verdict's tag", w)
+		if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"PutParameter"}) {
+			t.Errorf("writes %v, want only the verdict in the rollout's state", w)
+		}
+		if v, _ := sim.Parameter(stateParam); !strings.Contains(v, `"judged":{"taskSet":"arn:aws:ecs:`) {
+			t.Errorf("state %s does not record the judged task set", v)
 		}
 		if len(sim.Deployments()) != 0 {
 			t.Errorf("deployments %v: the first revision needs none", statuses(sim))
@@ -83,11 +90,11 @@ func TestFirstRevisionIsJudged(t *testing.T) {
 		for _, r := range f.aws.Requests()[second:] {
 			ops = append(ops, r.Op)
 		}
-		if !reflect.DeepEqual(ops, []string{"DescribeServices", "DescribeTaskSets"}) {
-			t.Errorf("second up made %v, want only the look at the service and its task set", ops)
+		if !reflect.DeepEqual(ops, []string{"GetParameter", "DescribeServices"}) {
+			t.Errorf("second up made %v, want only the look at the state and the service", ops)
 		}
-		if res.Summary != "unchanged: web:2 serves" {
-			t.Errorf("second result %+v", res)
+		if res.Summary != "web:2 serves (the first revision, started by ECS with the service)" {
+			t.Errorf("second result %+v: an unchanged stack must show the same rolloutResult", res)
 		}
 	})
 	t.Run("crash-looping tasks fail the run with their reasons", func(t *testing.T) {
@@ -119,7 +126,7 @@ func TestFirstRevisionIsJudged(t *testing.T) {
 		if _, err := f.ro.Run(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
-		if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"RunTask", "TagResource"}) {
+		if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"RunTask", "PutParameter"}) {
 			t.Errorf("writes %v, want the migration, then the verdict", w)
 		}
 		if f.aws.Last("RunTask")["taskDefinition"] != tdNew {
@@ -326,7 +333,7 @@ func TestClientsActAsTheProvider(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
 	first, second := "arn:aws:iam::111111111111:role/ci", "arn:aws:iam::222222222222:role/deploy"
-	cd, _, err := rollout.NewClients(context.Background(), rollout.Identity{
+	clients, err := rollout.NewClients(context.Background(), rollout.Identity{
 		Region: "ap-northeast-2",
 		AssumeRoles: []rollout.AssumeRole{
 			{RoleARN: first, SessionName: "ci", ExternalID: "ext-1"},
@@ -336,7 +343,7 @@ func TestClientsActAsTheProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cd.ListDeployments(context.Background(), &codedeploy.ListDeploymentsInput{ApplicationName: aws.String("a")}); err != nil {
+	if _, err := clients.CodeDeploy.ListDeployments(context.Background(), &codedeploy.ListDeploymentsInput{ApplicationName: aws.String("a")}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -356,11 +363,11 @@ func TestClientsActAsTheProvider(t *testing.T) {
 	}
 
 	// Static keys from aws:accessKey win over the environment.
-	cd, _, err = rollout.NewClients(context.Background(), rollout.Identity{Region: "ap-northeast-2", AccessKey: "AKIDCONFIG", SecretKey: "s"})
+	clients, err = rollout.NewClients(context.Background(), rollout.Identity{Region: "ap-northeast-2", AccessKey: "AKIDCONFIG", SecretKey: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cd.ListDeployments(context.Background(), &codedeploy.ListDeploymentsInput{}); err != nil {
+	if _, err := clients.CodeDeploy.ListDeployments(context.Background(), &codedeploy.ListDeploymentsInput{}); err != nil {
 		t.Fatal(err)
 	}
 	if k := srv.Requests()[len(srv.Requests())-1].AccessKey; k != "AKIDCONFIG" {

@@ -1,5 +1,5 @@
 // Package fakeaws is an HTTP server that speaks the AWS JSON 1.1 protocol of
-// CodeDeploy and ECS (and STS's AssumeRole, in its query protocol), for driving the
+// CodeDeploy, ECS and SSM (and STS's AssumeRole, in its query protocol), for driving the
 // real aws-sdk-go-v2 clients in tests. Each operation answers from a handler the
 // test installs, or from Sim, which keeps state the way AWS does; every request is
 // recorded with the access key that signed it; an operation without a handler
@@ -46,7 +46,7 @@ func Throttling() *Error {
 type Handler func(body map[string]any) (any, *Error)
 
 // WriteOps are the operations that change something in AWS.
-var WriteOps = []string{"CreateDeployment", "StopDeployment", "ContinueDeployment", "RunTask", "UpdateService", "TagResource"}
+var WriteOps = []string{"CreateDeployment", "StopDeployment", "ContinueDeployment", "RunTask", "UpdateService", "TagResource", "PutParameter", "DeleteParameter", "StopTask"}
 
 // Server is the fake endpoint. URL is what clients use as BaseEndpoint.
 type Server struct {

@@ -1,26 +1,36 @@
 package fakeaws
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Sim is a stateful fake of one ECS service with the CODE_DEPLOY controller and
 // its CodeDeploy deployment group, behind a Server. It keeps state the way AWS
-// does, so a rollout passes only by doing the right thing:
+// does, and answers the way AWS answers where that differs from what a fake would
+// naturally say (each such place names its source):
 //   - CreateService (EnsureService, called where Pulumi would create the service)
 //     starts a PRIMARY task set on the declared revision without an external id;
 //     it becomes steady after a few looks, or crash-loops, leaving stopped tasks;
-//   - a created deployment moves Created → InProgress → Succeeded one step per
-//     GetDeployment; success makes its revision the PRIMARY task set, tagged with
-//     the deployment id; a revision that crash-loops fails the deployment and
-//     starts a rollback deployment that leaves the PRIMARY task set as it was;
-//   - StopDeployment with rollback stops it and starts a rollback deployment;
+//   - a created deployment moves Created → InProgress → (traffic shifted: the
+//     termination wait) → Succeeded, one step per GetDeployment; the replacement
+//     task set is created as the group's service role, which must be allowed to
+//     pass the task definition's roles; success makes its revision the PRIMARY
+//     task set, tagged with the deployment id; a revision that crash-loops fails
+//     the deployment and starts a rollback deployment;
+//   - StopDeployment with rollback stops it and starts a rollback deployment; a
+//     rollback's id shows on the failed deployment a poll after its status;
 //   - CreateDeployment while any deployment (rollbacks included) is active answers
-//     DeploymentLimitExceededException.
+//     DeploymentLimitExceededException;
+//   - GetDeployment never returns the AppSpec's content; GetApplicationRevision
+//     does, for its sha256;
+//   - SSM parameters (the rollout's state) are kept as PutParameter left them.
 type Sim struct {
 	srv *Server
 
@@ -28,23 +38,47 @@ type Sim struct {
 	// Steps is how many looks a task set takes to become steady, and a deployment
 	// phase to finish (default 2).
 	Steps int
+	// WaitLooks is how many looks the termination wait lasts once all traffic is on
+	// the new tasks (default Steps).
+	WaitLooks int
 	// MigrationExit is the exit code of one-off tasks (RunTask).
 	MigrationExit int
+	// Authorize, when set, decides what a principal may do: the sim asks it for
+	// the calls AWS makes as the deployment group's service role (nil allows all).
+	// It returns the reason of a denial, or "".
+	Authorize func(principal, action, resource string, context map[string][]string) string
 
-	svc       *simService
-	crash     map[string]Crash // task definition -> how its tasks fail
-	deps      []*simDeployment
-	tasks     map[string]*simTask
-	taskOrder []string
-	seq       int
-	raceTD    string
-	races     int
+	svc        *simService
+	crash      map[string]Crash   // task definition -> how its tasks fail
+	taskDefs   map[string]TaskDef // task definition -> its roles
+	deps       []*simDeployment
+	revisions  map[string]string // AppSpec sha256 -> content, as registered by deployments
+	tasks      map[string]*simTask
+	taskOrder  []string
+	params     map[string]string
+	seq        int
+	raceTD     string
+	races      int
+	timeline   []Event
+	serviceRol string
 }
 
 // Crash is how the tasks of a broken revision stop.
 type Crash struct {
 	Reason   string // the task's stoppedReason
 	ExitCode int    // the app container's exit code
+}
+
+// TaskDef is what the sim knows of a registered task definition: the roles ECS
+// must be able to pass when it starts its tasks for a caller.
+type TaskDef struct {
+	ExecutionRole, TaskRole string
+}
+
+// Event is one thing that happened in the sim, for tests of ordering.
+type Event struct {
+	At   time.Time
+	What string
 }
 
 type simService struct {
@@ -60,8 +94,8 @@ type simTaskSet struct {
 	network                 map[string]any // awsvpcConfiguration
 	capacity                string
 	targetGroup             string
-	tags                    map[string]string
 	looks                   int
+	started                 bool // its tasks were started (desired count above 0)
 }
 
 type simDeployment struct {
@@ -71,7 +105,14 @@ type simDeployment struct {
 	looks                   int
 	errCode, errMessage     string
 	rollbackID              string
-	terminationWait         bool
+	// terminalAnswers counts the GetDeployment answers that showed Failed or
+	// Stopped; the first leaves the rollback's id out.
+	terminalAnswers int
+	// waiting: all traffic is on the new tasks and the old ones wait to be
+	// terminated; the deployment stays InProgress meanwhile.
+	waiting bool
+	// failedEvent is the lifecycle event that failed, with its diagnostics.
+	failedEvent, diagnostics string
 	// previous is what served before this deployment shifted traffic; rollbackOf
 	// the deployment a rollback undoes.
 	previous   *simTaskSet
@@ -79,10 +120,11 @@ type simDeployment struct {
 }
 
 type simTask struct {
-	arn, td, startedBy, reason string
-	exit                       int
-	looks                      int
-	stopped                    bool
+	arn, td, startedBy, reason, stopCode string
+	exit                                 int
+	looks                                int
+	stopped                              bool
+	stoppedAt                            time.Time
 }
 
 // appSpecTarget is what the sim reads of an AppSpec.
@@ -106,12 +148,15 @@ type appSpecTarget struct {
 
 // NewSim installs a simulation on srv.
 func NewSim(srv *Server) *Sim {
-	s := &Sim{srv: srv, Steps: 2, crash: map[string]Crash{}, tasks: map[string]*simTask{}}
+	s := &Sim{srv: srv, Steps: 2, crash: map[string]Crash{}, tasks: map[string]*simTask{},
+		taskDefs: map[string]TaskDef{}, revisions: map[string]string{}, params: map[string]string{}}
 	for op, h := range map[string]Handler{
-		"DescribeServices": s.describeServices, "DescribeTaskSets": s.describeTaskSets, "TagResource": s.tagResource,
-		"ListTasks": s.listTasks, "DescribeTasks": s.describeTasks, "RunTask": s.runTask,
+		"DescribeServices": s.describeServices, "DescribeTaskSets": s.describeTaskSets, "UpdateService": s.updateService,
+		"ListTasks": s.listTasks, "DescribeTasks": s.describeTasks, "RunTask": s.runTask, "TagResource": s.tagResource,
 		"ListDeployments": s.listDeployments, "GetDeployment": s.getDeployment, "CreateDeployment": s.createDeployment,
 		"StopDeployment": s.stopDeployment, "ListDeploymentTargets": s.listTargets, "GetDeploymentTarget": s.getTarget,
+		"GetApplicationRevision": s.getApplicationRevision,
+		"GetParameter":           s.getParameter, "PutParameter": s.putParameter,
 	} {
 		srv.Handle(op, h)
 	}
@@ -151,6 +196,25 @@ func (s *Sim) EnsureService(spec ServiceSpec) {
 		"subnets": spec.Subnets, "securityGroups": spec.SecurityGroups, "assignPublicIp": assign,
 	}, spec.CapacityProvider, spec.TargetGroup)
 	s.svc.primary.externalID = spec.DeployedBy
+	s.event("service created on %s with %d tasks", spec.TaskDefinition, spec.DesiredCount)
+	if spec.DesiredCount > 0 {
+		s.startTasks(s.svc.primary)
+	}
+}
+
+// RegisterTaskDefinition records a revision's roles (Pulumi's RegisterTaskDefinition).
+func (s *Sim) RegisterTaskDefinition(arn string, td TaskDef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.taskDefs[arn] = td
+}
+
+// SetServiceRole records the deployment group's service role: CodeDeploy acts as
+// it when it creates and moves task sets.
+func (s *Sim) SetServiceRole(arn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.serviceRol = arn
 }
 
 // Crashes makes the tasks of a revision stop right after they start.
@@ -160,12 +224,49 @@ func (s *Sim) Crashes(taskDefinition string, c Crash) {
 	s.crash[taskDefinition] = c
 }
 
+// StoppedEarlier adds a task of the service that stopped before now (an earlier
+// attempt, a Spot interruption, a scale-in): ListTasks(STOPPED) returns such tasks
+// for about an hour after they stopped, whatever stopped them.
+func (s *Sim) StoppedEarlier(td, stopCode, reason string, exit int, ago time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	startedBy := "ecs-svc/earlier"
+	if s.svc != nil {
+		startedBy = s.svc.primary.id
+	}
+	arn := s.next("arn:aws:ecs:ap-northeast-2:123456789012:task/earlier/")
+	s.tasks[arn] = &simTask{arn: arn, td: td, startedBy: startedBy, reason: reason, stopCode: stopCode, exit: exit, stopped: true, stoppedAt: time.Now().Add(-ago)}
+	s.taskOrder = append(s.taskOrder, arn)
+}
+
 // StartDeployment starts a deployment of td as another deployer would, and returns its id.
 func (s *Sim) StartDeployment(td string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addDeployment(td, "user", "").id
 }
+
+// SetStatus puts a deployment in a status, as time passing would (e.g. Baking, or
+// Succeeded when its termination wait ends).
+func (s *Sim) SetStatus(id, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.find(id); d != nil {
+		d.status, d.looks = status, 0
+	}
+}
+
+// Advance moves a deployment one step on, as a poll of it would.
+func (s *Sim) Advance(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.find(id); d != nil {
+		s.advance(d)
+	}
+}
+
+// TargetHandler is the sim's GetDeploymentTarget, for a test that replaced it.
+func (s *Sim) TargetHandler() Handler { return s.getTarget }
 
 // RaceCreates makes another deployer start a deployment of td just before each of
 // the next n CreateDeployment calls arrives.
@@ -185,6 +286,31 @@ func (s *Sim) Serving() (taskDefinition, externalID string) {
 	return s.svc.primary.td, s.svc.primary.externalID
 }
 
+// Desired returns the service's desired count.
+func (s *Sim) Desired() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.svc == nil {
+		return 0
+	}
+	return int(s.svc.desired)
+}
+
+// Parameter returns an SSM parameter's value and whether it exists.
+func (s *Sim) Parameter(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.params[name]
+	return v, ok
+}
+
+// Timeline returns what happened, in order.
+func (s *Sim) Timeline() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.timeline)
+}
+
 // Deployment is a deployment as the sim knows it.
 type Deployment struct {
 	ID, TaskDefinition, Creator, Status string
@@ -202,6 +328,10 @@ func (s *Sim) Deployments() []Deployment {
 	return out
 }
 
+func (s *Sim) event(format string, args ...any) {
+	s.timeline = append(s.timeline, Event{At: time.Now(), What: fmt.Sprintf(format, args...)})
+}
+
 func (s *Sim) next(prefix string) string {
 	s.seq++
 	return fmt.Sprintf("%s%06d", prefix, s.seq)
@@ -212,8 +342,20 @@ func (s *Sim) newTaskSet(td, externalID string, network map[string]any, capacity
 	return &simTaskSet{
 		arn: fmt.Sprintf("arn:aws:ecs:ap-northeast-2:123456789012:task-set/%s/%s/%s", s.svc.cluster, s.svc.name, id),
 		id:  id, td: td, externalID: externalID, network: network, capacity: capacity, targetGroup: targetGroup,
-		tags: map[string]string{},
 	}
+}
+
+// startTasks starts a task set's tasks: from here on they take traffic once healthy.
+func (s *Sim) startTasks(ts *simTaskSet) {
+	if !ts.started {
+		ts.started = true
+		s.event("tasks of %s started", ts.td)
+	}
+}
+
+func sha(content string) string {
+	h := sha256.Sum256([]byte(content))
+	return hex.EncodeToString(h[:])
 }
 
 func (s *Sim) addDeployment(td, creator, content string) *simDeployment {
@@ -225,6 +367,7 @@ func (s *Sim) addDeployment(td, creator, content string) *simDeployment {
 	}
 	d := &simDeployment{id: s.next("d-"), td: td, creator: creator, status: "Created", content: content}
 	if content != "" {
+		s.revisions[sha(content)] = content
 		var spec struct {
 			Resources []map[string]struct {
 				Properties appSpecTarget `json:"Properties"`
@@ -236,6 +379,7 @@ func (s *Sim) addDeployment(td, creator, content string) *simDeployment {
 		}
 	}
 	s.deps = append(s.deps, d)
+	s.event("deployment %s of %s created by %s", d.id, d.td, creator)
 	return d
 }
 
@@ -256,18 +400,22 @@ func (s *Sim) find(id string) *simDeployment {
 	return nil
 }
 
-var simActive = []string{"Created", "Queued", "InProgress", "Ready"}
+// simDone are CodeDeploy's terminal statuses; every other one (Created, Queued,
+// InProgress, Baking, Ready) is active and blocks a new deployment.
+var simDone = []string{"Succeeded", "Failed", "Stopped"}
 
 func (s *Sim) active() *simDeployment {
 	for _, d := range s.deps {
-		if slices.Contains(simActive, d.status) {
+		if !slices.Contains(simDone, d.status) {
 			return d
 		}
 	}
 	return nil
 }
 
-// startRollback starts the rollback deployment of d, back to what serves.
+// startRollback starts the rollback deployment of d, back to what served before.
+// The failed deployment names it only a poll later: ecspresso waits for both the
+// status and rollbackInfo.rollbackDeploymentId (kayac/ecspresso, deploy wait).
 func (s *Sim) startRollback(d *simDeployment) {
 	td := ""
 	if s.svc != nil {
@@ -282,6 +430,13 @@ func (s *Sim) startRollback(d *simDeployment) {
 	}
 }
 
+func (s *Sim) fail(d *simDeployment, event, code, message string) {
+	d.status, d.errCode, d.errMessage = "Failed", code, message
+	d.failedEvent, d.diagnostics = event, message
+	s.event("deployment %s failed: %s", d.id, code)
+	s.startRollback(d)
+}
+
 // advance moves a deployment one step on, as time passing would.
 func (s *Sim) advance(d *simDeployment) {
 	d.looks++
@@ -289,31 +444,43 @@ func (s *Sim) advance(d *simDeployment) {
 	case "Created":
 		d.status = "InProgress"
 		d.looks = 0
+	case "Baking": // active, like InProgress; it ends on its own
+		if d.looks >= s.Steps {
+			d.status = "Succeeded"
+		}
 	case "InProgress":
+		if d.creator == "codeDeployRollback" {
+			if d.looks >= s.Steps {
+				d.status = "Succeeded"
+				if o := d.rollbackOf; o != nil && o.previous != nil && s.svc != nil {
+					s.svc.primary = o.previous
+					s.event("rollback %s: %s serves again", d.id, o.previous.td)
+				}
+			}
+			return
+		}
+		if d.waiting { // the old tasks' termination wait; then the deployment succeeds at once
+			if d.looks >= s.Steps+s.waitLooks() {
+				d.status = "Succeeded"
+				s.event("deployment %s succeeded", d.id)
+			}
+			return
+		}
 		if d.looks < s.Steps {
 			return
 		}
-		if d.creator == "codeDeployRollback" {
-			d.status = "Succeeded"
-			if o := d.rollbackOf; o != nil && o.previous != nil && s.svc != nil {
-				s.svc.primary = o.previous
-			}
-			return
-		}
-		if d.terminationWait { // the old tasks' termination wait
-			if d.looks >= 2*s.Steps {
-				d.status = "Succeeded"
-			}
+		if why := s.createTaskSetAs(d); why != "" {
+			// CodeDeploy reports a failed ECS call as ECS_UPDATE_ERROR (ErrorInformation,
+			// CodeDeploy API reference), in the Install lifecycle event.
+			s.fail(d, "Install", "ECS_UPDATE_ERROR", "The ECS service cannot be updated due to an unexpected error: "+why)
 			return
 		}
 		if c, broken := s.crash[d.td]; broken {
-			d.status, d.errCode = "Failed", "HEALTH_CONSTRAINTS"
-			d.errMessage = "The deployment failed because the replacement task set did not become healthy: " + c.Reason
-			s.startRollback(d)
+			s.fail(d, "Install", "HEALTH_CONSTRAINTS", "The deployment failed because the replacement task set did not become healthy: "+c.Reason)
 			return
 		}
 		// All traffic moves to the new task set; the old one waits to be terminated.
-		d.terminationWait = true
+		d.waiting = true
 		if s.svc != nil {
 			net := s.svc.primary.network
 			if sub := d.spec.NetworkConfiguration.AwsvpcConfiguration; len(sub.Subnets) > 0 {
@@ -325,23 +492,66 @@ func (s *Sim) advance(d *simDeployment) {
 			}
 			d.previous = s.svc.primary
 			s.svc.primary = s.newTaskSet(d.td, d.id, net, capacity, s.svc.primary.targetGroup+"-shifted")
+			s.startTasks(s.svc.primary)
+			s.event("deployment %s: traffic on %s; termination wait", d.id, d.td)
 		}
 	}
+}
+
+func (s *Sim) waitLooks() int {
+	if s.WaitLooks > 0 {
+		return s.WaitLooks
+	}
+	return s.Steps
+}
+
+// createTaskSetAs checks what CodeDeploy's CreateTaskSet needs as the group's
+// service role: passing the task definition's roles to ECS tasks (the ECS
+// developer guide, "Amazon ECS CodeDeploy IAM Role"). It returns AWS's denial, or "".
+func (s *Sim) createTaskSetAs(d *simDeployment) string {
+	if s.Authorize == nil {
+		return ""
+	}
+	td := s.taskDefs[d.td]
+	for _, role := range []string{td.ExecutionRole, td.TaskRole} {
+		if role == "" {
+			continue
+		}
+		if why := s.Authorize(s.serviceRol, "iam:PassRole", role, map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}); why != "" {
+			return fmt.Sprintf("User: %s is not authorized to perform: iam:PassRole on resource: %s because %s", assumed(s.serviceRol), role, why)
+		}
+	}
+	return ""
+}
+
+// assumed is the principal AWS names in a denial of a role's session.
+func assumed(roleARN string) string {
+	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
+	account := strings.Split(roleARN, ":")
+	acct := "123456789012"
+	if len(account) > 4 {
+		acct = account[4]
+	}
+	return fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/CodeDeploy", acct, name)
 }
 
 func (s *Sim) info(d *simDeployment) map[string]any {
 	info := map[string]any{
 		"deploymentId": d.id, "status": d.status, "creator": d.creator,
 		"applicationName": "app", "deploymentGroupName": "group",
-		"instanceTerminationWaitTimeStarted": d.terminationWait,
+		// Never true for ECS deployments, even during the termination wait: a
+		// CodeDeploy bug AWS acknowledged in aws/containers-roadmap#269 (open).
+		"instanceTerminationWaitTimeStarted": false,
 	}
 	if d.content != "" {
-		info["revision"] = map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": d.content}}
+		// "The content property of the appSpecContent object in the returned
+		// revision is always null" (GetDeployment, CodeDeploy API reference).
+		info["revision"] = map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"sha256": sha(d.content)}}
 	}
 	if d.errCode != "" {
 		info["errorInformation"] = map[string]any{"code": d.errCode, "message": d.errMessage}
 	}
-	if d.rollbackID != "" {
+	if d.rollbackID != "" && d.terminalAnswers >= 1 {
 		info["rollbackInfo"] = map[string]any{"rollbackDeploymentId": d.rollbackID}
 	}
 	return info
@@ -357,7 +567,28 @@ func (s *Sim) getDeployment(body map[string]any) (any, *Error) {
 		return nil, e
 	}
 	s.advance(d)
-	return map[string]any{"deploymentInfo": s.info(d)}, nil
+	out := map[string]any{"deploymentInfo": s.info(d)}
+	if slices.Contains(simDone, d.status) {
+		d.terminalAnswers++
+	}
+	return out, nil
+}
+
+func (s *Sim) getApplicationRevision(body map[string]any) (any, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rev, _ := body["revision"].(map[string]any)
+	asc, _ := rev["appSpecContent"].(map[string]any)
+	hash, _ := asc["sha256"].(string)
+	content, ok := s.revisions[hash]
+	if rev["revisionType"] != "AppSpecContent" || !ok {
+		return nil, &Error{Status: 400, Type: "RevisionDoesNotExistException", Message: "The named revision does not exist with the IAM user or Amazon Web Services account."}
+	}
+	return map[string]any{
+		"applicationName": body["applicationName"],
+		"revision":        map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]any{"content": content, "sha256": hash}},
+		"revisionInfo":    map[string]any{"description": "Application revision registered by a deployment"},
+	}, nil
 }
 
 func (s *Sim) listDeployments(body map[string]any) (any, *Error) {
@@ -370,8 +601,9 @@ func (s *Sim) listDeployments(body map[string]any) (any, *Error) {
 		}
 	}
 	ids := []string{}
-	for _, d := range s.deps {
-		if len(want) == 0 || slices.Contains(want, d.status) {
+	// Newest first, as the console and CLI show them.
+	for i := len(s.deps) - 1; i >= 0; i-- {
+		if d := s.deps[i]; len(want) == 0 || slices.Contains(want, d.status) {
 			ids = append(ids, d.id)
 		}
 	}
@@ -409,10 +641,11 @@ func (s *Sim) stopDeployment(body map[string]any) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	if !slices.Contains(simActive, d.status) {
-		return nil, &Error{Status: 400, Type: "DeploymentAlreadyCompletedException", Message: "the deployment is already completed"}
+	if slices.Contains(simDone, d.status) {
+		return nil, &Error{Status: 400, Type: "DeploymentAlreadyCompletedException", Message: fmt.Sprintf("Deployment %s has already completed", d.id)}
 	}
 	d.status, d.errCode, d.errMessage = "Stopped", "DEPLOYMENT_STOPPED", "The deployment was stopped by the user"
+	s.event("deployment %s stopped", d.id)
 	if body["autoRollbackEnabled"] == true {
 		s.startRollback(d)
 	}
@@ -420,18 +653,54 @@ func (s *Sim) stopDeployment(body map[string]any) (any, *Error) {
 }
 
 func (s *Sim) listTargets(body map[string]any) (any, *Error) {
-	return map[string]any{"targetIds": []string{"target"}}, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, e := s.deployment(body); e != nil {
+		return nil, e
+	}
+	return map[string]any{"targetIds": []string{"cluster:service"}}, nil
 }
 
+// ecsEvents are the lifecycle events of an ECS deployment target, in order.
+var ecsEvents = []string{"BeforeInstall", "Install", "AfterInstall", "AllowTestTraffic", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic"}
+
+// getTarget answers the ECS deployment target. When all lifecycle events through
+// AfterAllowTraffic are done and green has all traffic, the target is Succeeded
+// while the deployment stays InProgress for the termination wait: AWS's answer in
+// aws/containers-roadmap#269 ("the deployment starts waiting immediately after
+// marking the target status as Succeeded").
 func (s *Sim) getTarget(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	green := 0.0
-	if d := s.find(fmt.Sprint(body["deploymentId"])); d != nil && d.terminationWait {
-		green = 100
+	d, e := s.deployment(body)
+	if e != nil {
+		return nil, e
+	}
+	status, green := "InProgress", 0.0
+	done := 1 // BeforeInstall
+	switch {
+	case d.status == "Stopped" || d.failedEvent != "":
+		status = "Failed"
+	case d.waiting || d.status == "Succeeded":
+		status, green, done = "Succeeded", 100, len(ecsEvents)
+	}
+	var events []any
+	for i, name := range ecsEvents {
+		ev := map[string]any{"lifecycleEventName": name, "status": "Pending"}
+		switch {
+		case i < done:
+			ev["status"] = "Succeeded"
+		case name == d.failedEvent:
+			ev["status"] = "Failed"
+			ev["diagnostics"] = map[string]any{"errorCode": "ScriptFailed", "message": d.diagnostics}
+		case i == done && d.status == "InProgress":
+			ev["status"] = "InProgress"
+		}
+		events = append(events, ev)
 	}
 	return map[string]any{"deploymentTarget": map[string]any{"deploymentTargetType": "ECSTarget", "ecsTarget": map[string]any{
-		"targetId": "target", "taskSetsInfo": []any{
+		"deploymentId": d.id, "targetId": "cluster:service", "status": status, "lifecycleEvents": events,
+		"taskSetsInfo": []any{
 			map[string]any{"taskSetLabel": "Blue", "trafficWeight": 100 - green},
 			map[string]any{"taskSetLabel": "Green", "trafficWeight": green},
 		},
@@ -450,18 +719,19 @@ func (s *Sim) serviceFor(name any) *simService {
 	return nil
 }
 
-func (s *Sim) taskSetJSON(ts *simTaskSet, withTags bool) map[string]any {
-	running, pending, stability := s.svc.desired, int32(0), "STEADY_STATE"
-	if ts.externalID == "" { // started by CreateService: judge by its revision
+func (s *Sim) taskSetJSON(ts *simTaskSet) map[string]any {
+	desired := s.svc.desired
+	running, pending, stability := desired, int32(0), "STEADY_STATE"
+	if ts.externalID == "" && desired > 0 { // started by CreateService: judge by its revision
 		if _, broken := s.crash[ts.td]; broken {
-			running, pending, stability = 0, s.svc.desired, "STABILIZING"
+			running, pending, stability = 0, desired, "STABILIZING"
 		} else if ts.looks < s.Steps {
-			running, pending, stability = 0, s.svc.desired, "STABILIZING"
+			running, pending, stability = 0, desired, "STABILIZING"
 		}
 	}
 	out := map[string]any{
 		"id": ts.id, "taskSetArn": ts.arn, "status": "PRIMARY", "taskDefinition": ts.td,
-		"computedDesiredCount": s.svc.desired, "runningCount": running, "pendingCount": pending,
+		"computedDesiredCount": desired, "runningCount": running, "pendingCount": pending,
 		"stabilityStatus": stability, "platformVersion": "1.4.0",
 		"networkConfiguration": map[string]any{"awsvpcConfiguration": ts.network},
 		"loadBalancers":        []any{map[string]any{"targetGroupArn": ts.targetGroup, "containerName": s.svc.container, "containerPort": s.svc.port}},
@@ -471,13 +741,6 @@ func (s *Sim) taskSetJSON(ts *simTaskSet, withTags bool) map[string]any {
 	}
 	if ts.capacity != "" {
 		out["capacityProviderStrategy"] = []any{map[string]any{"capacityProvider": ts.capacity, "weight": 1, "base": 0}}
-	}
-	if withTags {
-		tags := []any{}
-		for k, v := range ts.tags {
-			tags = append(tags, map[string]any{"key": k, "value": v})
-		}
-		out["tags"] = tags
 	}
 	return out
 }
@@ -490,11 +753,11 @@ func (s *Sim) describeServices(body map[string]any) (any, *Error) {
 		return map[string]any{"services": []any{}, "failures": []any{map[string]any{"reason": "MISSING"}}}, nil
 	}
 	ts := s.svc.primary
-	if ts.externalID == "" {
+	if ts.externalID == "" && s.svc.desired > 0 {
 		ts.looks++
 		if c, broken := s.crash[ts.td]; broken { // each look, another task has crashed
 			arn := s.next("arn:aws:ecs:ap-northeast-2:123456789012:task/" + s.svc.cluster + "/")
-			s.tasks[arn] = &simTask{arn: arn, td: ts.td, startedBy: ts.id, reason: c.Reason, exit: c.ExitCode, stopped: true}
+			s.tasks[arn] = &simTask{arn: arn, td: ts.td, startedBy: ts.id, reason: c.Reason, stopCode: "EssentialContainerExited", exit: c.ExitCode, stopped: true, stoppedAt: time.Now()}
 			s.taskOrder = append(s.taskOrder, arn)
 		}
 	}
@@ -502,8 +765,32 @@ func (s *Sim) describeServices(body map[string]any) (any, *Error) {
 		"serviceName": s.svc.name, "clusterArn": s.svc.cluster, "status": "ACTIVE",
 		"desiredCount": s.svc.desired, "taskDefinition": ts.td,
 		"deploymentController": map[string]any{"type": "CODE_DEPLOY"},
-		"taskSets":             []any{s.taskSetJSON(ts, false)},
+		"taskSets":             []any{s.taskSetJSON(ts)},
 	}}}, nil
+}
+
+// updateService is UpdateService of a CODE_DEPLOY service: only the desired count
+// (and a few settings the rollout never sends) may change.
+func (s *Sim) updateService(body map[string]any) (any, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	svc := s.serviceFor(body["service"])
+	if svc == nil {
+		return nil, notFound("ServiceNotFoundException", "Service not found.")
+	}
+	for _, k := range []string{"taskDefinition", "networkConfiguration", "loadBalancers", "platformVersion"} {
+		if _, ok := body[k]; ok {
+			return nil, &Error{Status: 400, Type: "InvalidParameterException", Message: "Unable to update " + k + " on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment."}
+		}
+	}
+	if n, ok := body["desiredCount"].(float64); ok {
+		svc.desired = int32(n)
+		s.event("desired count %d", svc.desired)
+		if svc.desired > 0 {
+			s.startTasks(svc.primary)
+		}
+	}
+	return map[string]any{"service": map[string]any{"serviceName": svc.name, "desiredCount": svc.desired}}, nil
 }
 
 func (s *Sim) describeTaskSets(body map[string]any) (any, *Error) {
@@ -512,29 +799,20 @@ func (s *Sim) describeTaskSets(body map[string]any) (any, *Error) {
 	if s.serviceFor(body["service"]) == nil {
 		return nil, notFound("ServiceNotFoundException", "service not found")
 	}
-	tags := false
-	if inc, ok := body["include"].([]any); ok {
-		tags = slices.Contains(inc, any("TAGS"))
-	}
 	out := []any{}
 	if arns, _ := body["taskSets"].([]any); slices.Contains(arns, any(s.svc.primary.arn)) {
-		out = append(out, s.taskSetJSON(s.svc.primary, tags))
+		out = append(out, s.taskSetJSON(s.svc.primary))
 	}
 	return map[string]any{"taskSets": out}, nil
 }
 
+// tagResource answers as ECS does for a task set: TagResource's API reference lists
+// capacity providers, tasks, services, task definitions, clusters and container
+// instances as taggable, not task sets.
 func (s *Sim) tagResource(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.svc == nil || body["resourceArn"] != s.svc.primary.arn {
-		return nil, notFound("ResourceNotFoundException", "resource not found")
-	}
-	tags, _ := body["tags"].([]any)
-	for _, t := range tags {
-		m, _ := t.(map[string]any)
-		s.svc.primary.tags[fmt.Sprint(m["key"])] = fmt.Sprint(m["value"])
-	}
-	return map[string]any{}, nil
+	return nil, &Error{Status: 400, Type: "InvalidParameterException", Message: "The specified resource type is not supported for tagging"}
 }
 
 func (s *Sim) listTasks(body map[string]any) (any, *Error) {
@@ -563,12 +841,14 @@ func (s *Sim) describeTasks(body map[string]any) (any, *Error) {
 		}
 		if t.startedBy == "pulumi-migrate" && !t.stopped {
 			if t.looks++; t.looks >= s.Steps {
-				t.stopped, t.reason = true, "Essential container in task exited"
+				t.stopped, t.reason, t.stopCode, t.stoppedAt = true, "Essential container in task exited", "EssentialContainerExited", time.Now()
+				s.event("migration task exited %d", t.exit)
 			}
 		}
 		task := map[string]any{"taskArn": t.arn, "taskDefinitionArn": t.td, "lastStatus": "RUNNING", "startedBy": t.startedBy}
 		if t.stopped {
-			task["lastStatus"], task["stoppedReason"] = "STOPPED", t.reason
+			task["lastStatus"], task["stoppedReason"], task["stopCode"] = "STOPPED", t.reason, t.stopCode
+			task["stoppedAt"] = float64(t.stoppedAt.UnixMilli()) / 1000
 			task["containers"] = []any{map[string]any{"name": "app", "exitCode": t.exit}, map[string]any{"name": "nginx", "exitCode": 0}}
 		}
 		out = append(out, task)
@@ -582,5 +862,30 @@ func (s *Sim) runTask(body map[string]any) (any, *Error) {
 	arn := s.next("arn:aws:ecs:ap-northeast-2:123456789012:task/migrate/")
 	s.tasks[arn] = &simTask{arn: arn, td: fmt.Sprint(body["taskDefinition"]), startedBy: fmt.Sprint(body["startedBy"]), exit: s.MigrationExit}
 	s.taskOrder = append(s.taskOrder, arn)
+	s.event("one-off task of %s started", body["taskDefinition"])
 	return map[string]any{"tasks": []any{map[string]any{"taskArn": arn, "lastStatus": "PROVISIONING"}}}, nil
+}
+
+// getParameter and putParameter are SSM's, for String parameters.
+func (s *Sim) getParameter(body map[string]any) (any, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := fmt.Sprint(body["Name"])
+	v, ok := s.params[name]
+	if !ok {
+		return nil, &Error{Status: 400, Type: "ParameterNotFound", Message: ""}
+	}
+	return map[string]any{"Parameter": map[string]any{"Name": name, "Type": "String", "Value": v, "Version": 1}}, nil
+}
+
+func (s *Sim) putParameter(body map[string]any) (any, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := fmt.Sprint(body["Name"])
+	if _, exists := s.params[name]; exists && body["Overwrite"] != true {
+		return nil, &Error{Status: 400, Type: "ParameterAlreadyExists", Message: "The parameter already exists. To overwrite this value, set the overwrite option in the request to true."}
+	}
+	s.params[name] = fmt.Sprint(body["Value"])
+	s.event("parameter %s written", name)
+	return map[string]any{"Version": 1, "Tier": "Standard"}, nil
 }
