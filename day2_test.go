@@ -196,11 +196,47 @@ func TestDay2Changes(t *testing.T) {
 				}
 				c.deployed(t, appSpecOf(t, after.last("CreateDeployment")))
 			}
+			// Security groups change the moment they update, before the new revision's
+			// tasks exist: the load balancer must still reach the old tasks on the old
+			// nginx port, and the new ones on the new port once they run.
+			oldPort, newPort := num(t, before.one(tService, "web"), "loadBalancers.0.containerPort"), num(t, after.one(tService, "web"), "loadBalancers.0.containerPort")
+			for _, port := range []int{oldPort, newPort} {
+				if why := unreachable(t, after, port); why != "" {
+					t.Errorf("after the security groups updated, the load balancer cannot reach tasks on port %d: %s", port, why)
+				}
+			}
 			if c.check != nil {
 				c.check(t, before, after)
 			}
 		})
 	}
+}
+
+// unreachable says why the load balancer's security group rules, and the tasks',
+// do not let it reach a task listening on port ("" when they do).
+func unreachable(t *testing.T, g run, port int) string {
+	t.Helper()
+	alb, tasks := g.one(tSG, "-alb"), g.one(tSG, "-tasks")
+	covers := func(rule resource.PropertyValue) bool {
+		r := rule.ObjectValue()
+		return r["protocol"].StringValue() == "tcp" && int(r["fromPort"].NumberValue()) <= port && port <= int(r["toPort"].NumberValue())
+	}
+	out := false
+	for _, rule := range prop(t, alb, "egress").ArrayValue() {
+		out = out || covers(rule) && slices.ContainsFunc(rule.ObjectValue()["cidrBlocks"].ArrayValue(), func(c resource.PropertyValue) bool { return c.StringValue() == str(t, g.one(tVpc, "-vpc"), "cidrBlock") })
+	}
+	if !out {
+		return "the load balancer's group has no egress to the VPC on it"
+	}
+	in := false
+	for _, rule := range prop(t, tasks, "ingress").ArrayValue() {
+		groups := rule.ObjectValue()["securityGroups"]
+		in = in || covers(rule) && groups.IsArray() && slices.ContainsFunc(groups.ArrayValue(), func(v resource.PropertyValue) bool { return v.StringValue() == alb.ID })
+	}
+	if !in {
+		return "the tasks' group admits no traffic from the load balancer's group on it"
+	}
+	return ""
 }
 
 // TestReplacementsFindsReplacements proves the check above can fail: the

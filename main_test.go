@@ -224,26 +224,30 @@ func TestStackGraph(t *testing.T) {
 				eq(t, l, "ignoreChanges", l.IgnoreChanges, []string{"defaultActions"})
 			}
 			// dev serves HTTP on 80; prod HTTPS on 443 (and redirects 80).
-			prodPort, listenerPorts := 80, []int{80, 8080}
+			prodPort, listenerPorts := 80, []int{80}
 			if stack == "prod" {
-				prodPort, listenerPorts = 443, []int{443, 80, 8080}
+				prodPort, listenerPorts = 443, []int{443, 80}
 			}
 			eq(t, prodL, "port", num(t, prodL, "port"), prodPort)
 			eq(t, testL, "port", num(t, testL, "port"), 8080)
 
-			// Security groups: ALB open on its listener ports (the test listener to the
-			// VPC only); tasks open to the ALB only, on nginx's port.
+			// Security groups: ALB open on its production listener ports (the test
+			// listener to no one unless testListenerCidrs: the VPC's own CIDR never
+			// reaches an internet-facing ALB); tasks open to the ALB only, on the ports
+			// nginx may take.
 			var ports []int
 			for i := range prop(t, albSG, "ingress").ArrayValue() {
 				ports = append(ports, num(t, albSG, fmt.Sprintf("ingress.%d.fromPort", i)))
 			}
 			eq(t, albSG, "ingress ports", ports, listenerPorts)
 			eq(t, albSG, "ingress.0.cidrBlocks", strs(t, albSG, "ingress.0.cidrBlocks"), []string{"0.0.0.0/0"})
-			last := fmt.Sprintf("ingress.%d.cidrBlocks", len(ports)-1)
-			eq(t, albSG, last, strs(t, albSG, last), []string{"10.0.0.0/16"})
 			eq(t, taskSG, "ingress", len(prop(t, taskSG, "ingress").ArrayValue()), 1)
 			eq(t, taskSG, "ingress.0.securityGroups", strs(t, taskSG, "ingress.0.securityGroups"), []string{albSG.ID})
-			eq(t, taskSG, "ingress.0.fromPort", num(t, taskSG, "ingress.0.fromPort"), 8080)
+			eq(t, taskSG, "ingress ports", []int{num(t, taskSG, "ingress.0.fromPort"), num(t, taskSG, "ingress.0.toPort")}, []int{1024, 65535})
+			withTest := runStack(t, stack, map[string]string{"testListenerCidrs": `["198.51.100.7/32"]`}).one(tSG, "-alb")
+			lastRule := fmt.Sprintf("ingress.%d", len(listenerPorts))
+			eq(t, withTest, lastRule+".fromPort", num(t, withTest, lastRule+".fromPort"), 8080)
+			eq(t, withTest, lastRule+".cidrBlocks", strs(t, withTest, lastRule+".cidrBlocks"), []string{"198.51.100.7/32"})
 			eq(t, lb, "securityGroups", strs(t, lb, "securityGroups"), []string{albSG.ID})
 
 			// Service: CODE_DEPLOY, behind blue, on nginx, ignoring what only CodeDeploy may change.
@@ -415,7 +419,7 @@ func TestHTTPS(t *testing.T) {
 	eq(t, redirect, "defaultActions.0.redirect.protocol", str(t, redirect, "defaultActions.0.redirect.protocol"), "HTTPS")
 	eq(t, redirect, "ignoreChanges", len(redirect.IgnoreChanges), 0)
 	albSG := g.one(tSG, "-alb")
-	eq(t, albSG, "ingress ports", []int{num(t, albSG, "ingress.0.fromPort"), num(t, albSG, "ingress.1.fromPort"), num(t, albSG, "ingress.2.fromPort")}, []int{443, 80, 8080})
+	eq(t, albSG, "ingress ports", []int{num(t, albSG, "ingress.0.fromPort"), num(t, albSG, "ingress.1.fromPort")}, []int{443, 80})
 	dg := g.one(tCDGroup, "web")
 	eq(t, dg, "prodTrafficRoute", strs(t, dg, "loadBalancerInfo.targetGroupPairInfo.prodTrafficRoute.listenerArns"), []string{str(t, prodL, "out:arn")})
 }

@@ -128,19 +128,21 @@ func setPolicy(doc string) func(r *rules.Resource) {
 // internet ingress off the listener ports).
 func TestEveryRuleCanFail(t *testing.T) {
 	dev, prod := analyzed(t, "dev", nil), analyzed(t, "prod", nil)
+	// With a test listener source, so the fixtures below have its rule to break.
+	devTest := analyzed(t, "dev", map[string]string{"testListenerCidrs": `["198.51.100.7/32"]`})
 	obj := func(r *rules.Resource, k string) map[string]any { return r.Props[k].(map[string]any) }
 	cases := []struct {
 		rule, want string
 		graph      func() []rules.Resource
 	}{
 		{"sg-world-ingress-listener-ports-only", "ingress from the internet on tcp 8080", func() []rules.Resource {
-			return mutate(t, dev, tSG, "web-alb", func(r *rules.Resource) {
+			return mutate(t, devTest, tSG, "web-alb", func(r *rules.Resource) {
 				r.Props["ingress"].([]any)[1].(map[string]any)["cidrBlocks"] = []any{"0.0.0.0/0"}
 			})
 		}},
 		{"test-listener-not-public", "test listener on port 8080 is open to the internet", func() []rules.Resource {
-			return mutate(t, dev, tSG, "web-alb", func(r *rules.Resource) {
-				r.Props["ingress"].([]any)[1].(map[string]any)["cidrBlocks"] = []any{"10.0.0.0/16", "0.0.0.0/0"}
+			return mutate(t, devTest, tSG, "web-alb", func(r *rules.Resource) {
+				r.Props["ingress"].([]any)[1].(map[string]any)["cidrBlocks"] = []any{"198.51.100.7/32", "0.0.0.0/0"}
 			})
 		}},
 		{"task-ingress-from-load-balancer-only", "task ingress from addresses", func() []rules.Resource {

@@ -17,8 +17,6 @@ import (
 type NetworkArgs struct {
 	Network NetworkConfig
 	Edge    EdgeConfig
-	// NginxPort is the container port the ALB forwards to; the only port tasks accept.
-	NginxPort int
 	// LogRetentionDays is how long flow logs are kept.
 	LogRetentionDays int
 	Tags             pulumi.StringMap
@@ -44,6 +42,16 @@ type Network struct {
 	// FlowLog records the VPC's rejected traffic (prod); nil otherwise.
 	FlowLog *ec2.FlowLog
 }
+
+// TaskPorts is the port range the load balancer may reach the tasks on: every
+// port nginxPort may take, not only the current one. Security-group rules change
+// the moment they update, before any task of a new revision exists; with only the
+// new port the load balancer could no longer reach the old tasks while a port
+// change rolls out, they would turn unhealthy, and the alarm would roll back to
+// tasks it still cannot reach. The tasks' group admits only the load balancer's
+// group, and the load balancer sends only to the targets ECS registered (nginx's
+// port of each task).
+var TaskPorts = [2]int{1024, 65535}
 
 // SubnetLayout gives each AZ's public and private subnet CIDR. The VPC is split
 // into 2^ceil(log2(azs)) equal AZ blocks; each block holds its public subnet in
@@ -136,21 +144,26 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			CidrBlocks: pulumi.ToStringArray(e.AllowedCIDRs),
 		})
 	}
-	// The VPC itself may always reach the test listener: CodeDeploy hook Lambdas
-	// in the VPC validate the green tasks through it.
-	ingress = append(ingress, ec2.SecurityGroupIngressArgs{
-		Description: pulumi.String("test listener"),
-		Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(e.TestListenerPort), ToPort: pulumi.Int(e.TestListenerPort),
-		CidrBlocks: pulumi.ToStringArray(append([]string{cidr}, e.TestListenerCIDRs...)),
-	})
+	// Only the configured sources reach the test listener. The VPC's own CIDR is not
+	// one: an internet-facing load balancer sees clients inside the VPC (hook
+	// Lambdas, tasks) by their NAT gateway's or their own public IP, never a VPC
+	// address, so such a rule could never match.
+	if len(e.TestListenerCIDRs) > 0 {
+		ingress = append(ingress, ec2.SecurityGroupIngressArgs{
+			Description: pulumi.String("test listener"),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(e.TestListenerPort), ToPort: pulumi.Int(e.TestListenerPort),
+			CidrBlocks: pulumi.ToStringArray(e.TestListenerCIDRs),
+		})
+	}
 	n.AlbSecurityGroup, err = ec2.NewSecurityGroup(ctx, name+"-alb", &ec2.SecurityGroupArgs{
 		Description: pulumi.String("Load balancer: listener ports in, the tasks' nginx port out"),
 		VpcId:       vpc.VpcId,
 		Ingress:     ingress,
-		// Egress by CIDR, not by the task group, to avoid a cycle between the two groups.
+		// Egress by CIDR, not by the task group, to avoid a cycle between the two
+		// groups; on the range nginx may listen on (see TaskPorts).
 		Egress: ec2.SecurityGroupEgressArray{ec2.SecurityGroupEgressArgs{
 			Description: pulumi.String("to tasks"),
-			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(args.NginxPort), ToPort: pulumi.Int(args.NginxPort),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(TaskPorts[0]), ToPort: pulumi.Int(TaskPorts[1]),
 			CidrBlocks: pulumi.StringArray{pulumi.String(cidr)},
 		}},
 		Tags: args.Tags,
@@ -164,7 +177,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		VpcId:       vpc.VpcId,
 		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
 			Description: pulumi.String("from the load balancer"),
-			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(args.NginxPort), ToPort: pulumi.Int(args.NginxPort),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(TaskPorts[0]), ToPort: pulumi.Int(TaskPorts[1]),
 			SecurityGroups: pulumi.StringArray{n.AlbSecurityGroup.ID()},
 		}},
 		// HTTPS out (ECR, CloudWatch Logs, Secrets Manager and other AWS APIs,

@@ -35,7 +35,7 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 	var err error
 
 	if w.Network, err = NewNetwork(ctx, name, &NetworkArgs{
-		Network: cfg.Network, Edge: cfg.Edge, NginxPort: cfg.Service.NginxPort,
+		Network: cfg.Network, Edge: cfg.Edge,
 		LogRetentionDays: cfg.Service.LogRetentionDays, Tags: tags,
 	}, parent); err != nil {
 		return nil, err
