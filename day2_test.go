@@ -223,7 +223,9 @@ func unreachable(t *testing.T, g run, port int) string {
 	}
 	out := false
 	for _, rule := range prop(t, alb, "egress").ArrayValue() {
-		out = out || covers(rule) && slices.ContainsFunc(rule.ObjectValue()["cidrBlocks"].ArrayValue(), func(c resource.PropertyValue) bool { return c.StringValue() == str(t, g.one(tVpc, "-vpc"), "cidrBlock") })
+		out = out || covers(rule) && slices.ContainsFunc(rule.ObjectValue()["cidrBlocks"].ArrayValue(), func(c resource.PropertyValue) bool {
+			return c.StringValue() == str(t, g.one(tVpc, "-vpc"), "cidrBlock")
+		})
 	}
 	if !out {
 		return "the load balancer's group has no egress to the VPC on it"
