@@ -147,7 +147,15 @@ func TestBadConfig(t *testing.T) {
 		{"load gate with acceptTrafficShifted", "dev", map[string]string{"rolloutCheck": `{"rate": 5}`, "acceptTrafficShifted": "true"},
 			[]string{`must be unset while acceptTrafficShifted is true`}},
 		{"load gate longer than the wait", "dev", map[string]string{"rolloutCheck": `{"durationSeconds": 90}`},
-			[]string{`ecs-bluegreen:rolloutCheck = "durationSeconds: 90": must be shorter, with warmUpSeconds, than terminationWaitMinutes (1 min)`}},
+			[]string{`ecs-bluegreen:terminationWaitMinutes = "1": must be at least 3 min with rolloutCheck's warmUpSeconds 0 + durationSeconds 90: the old tasks must outlive the load by 1m20s`}},
+		// The gate may start a poll late and its stop must land before the wait ends.
+		{"load gate without a margin before the wait ends", "dev", map[string]string{"rolloutCheck": `{"durationSeconds": 20, "warmUpSeconds": 10}`, "terminationWaitMinutes": "1"},
+			[]string{`ecs-bluegreen:terminationWaitMinutes = "1": must be at least 2 min with rolloutCheck's warmUpSeconds 10 + durationSeconds 20`}},
+		// A timeout that ends before the deployment's own schedule rolls back good deployments.
+		{"termination wait longer than the rollout timeout", "dev", map[string]string{"terminationWaitMinutes": "2880"},
+			[]string{`ecs-bluegreen:rolloutTimeoutMinutes = "30": must be at least 2887 min: with deploymentConfig CodeDeployDefault.ECSAllAtOnce, all traffic is on the new tasks after about 1m30s and terminationWaitMinutes 2880 keeps the old tasks after that`}},
+		{"linear shift longer than the rollout timeout", "dev", map[string]string{"deploymentConfig": "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"},
+			[]string{`ecs-bluegreen:rolloutTimeoutMinutes = "30": must be at least 35 min: with deploymentConfig CodeDeployDefault.ECSLinear10PercentEvery3Minutes, all traffic is on the new tasks after about 28m30s`, "or set acceptTrafficShifted: true"}},
 		{"load gate with an unknown field", "dev", map[string]string{"rolloutCheck": `{"rps": 5}`},
 			[]string{`ecs-bluegreen:rolloutCheck = "{\"rps\": 5}": must be an object of paths, rate`, `unknown field "rps"`}},
 		{"load gate without thresholds", "dev", map[string]string{"rolloutCheck": `{"durationSeconds": 10, "maxP99Ms": 0, "minSuccessPercent": 0}`},
@@ -259,6 +267,28 @@ func TestPulumiFilesPassPulumisValidation(t *testing.T) {
 			if !workspace.ValidateConfigValue(decl.TypeName(), decl.Items, v) {
 				t.Errorf("%s: %s = %v is not of the declared type %s", file, key, v, decl.TypeName())
 			}
+		}
+	}
+}
+
+// TestRolloutTimeFits: a long termination wait is accepted when the rollout's
+// timeout covers it, or when the rollout ends once all traffic moved.
+func TestRolloutTimeFits(t *testing.T) {
+	for _, set := range []map[string]string{
+		{"terminationWaitMinutes": "2880", "rolloutTimeoutMinutes": "1440", "acceptTrafficShifted": "true"},
+		{"terminationWaitMinutes": "60", "rolloutTimeoutMinutes": "67"},
+		{"deploymentConfig": "CodeDeployDefault.ECSLinear10PercentEvery3Minutes", "rolloutTimeoutMinutes": "35"},
+		{"terminationWaitMinutes": "2880", "rollout": "false"},
+	} {
+		_, err := infra.ParseConfig("ecs-bluegreen", "dev", func(key string) (string, bool) {
+			if key == "aws:region" {
+				return "ap-northeast-2", true
+			}
+			v, ok := set[strings.TrimPrefix(key, "ecs-bluegreen:")]
+			return v, ok
+		})
+		if err != nil {
+			t.Errorf("%v: %v", set, err)
 		}
 	}
 }

@@ -190,6 +190,25 @@ var DeploymentConfigs = []string{
 	"CodeDeployDefault.ECSCanary10Percent15Minutes",
 }
 
+// TrafficShift is how long each predefined deployment configuration takes from
+// the first traffic on the new tasks to all of it: linear ones move 10% at once
+// and then 10% per interval (nine more steps), canaries move the rest after the bake.
+var TrafficShift = map[string]time.Duration{
+	"CodeDeployDefault.ECSAllAtOnce":                    0,
+	"CodeDeployDefault.ECSLinear10PercentEvery1Minutes": 9 * time.Minute,
+	"CodeDeployDefault.ECSLinear10PercentEvery3Minutes": 27 * time.Minute,
+	"CodeDeployDefault.ECSCanary10Percent5Minutes":      5 * time.Minute,
+	"CodeDeployDefault.ECSCanary10Percent15Minutes":     15 * time.Minute,
+}
+
+// TaskStartup is the assumed time from CodeDeploy creating the replacement task
+// set to its tasks running: Fargate placement, image pull, container start.
+const TaskStartup = 60 * time.Second
+
+// rolloutSlack is what a rollout's timeout must leave beyond the deployment's own
+// schedule: slow image pulls and placements, a migration task, the polls.
+const rolloutSlack = 5 * time.Minute
+
 // fargateMemory lists the memory sizes (MiB) Fargate accepts for each CPU size.
 var fargateMemory = map[int][]int{
 	256:   {512, 1024, 2048},
@@ -347,6 +366,7 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 		}
 	}
 	c.Deploy.Rollout.Check = l.rolloutCheck(c.Deploy)
+	l.rolloutTime(c)
 	c.Protect = l.boolean("protect")
 	c.CI = CIConfig{
 		Repository:      l.str("ciRepository"),
@@ -492,10 +512,51 @@ func (l *loader) rolloutCheck(d DeployConfig) *RolloutCheck {
 		l.fail("rolloutCheck", v, "unset while terminationWaitMinutes is 0: the gate runs while the old tasks wait, so a failure can roll back to them")
 	case d.Rollout.AcceptTrafficShifted:
 		l.fail("rolloutCheck", v, "unset while acceptTrafficShifted is true: that ends the rollout before the gate could judge it")
-	case c.WarmUpSeconds+c.DurationSeconds >= d.TerminationWaitMinutes*60:
-		l.fail("rolloutCheck", fmt.Sprintf("durationSeconds: %d", c.DurationSeconds), fmt.Sprintf("shorter, with warmUpSeconds, than terminationWaitMinutes (%d min): the old tasks must outlive the gate", d.TerminationWaitMinutes))
+	case time.Duration(c.WarmUpSeconds+c.DurationSeconds)*time.Second+GateMargin() > time.Duration(d.TerminationWaitMinutes)*time.Minute:
+		// The gate may start a poll late, and its stop must reach CodeDeploy before
+		// the wait ends: after it the deployment is Succeeded and cannot roll back.
+		l.fail("terminationWaitMinutes", strconv.Itoa(d.TerminationWaitMinutes), fmt.Sprintf("at least %s with rolloutCheck's warmUpSeconds %d + durationSeconds %d: the old tasks must outlive the load by %s (two polls and a minute), so a failed gate can still roll back to them",
+			minutesCeil(time.Duration(c.WarmUpSeconds+c.DurationSeconds)*time.Second+GateMargin()), c.WarmUpSeconds, c.DurationSeconds, GateMargin()))
 	}
 	return &c
+}
+
+// GateMargin is what the termination wait must leave beyond the gate's load: the
+// gate may start a poll late, and its StopDeployment must land a poll before the
+// wait ends, with a minute to spare.
+func GateMargin() time.Duration { return 2*rollout.DefaultPollInterval + time.Minute }
+
+func minutesCeil(d time.Duration) string {
+	return fmt.Sprintf("%d min", int((d+time.Minute-1)/time.Minute))
+}
+
+// DeploymentTime is how long a deployment takes with this configuration: to all
+// traffic on the new tasks, and to its end (termination wait and draining).
+func DeploymentTime(c *Config) (toAllTraffic, toComplete time.Duration) {
+	e, s, d := c.Edge, c.Service, c.Deploy
+	healthy := max(time.Duration(e.HealthyThreshold*e.HealthCheckIntervalSeconds)*time.Second, time.Duration(s.HealthCheckGracePeriodSeconds)*time.Second)
+	toAllTraffic = TaskStartup + healthy + TrafficShift[d.DeploymentConfig]
+	return toAllTraffic, toAllTraffic + time.Duration(d.TerminationWaitMinutes)*time.Minute + time.Duration(e.DeregistrationDelaySeconds)*time.Second
+}
+
+// rolloutTime refuses a timeout shorter than the deployment's own schedule: on
+// timeout the rollout stops the deployment with rollback, so a timeout that ends
+// during a linear shift would roll back every good deployment.
+func (l *loader) rolloutTime(c *Config) {
+	r := c.Deploy.Rollout
+	if !r.Enabled {
+		return
+	}
+	toAll, toComplete := DeploymentTime(c)
+	need, what := toComplete, fmt.Sprintf("terminationWaitMinutes %d keeps the old tasks after that", c.Deploy.TerminationWaitMinutes)
+	if r.AcceptTrafficShifted {
+		need, what = toAll, "acceptTrafficShifted ends the rollout once all traffic moved"
+	}
+	if r.Timeout < need+rolloutSlack {
+		l.fail("rolloutTimeoutMinutes", strconv.Itoa(int(r.Timeout/time.Minute)), fmt.Sprintf(
+			"at least %s: with deploymentConfig %s, all traffic is on the new tasks after about %s and %s; a deployment takes about %s, plus %s for slow starts and the migration (or set acceptTrafficShifted: true, or a shorter terminationWaitMinutes)",
+			minutesCeil(need+rolloutSlack), c.Deploy.DeploymentConfig, toAll.Round(time.Second), what, need.Round(time.Second), rolloutSlack))
+	}
 }
 
 // loader reads keys of the project namespace, applying the defaults of Settings and

@@ -67,12 +67,12 @@ var Settings = []Setting{
 
 	// rollout
 	{"rollout", "boolean", true, "Roll out a new revision or network change through CodeDeploy during `pulumi up`, and fail the run when it fails. false: declare only."},
-	{"rolloutTimeoutMinutes", "integer", 30, "Minutes a rollout may take, from the first AWS call to the verdict (1-1440)."},
+	{"rolloutTimeoutMinutes", "integer", 30, "Minutes a rollout may take, from the first AWS call to the verdict (1-1440); at least the deployment's own schedule (traffic shifting, terminationWaitMinutes unless acceptTrafficShifted) plus 5 minutes."},
 	{"stopOnTimeout", "boolean", true, "On timeout, stop the deployment with rollback (false: leave it running and fail the run)."},
 	{"activeDeploymentPolicy", "string", "wait", "A deployment of another revision already under way: wait for it to finish, or stop it (with rollback)."},
 	{"acceptTrafficShifted", "boolean", false, "Count a rollout done once all traffic is on the new tasks, without waiting out terminationWaitMinutes."},
 	{"migrationCommand", "array", []any{}, "Command run once in the app container of the new revision before traffic moves, e.g. [python, manage.py, migrate, --noinput]; a non-zero exit stops the rollout."},
-	{"rolloutCheck", "object", map[string]any{}, "Load gate: once all traffic is on the new tasks, load the production URL and roll back when a threshold breaks. Fields: paths ([/]), rate (10/s), durationSeconds (60), warmUpSeconds (0), maxP99Ms (1000), maxP95Ms, minSuccessPercent (99). Empty: no gate. Needs terminationWaitMinutes longer than the load."},
+	{"rolloutCheck", "object", map[string]any{}, "Load gate: once all traffic is on the new tasks, load the production URL and roll back when a threshold breaks. Fields: paths ([/]), rate (10/s), durationSeconds (60), warmUpSeconds (0), maxP99Ms (1000), maxP95Ms, minSuccessPercent (99). Empty: no gate. Needs terminationWaitMinutes longer than the load by two polls and a minute (1m20s)."},
 	{"rolloutHooks", "object", map[string]any{}, "AppSpec lifecycle hooks: event (BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic) to Lambda function ARN."},
 
 	// CI

@@ -9,18 +9,7 @@ import (
 
 // TaskStartup is the assumed time from CodeDeploy creating the replacement task
 // set to its tasks running: Fargate placement, image pull, container start.
-const TaskStartup = 60 * time.Second
-
-// shifts is how long each predefined deployment configuration takes from the
-// first traffic on the new tasks to all of it: linear ones move 10% at once and
-// then 10% per interval (nine more steps), canaries move the rest after the bake.
-var shifts = map[string]time.Duration{
-	"CodeDeployDefault.ECSAllAtOnce":                    0,
-	"CodeDeployDefault.ECSLinear10PercentEvery1Minutes": 9 * time.Minute,
-	"CodeDeployDefault.ECSLinear10PercentEvery3Minutes": 27 * time.Minute,
-	"CodeDeployDefault.ECSCanary10Percent5Minutes":      5 * time.Minute,
-	"CodeDeployDefault.ECSCanary10Percent15Minutes":     15 * time.Minute,
-}
+const TaskStartup = infra.TaskStartup
 
 // Step is one phase of a rollout.
 type Step struct {
@@ -47,7 +36,7 @@ func EstimateLeadTime(cfg *infra.Config) LeadTime {
 	steps := []Step{
 		{"start new tasks", "Fargate placement, image pull, container start (assumed)", TaskStartup},
 		{"new tasks healthy", fmt.Sprintf("max(%d checks × %ds interval, %ds grace period)", e.HealthyThreshold, e.HealthCheckIntervalSeconds, s.HealthCheckGracePeriodSeconds), healthy},
-		{"shift traffic", d.DeploymentConfig, shifts[d.DeploymentConfig]},
+		{"shift traffic", d.DeploymentConfig, infra.TrafficShift[d.DeploymentConfig]},
 		{"termination wait", "old tasks kept for a fast rollback", time.Duration(d.TerminationWaitMinutes) * time.Minute},
 		{"drain old tasks", "target group deregistration delay", time.Duration(e.DeregistrationDelaySeconds) * time.Second},
 	}
