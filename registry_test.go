@@ -46,6 +46,15 @@ func TestImageTag(t *testing.T) {
 		t.Fatalf("same sources, different tags %s and %s", base, again)
 	}
 
+	// A workstation's umask 002 checks files out group-writable, a runner's 022
+	// not: the sources are the same, so the tag is too.
+	if err := os.Chmod(filepath.Join(dir, "app/b.py"), 0o664); err != nil {
+		t.Fatal(err)
+	}
+	if h := hash(); h != base {
+		t.Errorf("a group-writable checkout changed the tag: %s -> %s", base, h)
+	}
+
 	write("app/__pycache__/a.cpython-311.pyc", "bytecode")
 	write("app/c.pyc", "bytecode")
 	if h := hash(); h != base {
@@ -83,5 +92,74 @@ func TestImageTag(t *testing.T) {
 
 	if _, err := infra.ImageTag(infra.BuildConfig{Context: filepath.Join(dir, "missing"), Dockerfile: build.Dockerfile}, platform); err == nil {
 		t.Error("no error for a missing context")
+	}
+}
+
+// TestStageBuild: docker builds a copy of the context as docker would send it,
+// with modes that do not depend on the checkout's umask, and a stable path.
+func TestStageBuild(t *testing.T) {
+	src, out := t.TempDir(), filepath.Join(t.TempDir(), ".pulumi-build", "web-app")
+	write := func(name, content string, mode os.FileMode) {
+		t.Helper()
+		p := filepath.Join(src, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o775); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Dockerfile", "FROM scratch\n", 0o664)
+	write(".dockerignore", "**/*.pyc\n", 0o664)
+	write("app/run.sh", "#!/bin/sh\n", 0o775)
+	write("app/a.py", "print(1)\n", 0o664)
+	write("app/a.pyc", "bytecode", 0o664)
+	external := filepath.Join(t.TempDir(), "Dockerfile.prod")
+	if err := os.WriteFile(external, []byte("FROM busybox\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	staged, err := infra.StageBuild(infra.BuildConfig{Context: src, Dockerfile: filepath.Join(src, "Dockerfile")}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if staged.Context != filepath.ToSlash(filepath.Join(out, "context")) || staged.Dockerfile != filepath.ToSlash(filepath.Join(out, "context", "Dockerfile")) {
+		t.Errorf("staged %+v", staged)
+	}
+	for name, want := range map[string]os.FileMode{"Dockerfile": 0o644, ".dockerignore": 0o644, "app/run.sh": 0o755, "app/a.py": 0o644} {
+		st, err := os.Stat(filepath.Join(out, "context", name))
+		if err != nil {
+			t.Errorf("%s not staged: %v", name, err)
+			continue
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s staged with mode %o, want %o", name, st.Mode().Perm(), want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "context", "app/a.pyc")); err == nil {
+		t.Error("an ignored file was staged")
+	}
+
+	// Staged again after a file was removed and with a Dockerfile outside the
+	// context: no stale file survives, and the Dockerfile is staged beside it.
+	if err := os.Remove(filepath.Join(src, "app/a.py")); err != nil {
+		t.Fatal(err)
+	}
+	staged, err = infra.StageBuild(infra.BuildConfig{Context: src, Dockerfile: external}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "context", "app/a.py")); err == nil {
+		t.Error("a removed file stayed in the staged context")
+	}
+	if b, err := os.ReadFile(staged.Dockerfile); err != nil || string(b) != "FROM busybox\n" || staged.Dockerfile != filepath.ToSlash(filepath.Join(out, "Dockerfile")) {
+		t.Errorf("external Dockerfile staged at %s: %q, %v", staged.Dockerfile, b, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(out))
+	if len(entries) != 1 {
+		t.Errorf("staging left %d entries beside %s", len(entries), out)
 	}
 }

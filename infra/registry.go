@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
@@ -89,13 +90,19 @@ func newRepositoryImage(ctx *pulumi.Context, parent pulumi.Resource, name string
 		return nil, fmt.Errorf("creating lifecycle policy %s: %w", name, err)
 	}
 
-	tag, err := ImageTag(build, args.Images.Platform())
+	// docker builds a staged copy whose file modes do not depend on the umask of
+	// the machine that checked the sources out (see StageBuild).
+	staged, err := StageBuild(build, filepath.Join(StageDir, name))
+	if err != nil {
+		return nil, fmt.Errorf("staging build context %s: %w", build.Context, err)
+	}
+	tag, err := ImageTag(staged, args.Images.Platform())
 	if err != nil {
 		return nil, fmt.Errorf("hashing build context %s: %w", build.Context, err)
 	}
 	buildArgs := &docker.DockerBuildArgs{
-		Context:    pulumi.String(build.Context),
-		Dockerfile: pulumi.String(build.Dockerfile),
+		Context:    pulumi.String(staged.Context),
+		Dockerfile: pulumi.String(staged.Dockerfile),
 		Platform:   pulumi.String(args.Images.Platform()),
 	}
 	if len(build.Args) > 0 { // absent rather than empty, so existing images see no diff
@@ -164,6 +171,12 @@ func ImageTag(b BuildConfig, platform string) (string, error) {
 // hashContext hashes the files docker sends for a context: those its .dockerignore
 // does not exclude.
 func hashContext(h io.Writer, contextDir string) error {
+	return walkContext(contextDir, func(rel, path string) error { return hashFile(h, rel, path) })
+}
+
+// walkContext calls fn, in a stable order, for each file of a build context that
+// its .dockerignore does not exclude, with its slash-separated relative name.
+func walkContext(contextDir string, fn func(rel, path string) error) error {
 	var patterns []string
 	if f, err := os.Open(filepath.Join(contextDir, ".dockerignore")); err == nil {
 		patterns, err = ignorefile.ReadAll(f)
@@ -187,7 +200,7 @@ func hashContext(h io.Writer, contextDir string) error {
 		if skip, err := pm.MatchesOrParentMatches(rel); err != nil || skip {
 			return err
 		}
-		return hashFile(h, filepath.ToSlash(rel), path)
+		return fn(filepath.ToSlash(rel), path)
 	})
 }
 
@@ -201,9 +214,112 @@ func hashFile(h io.Writer, name, path string) error {
 	if err != nil {
 		return err
 	}
-	// Name, mode and length frame each file: moving bytes between files, or a
-	// chmod (COPY keeps modes, so the image changes), changes the hash.
-	fmt.Fprintf(h, "%s\x00%o\x00%d\x00", name, st.Mode().Perm(), st.Size())
+	// Name, executable bit and length frame each file: moving bytes between files,
+	// or a chmod +x (COPY keeps modes, so the image changes), changes the hash. The
+	// other permission bits depend on the umask of the checkout, not on the
+	// sources; StageBuild normalises them before docker sees them.
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00", name, normalMode(st.Mode()), st.Size())
 	_, err = io.Copy(h, f)
 	return err
+}
+
+// normalMode is the mode a staged file gets: git keeps only the executable bit,
+// so two checkouts of one commit agree on exactly that.
+func normalMode(m fs.FileMode) fs.FileMode {
+	if m.Perm()&0o111 != 0 {
+		return 0o755
+	}
+	return 0o644
+}
+
+// StageDir holds the staged build contexts, relative to the project directory
+// (ignored by git). Its paths are stable, so an unchanged build shows no diff.
+const StageDir = ".pulumi-build"
+
+// stagedTime is every staged file's modification time: COPY keeps mtimes, and a
+// checkout's are the time of the checkout.
+var stagedTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// StageBuild copies what docker would send of a build context — the files its
+// .dockerignore does not exclude — to dir, with normalised modes (0644, or 0755
+// for executables) and a fixed modification time, and returns the build of that
+// copy. The docker provider hashes each file's full mode to decide a rebuild
+// (pulumi-docker v4.10.0, provider/provider.go hashPath), so building the sources
+// as checked out would rebuild — and push new bytes under the same immutable tag,
+// or with the mode in the tag, deploy again — whenever one machine's umask (002 on
+// a workstation, 022 on a CI runner) differs from another's. A Dockerfile outside
+// the context is staged beside it. dir is replaced whole.
+func StageBuild(b BuildConfig, dir string) (BuildConfig, error) {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return b, err
+	}
+	tmp, err := os.MkdirTemp(parent, filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return b, err
+	}
+	defer os.RemoveAll(tmp)
+	ctxDir := filepath.Join(tmp, "context")
+	err = walkContext(b.Context, func(rel, path string) error { return stageFile(path, filepath.Join(ctxDir, rel)) })
+	if err != nil {
+		return b, err
+	}
+	if err := os.MkdirAll(ctxDir, 0o755); err != nil { // an empty context still exists
+		return b, err
+	}
+	staged := BuildConfig{Context: filepath.ToSlash(filepath.Join(dir, "context")), Args: b.Args}
+	if rel, err := filepath.Rel(b.Context, b.Dockerfile); err == nil && filepath.IsLocal(rel) {
+		staged.Dockerfile = filepath.ToSlash(filepath.Join(dir, "context", rel))
+		if _, err := os.Stat(filepath.Join(ctxDir, rel)); err != nil { // excluded by .dockerignore: docker still reads it
+			if err := stageFile(b.Dockerfile, filepath.Join(ctxDir, rel)); err != nil {
+				return b, err
+			}
+		}
+	} else {
+		staged.Dockerfile = filepath.ToSlash(filepath.Join(dir, "Dockerfile"))
+		if err := stageFile(b.Dockerfile, filepath.Join(tmp, "Dockerfile")); err != nil {
+			return b, err
+		}
+	}
+	// Swap the new copy in; another run staging the same name at the same moment
+	// (two test packages) may swap in between, so try again a few times.
+	for attempt := 0; ; attempt++ {
+		if err := os.RemoveAll(dir); err != nil {
+			return b, err
+		}
+		if err = os.Rename(tmp, dir); err == nil || attempt == 3 {
+			return staged, err
+		}
+	}
+}
+
+func stageFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	// Chmod, not the create mode, which the umask would narrow again.
+	if err := os.Chmod(dst, normalMode(st.Mode())); err != nil {
+		return err
+	}
+	return os.Chtimes(dst, stagedTime, stagedTime)
 }
