@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -273,6 +274,15 @@ func TestFailedRolloutFailsUp(t *testing.T) {
 	if td, _ := s.sim.Serving(); td != tdDev(1) {
 		t.Errorf("serving %s after the rollback", td)
 	}
+	// CodeDeploy names the rollback a poll after the status: the run waited for it
+	// and followed it to its end, so nothing is left under way for the next up.
+	var got []string
+	for _, d := range s.sim.Deployments() {
+		got = append(got, d.Creator+":"+d.Status)
+	}
+	if want := []string{"user:Failed", "codeDeployRollback:Succeeded"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("deployments %v, want %v", got, want)
+	}
 }
 
 // TestStopPolicyWaitsForTheRollback: with activeDeploymentPolicy stop, a deployment
@@ -497,5 +507,80 @@ func TestLoadGateFromConfig(t *testing.T) {
 	passed, report, err = gate(context.Background())
 	if err != nil || passed || !strings.Contains(report, "broken: success 50.00% below 99.00%") {
 		t.Errorf("failing target: passed %v, err %v, report:\n%s", passed, err, report)
+	}
+}
+
+// TestInterruptedUpIsNotRepeated: Ctrl-C during `pulumi up` leaves the
+// deployment to CodeDeploy and says how to follow it; the next `up` of the same
+// code finds that deployment by its revision and follows it, never a second one.
+func TestInterruptedUpIsNotRepeated(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	if r := s.up(nil); r.err != nil {
+		t.Fatal(r.err)
+	}
+	var once sync.Once
+	target := s.sim.TargetHandler()
+	s.aws.Handle("GetDeploymentTarget", func(body map[string]any) (any, *fakeaws.Error) {
+		once.Do(func() { syscall.Kill(os.Getpid(), syscall.SIGINT) }) // Ctrl-C in the terminal
+		return target(body)
+	})
+	app := changedApp(t)
+	interrupted := s.up(map[string]string{"appContext": app})
+	if interrupted.err == nil || !strings.Contains(interrupted.err.Error(), "rollout interrupted; deployment d-") || !strings.Contains(interrupted.err.Error(), "aws deploy get-deployment") {
+		t.Fatalf("interrupted up: %v", interrupted.err)
+	}
+	s.aws.Handle("GetDeploymentTarget", target)
+	next := s.up(map[string]string{"appContext": app})
+	if next.err != nil {
+		t.Fatal(next.err)
+	}
+	if w := next.writes(); len(w) != 0 {
+		t.Errorf("the up after an interrupted one wrote %v: its deployment was repeated", w)
+	}
+	if d := s.sim.Deployments(); len(d) != 1 || next.outputs["deploymentId"] != d[0].ID || d[0].Status != "Succeeded" {
+		t.Errorf("deployments %+v, deploymentId %v", d, next.outputs["deploymentId"])
+	}
+}
+
+// TestLoadGateFailsDuringTheTerminationWait: the gate runs while the deployment
+// is InProgress with its target Succeeded (the flag AWS never sets stays false);
+// against a revision that answers errors it stops the deployment with rollback,
+// follows the rollback, and fails `pulumi up` with the report.
+func TestLoadGateFailsDuringTheTerminationWait(t *testing.T) {
+	var requests atomic.Int64
+	green := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "broken revision", http.StatusInternalServerError)
+	}))
+	defer green.Close()
+	s := newLiveStack(t, "dev")
+	lb := func(o *offline.Options) { o.LoadBalancerDNS = strings.TrimPrefix(green.URL, "http://") }
+	if r := s.up(nil, lb); r.err != nil {
+		t.Fatal(r.err)
+	}
+	r := s.up(map[string]string{
+		"appContext":             changedApp(t),
+		"terminationWaitMinutes": "3",
+		"rolloutCheck":           `{"rate": 20, "durationSeconds": 5, "minSuccessPercent": 99}`,
+	}, lb)
+	if r.err == nil || !strings.Contains(r.err.Error(), "load gate failed") || !strings.Contains(r.err.Error(), "the previous revision serves again") ||
+		!strings.Contains(r.err.Error(), "status codes  500×") {
+		t.Fatalf("error %v", r.err)
+	}
+	if requests.Load() < 90 {
+		t.Errorf("the gate sent %d requests, want the configured load (about 100)", requests.Load())
+	}
+	if w := r.writes(); !reflect.DeepEqual(w, []string{"CreateDeployment", "StopDeployment"}) {
+		t.Errorf("writes %v", w)
+	}
+	var got []string
+	for _, d := range s.sim.Deployments() {
+		got = append(got, d.Creator+":"+d.Status)
+	}
+	if want := []string{"user:Stopped", "codeDeployRollback:Succeeded"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("deployments %v, want %v", got, want)
+	}
+	if td, _ := s.sim.Serving(); td != tdDev(1) {
+		t.Errorf("serving %s after the gate's rollback", td)
 	}
 }

@@ -75,6 +75,9 @@ type Mocks struct {
 	State             *State
 	OnResource        func(*Resource)
 	Delay             map[string]time.Duration
+	// LoadBalancerDNS, when set, is the load balancer's DNS name (a local server
+	// standing in for the stack's URL).
+	LoadBalancerDNS string
 
 	mu        sync.Mutex
 	resources []*Resource
@@ -242,7 +245,11 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		suffix := fmt.Sprintf("app/%s/%s", name, shortHash(r.URN, 16))
 		set("arn", arn("elasticloadbalancing", "loadbalancer/"+suffix))
 		set("arnSuffix", suffix)
-		set("dnsName", fmt.Sprintf("%s-%s.%s.elb.amazonaws.com", name, shortHash(r.URN, 9), region))
+		dns := fmt.Sprintf("%s-%s.%s.elb.amazonaws.com", name, shortHash(r.URN, 9), region)
+		if m.LoadBalancerDNS != "" {
+			dns = m.LoadBalancerDNS
+		}
+		set("dnsName", dns)
 		set("zoneId", "ZWKZPGTI48KDX")
 		id = arn("elasticloadbalancing", "loadbalancer/"+suffix)
 	case "aws:lb/targetGroup:TargetGroup":

@@ -24,6 +24,9 @@ type Options struct {
 	OnResource func(*Resource)
 	// Delay holds back the registration of resources of a type, to show ordering.
 	Delay map[string]time.Duration
+	// LoadBalancerDNS is the load balancer's DNS name, host:port of a local server
+	// that stands in for the stack's URL ("" for a made-up AWS name).
+	LoadBalancerDNS string
 }
 
 // Run runs program for stack with the configuration of the project in dir, under
@@ -45,7 +48,7 @@ func Run(dir, stack string, program pulumi.RunFunc, opts Options) (*Mocks, error
 		opts.State = &State{}
 	}
 	m := &Mocks{Project: project, Stack: stack, Region: cfg["aws:region"], Preview: opts.Preview,
-		Existing: opts.Existing, State: opts.State, OnResource: opts.OnResource, Delay: opts.Delay}
+		Existing: opts.Existing, State: opts.State, OnResource: opts.OnResource, Delay: opts.Delay, LoadBalancerDNS: opts.LoadBalancerDNS}
 	err = pulumi.RunErr(program, pulumi.WithMocks(project, stack, m), func(info *pulumi.RunInfo) {
 		info.Config = cfg
 		info.DryRun = opts.Preview
