@@ -34,7 +34,7 @@ var Settings = []Setting{
 	{"hostedZoneId", "string", "", "Route 53 hosted zone id that holds domainName."},
 	{"allowedCidrs", "array", []any{"0.0.0.0/0"}, "IPv4 CIDRs allowed to reach the production listener."},
 	{"testListenerPort", "integer", 8080, "Port of the test listener CodeDeploy routes to the new (green) tasks before traffic moves."},
-	{"testListenerCidrs", "array", []any{}, "IPv4 CIDRs allowed to reach the test listener, in addition to the VPC's own CIDR."},
+	{"testListenerCidrs", "array", []any{}, "IPv4 CIDRs allowed to reach the test listener; nothing else can. An internet-facing load balancer sees clients inside the VPC (hook Lambdas, tasks) by their NAT gateway's or public IP, so list those."},
 	{"healthCheckPath", "string", "/health/", "Path the target groups' health check requests (through nginx to the app)."},
 	{"healthCheckIntervalSeconds", "integer", 10, "Health check interval in seconds (5-300)."},
 	{"healthyThreshold", "integer", 2, "Consecutive successful health checks before a target is healthy (2-10)."},
