@@ -244,7 +244,8 @@ func TestWorkflows(t *testing.T) {
 	}
 }
 
-// TestActionlint runs actionlint (v1.7.12, which .ci/run installs) on every workflow.
+// TestActionlint runs actionlint (v1.7.12, which .ci/run installs) on every workflow,
+// with shellcheck on their scripts when it is installed.
 func TestActionlint(t *testing.T) {
 	bin, err := exec.LookPath("actionlint")
 	if err != nil {
@@ -258,7 +259,19 @@ func TestActionlint(t *testing.T) {
 		}
 	}
 	files, _ := filepath.Glob(".github/workflows/*.yml")
-	out, err := exec.Command(bin, files...).CombinedOutput()
+	args := files
+	shellcheck, err := exec.LookPath("shellcheck")
+	if err == nil {
+		// actionlint runs it on every run: script; the scripts the workflows call it does not see.
+		args = append([]string{"-shellcheck=" + shellcheck}, files...)
+		scripts, _ := filepath.Glob(".github/*.sh")
+		if out, err := exec.Command(shellcheck, scripts...).CombinedOutput(); err != nil {
+			t.Errorf("shellcheck %v: %v\n%s", scripts, err, out)
+		}
+	} else {
+		t.Log("shellcheck not installed (apt-get install shellcheck): run: scripts are not checked")
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("actionlint: %v\n%s", err, out)
 	}
@@ -523,25 +536,12 @@ func TestImagesPinned(t *testing.T) {
 	}
 }
 
-// needCommands skips (or, in CI, fails) a test whose commands are missing.
-func needCommands(t *testing.T, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed", n)
-			}
-			t.Skipf("%s not installed", n)
-		}
-	}
-}
-
 // TestStackFileCheck runs .github/check-stack-file.sh, which deploy.yml runs before
 // `pulumi up`, on stack files the bootstrap did or did not commit, with a stand-in
 // for GitHub's OIDC token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL, a JSON {"value":
 // JWT}, as actions/toolkit's core.getIDToken reads it).
 func TestStackFileCheck(t *testing.T) {
-	needCommands(t, "bash", "yq", "jq", "curl", "base64")
+	needTools(t, "bash", "yq", "jq", "curl", "base64")
 	script, err := filepath.Abs(".github/check-stack-file.sh")
 	if err != nil {
 		t.Fatal(err)
@@ -592,6 +592,8 @@ func TestStackFileCheck(t *testing.T) {
 			"repo:acme/shop:environment:prod", nil, []string{"domainName is the placeholder app.example.com", "hostedZoneId is the placeholder"}},
 		{"prod committed", "prod", "config:\n  ecs-bluegreen:environment: prod\n  ecs-bluegreen:ciRepository: acme/shop\n  ecs-bluegreen:domainName: shop.acme.com\n  ecs-bluegreen:hostedZoneId: Z1234567890ABC\n",
 			"repo:acme/shop:environment:prod", nil, nil},
+		{"no OIDC token", "dev", "config:\n  ecs-bluegreen:ciRepository: acme/shop\n", "repo:acme/shop:ref:refs/heads/main",
+			map[string]string{"ACTIONS_ID_TOKEN_REQUEST_TOKEN": "wrong"}, []string{"could not fetch this job's OIDC token"}},
 		{"no stack file", "qa", "", "", nil, []string{"Pulumi.qa.yaml is not committed"}},
 	}
 	for _, c := range cases {
@@ -689,7 +691,7 @@ type scriptWrite struct {
 // is empty for forks: actions/runner#3444, github/docs#22501), the text must stay
 // text, and only the bot's own comment may be edited.
 func TestPlanComment(t *testing.T) {
-	needCommands(t, "node")
+	needTools(t, "node")
 	w := readWorkflows(t)["plan-comment.yml"]
 	j := w.Jobs["comment"]
 	if j == nil {

@@ -49,12 +49,16 @@ if [ -n "$repository" ] && [ -n "${ACTIONS_ID_TOKEN_REQUEST_URL:-}" ]; then
   else
     want="repo:$repository:ref:refs/heads/$(value ciBranch)"
   fi
-  payload=$(curl -fsS -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" \
-    "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sts.amazonaws.com" | jq -r .value | cut -d. -f2 | tr '_-' '/+')
-  while [ $(( ${#payload} % 4 )) -ne 0 ]; do payload="$payload="; done
-  sub=$(base64 -d <<<"$payload" | jq -r .sub)
-  if [ "$sub" != "$want" ]; then
-    fail "this job's OIDC subject is $sub, the deploy role trusts $want: set ciRepository to the repository part of the subject (owner/name, or owner@OWNER_ID/name@REPO_ID with immutable subject claims), pulumi up from a workstation, commit."
+  if ! token=$(curl -fsS -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" \
+    "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sts.amazonaws.com" | jq -er .value); then
+    fail "could not fetch this job's OIDC token (id-token: write?) to compare its subject with $want"
+  else
+    payload=$(cut -d. -f2 <<<"$token" | tr '_-' '/+')
+    while [ $((${#payload} % 4)) -ne 0 ]; do payload="$payload="; done
+    sub=$(base64 -d <<<"$payload" | jq -r .sub)
+    if [ "$sub" != "$want" ]; then
+      fail "this job's OIDC subject is $sub, the deploy role trusts $want: set ciRepository to the repository part of the subject (owner/name, or owner@OWNER_ID/name@REPO_ID with immutable subject claims), pulumi up from a workstation, commit."
+    fi
   fi
 fi
 
