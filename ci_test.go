@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+
+	"ecs-bluegreen/infra/offline"
 )
 
 const (
@@ -33,33 +37,39 @@ func readDoc(t *testing.T, text string) iamDoc {
 	return d
 }
 
-// TestCIRoles: with ciRepository set, each stack trusts exactly its GitHub
-// subject — dev the main branch, prod the prod environment, previews pull requests.
-func TestCIRoles(t *testing.T) {
-	subjects := map[string]string{
-		"dev":  "repo:acme/shop:ref:refs/heads/main",
-		"prod": "repo:acme/shop:environment:prod",
+// trustsExactly asserts that role r may be assumed through provider by tokens of
+// exactly subject (and GitHub's audience for AWS), nothing else.
+func trustsExactly(t *testing.T, g graph, role, providerARN, subject string) {
+	t.Helper()
+	r := g.one(tRole, role)
+	trust := readDoc(t, str(t, r, "assumeRolePolicy"))
+	s := trust.Statement[0]
+	if len(trust.Statement) != 1 || s.Principal["Federated"] != providerARN || !reflect.DeepEqual(s.Action, []string{"sts:AssumeRoleWithWebIdentity"}) || len(s.Condition) != 1 {
+		t.Errorf("%s: trust %+v", r.URN, trust)
 	}
-	for stack, deploySubject := range subjects {
+	want := map[string][]string{
+		"token.actions.githubusercontent.com:aud": {"sts.amazonaws.com"},
+		"token.actions.githubusercontent.com:sub": {subject},
+	}
+	eq(t, r, "trust StringEquals", s.Condition["StringEquals"], want)
+}
+
+// TestCIRoles: with ciRepository set, each stack trusts exactly its GitHub
+// subjects — dev deploys from the main branch and previews pull requests, prod
+// deploys from the environment prod and previews from the environment prod-preview.
+func TestCIRoles(t *testing.T) {
+	subjects := map[string][2]string{ // deploy, preview
+		"dev":  {"repo:acme/shop:ref:refs/heads/main", "repo:acme/shop:pull_request"},
+		"prod": {"repo:acme/shop:environment:prod", "repo:acme/shop:environment:prod-preview"},
+	}
+	for stack, subject := range subjects {
 		t.Run(stack, func(t *testing.T) {
 			g := runStack(t, stack, map[string]string{"ciRepository": "acme/shop", "ciStateBucket": "acme-pulumi-state"})
 			provider := g.one(tOIDC, "-github")
 			eq(t, provider, "url", str(t, provider, "url"), "https://token.actions.githubusercontent.com")
 			eq(t, provider, "clientIdLists", strs(t, provider, "clientIdLists"), []string{"sts.amazonaws.com"})
-
-			for role, subject := range map[string]string{"-ci-deploy": deploySubject, "-ci-preview": "repo:acme/shop:pull_request"} {
-				r := g.one(tRole, role)
-				trust := readDoc(t, str(t, r, "assumeRolePolicy"))
-				s := trust.Statement[0]
-				if len(trust.Statement) != 1 || s.Principal["Federated"] != str(t, provider, "out:arn") || !reflect.DeepEqual(s.Action, []string{"sts:AssumeRoleWithWebIdentity"}) {
-					t.Errorf("%s: trust %+v", r.URN, trust)
-				}
-				want := map[string][]string{
-					"token.actions.githubusercontent.com:aud": {"sts.amazonaws.com"},
-					"token.actions.githubusercontent.com:sub": {subject},
-				}
-				eq(t, r, "trust StringEquals", s.Condition["StringEquals"], want)
-			}
+			trustsExactly(t, g, "-ci-deploy", str(t, provider, "out:arn"), subject[0])
+			trustsExactly(t, g, "-ci-preview", str(t, provider, "out:arn"), subject[1])
 
 			// The deploy role may pass exactly the task and CodeDeploy roles, to ECS
 			// tasks and CodeDeploy only, and use the state bucket.
@@ -90,6 +100,54 @@ func TestCIRoles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCIImmutableSubjects: a repository on GitHub's immutable subject claims
+// (created, renamed or transferred after the 2026 cutover, or opted in) gets tokens
+// whose sub names owner@OWNER_ID/name@REPO_ID; its stack file says so in
+// ciRepository, and the roles trust exactly that form, nothing of the name form.
+// Source: https://docs.github.com/en/actions/reference/security/oidc, "Immutable
+// subject claims" (syntax repo:OWNER@OWNER-ID/REPO@REPO-ID:ref:refs/heads/BRANCH,
+// read 2026-09); the changelog of 2026-04-23 shows a hyphen instead of the @, which
+// the reference (and tokens seen in public repositories) contradict.
+func TestCIImmutableSubjects(t *testing.T) {
+	const repo = "acme@123456/shop@456789"
+	subjects := map[string][2]string{ // deploy, preview
+		"dev":  {"repo:acme@123456/shop@456789:ref:refs/heads/release", "repo:acme@123456/shop@456789:pull_request"},
+		"prod": {"repo:acme@123456/shop@456789:environment:prod", "repo:acme@123456/shop@456789:environment:prod-preview"},
+	}
+	for stack, subject := range subjects {
+		t.Run(stack, func(t *testing.T) {
+			g := runStack(t, stack, map[string]string{"ciRepository": repo, "ciBranch": "release"})
+			provider := str(t, g.one(tOIDC, "-github"), "out:arn")
+			trustsExactly(t, g, "-ci-deploy", provider, subject[0])
+			trustsExactly(t, g, "-ci-preview", provider, subject[1])
+		})
+	}
+}
+
+// TestCIRepositoryForms: ciRepository takes exactly the two forms GitHub's subject
+// has, and says which when given anything else.
+func TestCIRepositoryForms(t *testing.T) {
+	for _, ok := range []string{"acme/shop", "Acme-Corp/shop.web", "acme@123456/shop@456789", "octocat-123456/my-repo-456789"} {
+		if _, err := offline.Run(".", "dev", program, offline.Options{Overrides: map[string]string{"ciRepository": ok, "rollout": "false"}}); err != nil {
+			t.Errorf("ciRepository %q refused: %v", ok, err)
+		}
+	}
+	for value, want := range map[string]string{
+		"shop":                     `must be a GitHub repository as owner/name, or as owner@OWNER_ID/name@REPO_ID`,
+		"repo:acme/shop":           `must be a GitHub repository as owner/name, or as owner@OWNER_ID/name@REPO_ID`,
+		"acme@123456/shop":         `must be owner/name or owner@OWNER_ID/name@REPO_ID: GitHub's immutable subject carries both ids`,
+		"acme/shop@456789":         `must be owner/name or owner@OWNER_ID/name@REPO_ID`,
+		"acme@/shop@":              `must be a GitHub repository as owner/name`,
+		"acme@0123/shop@456":       `must be a GitHub repository as owner/name`,
+		"acme/shop:ref:refs/heads": `must be a GitHub repository as owner/name`,
+	} {
+		_, err := offline.Run(".", "dev", program, offline.Options{Overrides: map[string]string{"ciRepository": value}})
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("config ecs-bluegreen:ciRepository = %q: %s", value, want)) {
+			t.Errorf("ciRepository %q: error %v, want %q", value, err, want)
+		}
 	}
 }
 

@@ -16,7 +16,11 @@ const (
 
 // CIConfig says which GitHub repository's workflows may deploy and preview the stack.
 type CIConfig struct {
-	Repository      string // owner/name; "" creates nothing
+	// Repository is the repository as GitHub's OIDC subject spells it: owner/name,
+	// or owner@OWNER_ID/name@REPO_ID for a repository on immutable subject claims
+	// (created, renamed or transferred after GitHub's 2026 cutover, or opted in).
+	// "" creates nothing.
+	Repository      string
 	OIDCProviderARN string // the account's existing GitHub OIDC provider; "" creates it
 	Branch          string // the branch whose pushes deploy a non-prod stack
 	StateBucket     string // S3 bucket of the Pulumi state; "" for Pulumi Cloud
@@ -24,6 +28,41 @@ type CIConfig struct {
 
 // Enabled tells whether the stack manages CI roles.
 func (c CIConfig) Enabled() bool { return c.Repository != "" }
+
+// The GitHub environments the prod roles trust, which the workflows name: a job
+// gets the prod deploy role (and the environment's secrets) only inside "prod",
+// and prod's preview role only inside "prod-preview", whose required reviewers
+// see a pull request before its code runs with prod's preview secrets.
+const (
+	CIProdEnvironment        = "prod"
+	CIProdPreviewEnvironment = "prod-preview"
+)
+
+// DeploySubject is the OIDC subject of the jobs that may `pulumi up` the stack:
+// prod's environment, or pushes to the CI branch.
+func (c CIConfig) DeploySubject(prod bool) string {
+	if prod {
+		return c.subject("environment:" + CIProdEnvironment)
+	}
+	return c.subject("ref:refs/heads/" + c.Branch)
+}
+
+// PreviewSubject is the OIDC subject of the jobs that may `pulumi preview` the
+// stack: pull requests, and for prod only those a reviewer let into prod-preview.
+func (c CIConfig) PreviewSubject(prod bool) string {
+	if prod {
+		return c.subject("environment:" + CIProdPreviewEnvironment)
+	}
+	return c.subject("pull_request")
+}
+
+// subject is GitHub's default sub claim, "repo:<repository>:<context>" (OpenID
+// Connect reference, "Example subject claims" and "Immutable subject claims":
+// https://docs.github.com/en/actions/reference/security/oidc, read 2026-09). A job
+// that names an environment gets environment:<name> whatever its event.
+func (c CIConfig) subject(context string) string {
+	return "repo:" + c.Repository + ":" + context
+}
 
 // CIArgs configures NewCI.
 type CIArgs struct {
@@ -83,10 +122,8 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 			return GitHubTrustPolicy(provider, subject)
 		}).(pulumi.StringOutput)
 	}
-	deploySubject := fmt.Sprintf("repo:%s:ref:refs/heads/%s", cfg.Repository, cfg.Branch)
-	if args.Environment == "prod" {
-		deploySubject = fmt.Sprintf("repo:%s:environment:prod", cfg.Repository)
-	}
+	prod := args.Environment == "prod"
+	deploySubject, previewSubject := cfg.DeploySubject(prod), cfg.PreviewSubject(prod)
 	c.DeployRole, err = iam.NewRole(ctx, name+"-ci-deploy", &iam.RoleArgs{
 		Description:      pulumi.Sprintf("pulumi up of stack %s from GitHub Actions (%s)", ctx.Stack(), deploySubject),
 		AssumeRolePolicy: trust(deploySubject),
@@ -105,8 +142,8 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 	}
 
 	c.PreviewRole, err = iam.NewRole(ctx, name+"-ci-preview", &iam.RoleArgs{
-		Description:      pulumi.Sprintf("pulumi preview of stack %s on pull requests of %s", ctx.Stack(), cfg.Repository),
-		AssumeRolePolicy: trust(fmt.Sprintf("repo:%s:pull_request", cfg.Repository)),
+		Description:      pulumi.Sprintf("pulumi preview of stack %s from GitHub Actions (%s)", ctx.Stack(), previewSubject),
+		AssumeRolePolicy: trust(previewSubject),
 		Tags:             args.Tags,
 	}, parent)
 	if err != nil {
@@ -134,7 +171,9 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 }
 
 // GitHubTrustPolicy lets GitHub Actions assume a role through OIDC, for tokens
-// issued to exactly one subject (repository and branch, environment or pull request).
+// issued to exactly one subject (repository and branch, environment or pull
+// request), compared whole and case-sensitively: a repository on immutable subject
+// claims matches only its owner@id/name@id form, one on the name form only that.
 func GitHubTrustPolicy(providerARN, subject string) (string, error) {
 	return policy(policyStatement{
 		Effect:    "Allow",

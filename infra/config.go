@@ -374,8 +374,14 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 		Branch:          l.str("ciBranch"),
 		StateBucket:     l.str("ciStateBucket"),
 	}
-	if r := c.CI.Repository; r != "" && !repoRE.MatchString(r) {
-		l.fail("ciRepository", r, "a GitHub repository as owner/name, or empty for no CI roles")
+	if r := c.CI.Repository; r != "" {
+		// The form decides the OIDC subject the roles trust, so it must be the one
+		// GitHub issues for this repository: both ids (immutable subject claims) or none.
+		if m := repoRE.FindStringSubmatch(r); m == nil {
+			l.fail("ciRepository", r, "a GitHub repository as owner/name, or as owner@OWNER_ID/name@REPO_ID when it uses immutable OIDC subject claims (the sub_claim_prefix of GET /repos/OWNER/NAME/actions/oidc/customization/sub, without repo:), or empty for no CI roles")
+		} else if (m[2] == "") != (m[4] == "") {
+			l.fail("ciRepository", r, "owner/name or owner@OWNER_ID/name@REPO_ID: GitHub's immutable subject carries both ids, the name form neither")
+		}
 	}
 	if a := c.CI.OIDCProviderARN; a != "" && !oidcARNRE.MatchString(a) {
 		l.fail("ciOidcProviderArn", a, "the ARN of the account's GitHub OIDC provider, arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com, or empty to create it")
@@ -717,7 +723,7 @@ var (
 	domainRE    = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	zoneRE      = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
 	kmsKeyARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$`)
-	repoRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	repoRE      = regexp.MustCompile(`^([A-Za-z0-9_.-]+)(@[1-9][0-9]*)?/([A-Za-z0-9_.-]+)(@[1-9][0-9]*)?$`)
 	oidcARNRE   = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
 	branchRE    = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
 	bucketRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
