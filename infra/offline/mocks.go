@@ -187,6 +187,10 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 	name := str("name")
 	if name == "" {
 		name = r.Name + "-" + shortHash(r.URN, 7)
+		if prefix := str("namePrefix"); prefix != "" {
+			// The provider appends a 26-character unique id to a name prefix.
+			name = prefix + shortHash(r.URN, 26)
+		}
 		set("name", name)
 	}
 	region, acct := m.Region, Account
@@ -251,7 +255,11 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("arnSuffix", suffix)
 		id = arn("elasticloadbalancing", suffix)
 	case "aws:lb/listener:Listener":
+		// arn:…:listener/app/<load balancer name>/<load balancer id>/<listener id>
 		id = arn("elasticloadbalancing", "listener/app/"+shortHash(r.URN, 16))
+		if lb := str("loadBalancerArn"); strings.Contains(lb, ":loadbalancer/") {
+			id = strings.Replace(lb, ":loadbalancer/", ":listener/", 1) + "/" + shortHash(r.URN, 16)
+		}
 		set("arn", id)
 	case "aws:ecs/cluster:Cluster":
 		set("arn", arn("ecs", "cluster/"+name))
@@ -302,7 +310,11 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		id = fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", acct, host)
 		set("arn", id)
 	case "aws:iam/role:Role":
-		set("arn", fmt.Sprintf("arn:aws:iam::%s:role/%s", acct, name))
+		path := str("path")
+		if path == "" {
+			path = "/"
+		}
+		set("arn", fmt.Sprintf("arn:aws:iam::%s:role%s%s", acct, path, name))
 	case "aws:codedeploy/application:Application":
 		set("arn", arn("codedeploy", "application:"+name))
 	case "aws:codedeploy/deploymentGroup:DeploymentGroup":
