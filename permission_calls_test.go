@@ -130,7 +130,7 @@ func rolloutCalls(f stackFacts) []call {
 		{"ecs:UpdateService", f.serviceARN, tags, "ROLL: the service's count and settings"},
 		{"ssm:GetParameter", f.rolloutParam, nil, "ROLL: the rollout's state parameter"},
 		{"ssm:PutParameter", f.rolloutParam, with(nil, "ssm:Overwrite", "true"), "ROLL: the rollout's state parameter"},
-		{"logs:GetLogEvents", stream, tags, "ROLL: a stopped task's logs"},
+		{"logs:GetLogEvents", stream, nil, "ROLL: a stopped task's logs (a stream carries no tags)"},
 		{"logs:FilterLogEvents", f.logGroupARN, tags, "ROLL: the task log group"},
 		{"elasticloadbalancing:DescribeTargetHealth", "*", nil, "ROLL: targets of the blue group"},
 	}
@@ -163,7 +163,6 @@ var sharedCalls = map[string]string{
 	"sts:GetCallerIdentity":                               "no resource",
 	"ec2:DescribeAvailabilityZones":                       "no resource",
 	"ec2:DescribeVpcs":                                    "EC2 Describe calls have no resource-level permissions",
-	"ec2:DescribeVpcAttribute":                            "read: dev and prod may read each other's VPCs",
 	"ec2:DescribeSubnets":                                 "EC2 Describe calls have no resource-level permissions",
 	"ec2:DescribeRouteTables":                             "EC2 Describe calls have no resource-level permissions",
 	"ec2:DescribeInternetGateways":                        "EC2 Describe calls have no resource-level permissions",
@@ -184,17 +183,29 @@ var sharedCalls = map[string]string{
 	"application-autoscaling:DescribeScalingPolicies":     "no resource-level permission",
 	"logs:DescribeLogGroups":                              "no resource-level permission",
 	"ssm:DescribeParameters":                              "no resource-level permission",
-	"acm:RequestCertificate":                              "no resource until created",
 	"codedeploy:StopDeployment":                           "no resource-level permission: dev's role could stop (and so roll back) a prod deployment",
 	"codedeploy:ListDeploymentTargets":                    "no resource-level permission",
 	"codedeploy:GetDeploymentTarget":                      "no resource-level permission",
 	"codedeploy:GetDeploymentConfig":                      "the built-in deployment configurations are the account's",
-	"cloudwatch:DescribeAlarms":                           "read",
+	"ecr:GetAuthorizationToken":                           "no resource: a token for the account's registry (pushes are scoped by the repositories' tags)",
+	"iam:CreateServiceLinkedRole":                         "the service-linked roles of ECS, ELB and Application Auto Scaling are the account's, one each",
+	"cloudwatch:DescribeAlarms":                           "target tracking's alarms: Application Auto Scaling creates them untagged, named after the cluster and service",
+	"cloudwatch:PutMetricAlarm":                           "target tracking's alarms: Application Auto Scaling creates them untagged, named after the cluster and service",
+	"cloudwatch:DeleteAlarms":                             "target tracking's alarms: Application Auto Scaling creates them untagged, named after the cluster and service",
+	"ecs:DescribeTaskSets":                                "task sets ECS and CodeDeploy create carry none of the stack's tags",
+	"ecs:TagResource":                                     "task sets ECS and CodeDeploy create carry none of the stack's tags: dev's role could mark a prod task set judged",
+	"ecs:ListTasks":                                       "authorized on container instances (SAR), which a Fargate cluster has none of: no tag to tell",
+	"logs:GetLogEvents":                                   "log streams carry no tags of their own",
+	"s3:ListBucket":                                       "the state bucket: listing it shows the other stacks' key names",
+	"s3:GetObject":                                        "the state bucket's .pulumi/meta.yaml, the backend's layout version",
 }
 
-// sharedByName are shared calls on resources that support tags but whose tags the
-// stack does not set (AWS's own resources).
-var sharedByName = []string{"codedeploy:GetDeploymentConfig", "cloudwatch:DescribeAlarms"}
+// sharedUntagged are shared calls on resources whose type supports tag conditions
+// but that carry none of the stack's tags (made by AWS, or untaggable here).
+var sharedUntagged = []string{
+	"codedeploy:GetDeploymentConfig", "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
+	"ecs:DescribeTaskSets", "ecs:TagResource", "ecs:ListTasks", "logs:GetLogEvents", "s3:ListBucket", "s3:GetObject", "iam:CreateServiceLinkedRole",
+}
 
 // deployCalls are the calls `pulumi up` makes as the CI deploy role: first (every
 // resource created) and later (every resource updated in place, a new image and
@@ -463,7 +474,7 @@ func deployCalls(t *testing.T, f stackFacts) (first, later []call) {
 			alarm := f.arn("cloudwatch", fmt.Sprintf("alarm:TargetTracking-service/%s/%s-AlarmHigh-0123abcd", f.cluster, f.service))
 			// internal/service/appautoscaling/policy.go; target tracking's alarms [AAS].
 			for _, list := range []*[]call{&c, &u} {
-				add(list, why, str(t, target, "out:arn"), nil, "application-autoscaling:PutScalingPolicy")
+				add(list, why, str(t, target, "out:arn"), onExisting(tagsOf(target)), "application-autoscaling:PutScalingPolicy")
 				add(list, why+" [AAS: target tracking alarms]", alarm, nil, "cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms")
 				add(list, why+" read", "*", nil, "application-autoscaling:DescribeScalingPolicies")
 			}

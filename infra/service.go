@@ -198,6 +198,8 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		ResourceId:        resourceID,
 		MinCapacity:       pulumi.Int(c.MinTasks),
 		MaxCapacity:       pulumi.Int(c.MaxTasks),
+		// The stack tag: its scaling policy's calls are scoped by it.
+		Tags: args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating autoscaling target: %w", err)
@@ -230,8 +232,16 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 // roles creates the execution role (pull exactly these images, write these logs,
 // read exactly the configured secrets) and the app's task role.
 func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, secretKey pulumi.StringOutput, parent pulumi.ResourceOption) error {
-	var err error
+	execPrefix, err := roleNamePrefix(name, ctx.Stack(), "exec")
+	if err != nil {
+		return err
+	}
+	taskPrefix, err := roleNamePrefix(name, ctx.Stack(), "task")
+	if err != nil {
+		return err
+	}
 	s.ExecutionRole, err = iam.NewRole(ctx, name+"-exec", &iam.RoleArgs{
+		NamePrefix:       pulumi.String(execPrefix),
 		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
 		Tags:             args.Tags,
 	}, parent)
@@ -249,6 +259,7 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, sec
 		return fmt.Errorf("creating execution role policy: %w", err)
 	}
 	s.TaskRole, err = iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
+		NamePrefix:       pulumi.String(taskPrefix),
 		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
 		Tags:             args.Tags,
 	}, parent)

@@ -99,7 +99,7 @@ func (m *Mocks) Calls() []string {
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	rpc := args.RegisterRPC
 	r := &Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Started: time.Now()}
-	time.Sleep(m.Delay[args.TypeToken])
+	time.Sleep(m.Delay[args.TypeToken] + m.Delay[args.Name])
 	if rpc != nil {
 		r.Parent = rpc.GetParent()
 		if strings.Contains(r.Parent, "::pulumi:pulumi:Stack::") {
