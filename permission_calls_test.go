@@ -396,7 +396,11 @@ func deployCalls(t *testing.T, f stackFacts) (first, later []call) {
 		case tBucket:
 			// internal/service/s3/bucket.go: create, tag, and the read of every
 			// sub-configuration the v2 bucket still reports.
-			add(&c, why, arn, cr, "s3:CreateBucket")
+			// CreateBucket carries the canned ACL "private" (x-amz-acl), which S3 also
+			// authorizes as s3:PutBucketAcl (CreateBucket API reference, Permissions);
+			// tags follow in PutBucketTagging, not in CreateBucket (bucket.go, v5).
+			add(&c, why, arn, nil, "s3:CreateBucket")
+			add(&c, why+": the canned ACL", arn, with(nil, "s3:x-amz-acl", "private"), "s3:PutBucketAcl")
 			add(&c, why, arn, ex, "s3:PutBucketTagging", "s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite",
 				"s3:GetBucketVersioning", "s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment", "s3:GetBucketLogging", "s3:GetLifecycleConfiguration",
 				"s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration", "s3:GetBucketObjectLockConfiguration", "s3:GetBucketTagging")

@@ -287,8 +287,12 @@ func ciDeployPolicy(s ciScope) (string, error) {
 				"s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration",
 				"s3:GetAccelerateConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration",
 			}, Resource: []string{s.AccessLogBucket}},
+			// CreateBucket with the canned ACL private is also authorized as PutBucketAcl.
 			policyStatement{Sid: "AccessLogBucketCreate", Effect: "Allow", Action: []string{"s3:CreateBucket"},
-				Resource: []string{fmt.Sprintf("arn:%s:s3:::%s-alb-logs-*", s.Partition, s.Name)}})
+				Resource: []string{fmt.Sprintf("arn:%s:s3:::%s-alb-logs-*", s.Partition, s.Name)}},
+			policyStatement{Sid: "AccessLogBucketPrivate", Effect: "Allow", Action: []string{"s3:PutBucketAcl"},
+				Resource:  []string{fmt.Sprintf("arn:%s:s3:::%s-alb-logs-*", s.Partition, s.Name)},
+				Condition: map[string]map[string][]string{"StringEquals": {"s3:x-amz-acl": {"private"}}}})
 	}
 	if s.StateBucket != "" {
 		statements = append(statements, stateStatements(s, true)...)
