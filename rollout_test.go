@@ -363,7 +363,9 @@ func TestRolloutWaitsForPermissions(t *testing.T) {
 		"appContext":   changedApp(t),
 		"rolloutHooks": `{"AfterAllowTestTraffic": "` + hook + `"}`,
 		"appSecrets":   `{"DB_PASSWORD": "arn:aws:ssm:ap-northeast-2:123456789012:parameter/web/db"}`,
-	}, func(o *offline.Options) { o.Delay = map[string]time.Duration{tRolePolicy: 200 * time.Millisecond} })
+	}, func(o *offline.Options) {
+		o.Delay = map[string]time.Duration{tRolePolicy: 200 * time.Millisecond, "web-codedeploy-pass": time.Second}
+	})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -376,6 +378,11 @@ func TestRolloutWaitsForPermissions(t *testing.T) {
 	}
 	if created.IsZero() || created.Before(hooks.Done) {
 		t.Errorf("CreateDeployment at %v, before the hook invoke policy existed (%v)", created, hooks.Done)
+	}
+	// CodeDeploy creates the deployment's task set as its role, which must be able
+	// to pass the task's roles by then (pitfall 21).
+	if pass := r.one(tRolePolicy, "-codedeploy-pass"); created.Before(pass.Done) {
+		t.Errorf("CreateDeployment at %v, before CodeDeploy's pass-role policy existed (%v)", created, pass.Done)
 	}
 	if td.Started.Before(exec.Done) {
 		t.Errorf("task definition registered at %v, before its execution policy existed (%v)", td.Started, exec.Done)
