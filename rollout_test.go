@@ -655,7 +655,9 @@ func TestCodeDeployMayPassTheTaskRoles(t *testing.T) {
 	for _, granted := range []bool{true, false} {
 		s := newLiveStack(t, "dev")
 		if !granted {
-			s.drop = func(r *offline.Resource) bool { return r.Type == tRolePolicy && strings.HasSuffix(r.Name, "-codedeploy-pass") }
+			s.drop = func(r *offline.Resource) bool {
+				return r.Type == tRolePolicy && strings.HasSuffix(r.Name, "-codedeploy-pass")
+			}
 		}
 		if r := s.up(nil); r.err != nil { // the first revision: ECS's CreateService, as the deployer
 			t.Fatal(r.err)
