@@ -68,6 +68,7 @@ type liveStack struct {
 	iam map[string]*offline.Resource
 	// drop, when set, keeps a resource from AWS: as if Pulumi never created it.
 	drop func(*offline.Resource) bool
+	tgs  map[string]string // target group ARNs by logical name
 }
 
 func newLiveStack(t *testing.T, name string) *liveStack {
@@ -76,7 +77,7 @@ func newLiveStack(t *testing.T, name string) *liveStack {
 	rollout.DefaultPollInterval = time.Millisecond
 	t.Cleanup(func() { rollout.DefaultPollInterval = prev })
 	srv := fakeAWS(t)
-	s := &liveStack{t: t, name: name, aws: srv, sim: fakeaws.NewSim(srv), state: &offline.State{}, iam: map[string]*offline.Resource{}}
+	s := &liveStack{t: t, name: name, aws: srv, sim: fakeaws.NewSim(srv), state: &offline.State{}, iam: map[string]*offline.Resource{}, tgs: map[string]string{}}
 	s.sim.Authorize = s.authorize
 	return s
 }
@@ -196,7 +197,26 @@ func (s *liveStack) create(r *offline.Resource) {
 		s.iam[r.URN] = r
 		s.mu.Unlock()
 	case tTaskDef:
-		s.sim.RegisterTaskDefinition(str(t, r, "out:arn"), fakeaws.TaskDef{ExecutionRole: str(t, r, "executionRoleArn"), TaskRole: str(t, r, "taskRoleArn")})
+		var defs []struct {
+			Name, Image      string
+			LogConfiguration struct{ Options map[string]string }
+		}
+		if err := json.Unmarshal([]byte(str(t, r, "containerDefinitions")), &defs); err != nil {
+			t.Errorf("%s: containerDefinitions: %v", r.URN, err)
+		}
+		td := fakeaws.TaskDef{ExecutionRole: str(t, r, "executionRoleArn"), TaskRole: str(t, r, "taskRoleArn")}
+		for _, d := range defs {
+			o := d.LogConfiguration.Options
+			td.Containers = append(td.Containers, fakeaws.Container{Name: d.Name, Image: d.Image, LogGroup: o["awslogs-group"], StreamPrefix: o["awslogs-stream-prefix"]})
+		}
+		s.sim.RegisterTaskDefinition(str(t, r, "out:arn"), td)
+	case tTG:
+		s.mu.Lock()
+		s.tgs[r.Name] = str(t, r, "out:arn")
+		if blue, green := s.tgs["web-blue"], s.tgs["web-green"]; blue != "" && green != "" {
+			s.sim.SetTargetGroups(blue, green)
+		}
+		s.mu.Unlock()
 	case tCDGroup:
 		s.sim.SetServiceRole(str(t, r, "serviceRoleArn"))
 	}
@@ -314,16 +334,26 @@ func TestFirstUpWithCrashingTasks(t *testing.T) {
 }
 
 // TestFailedRolloutFailsUp: a deployment that fails fails the whole run, after its
-// rollback, and the previous revision serves again.
+// rollback, and the previous revision serves again; the run's error says why: the
+// crashing container's last log lines and the target group's health reasons.
 func TestFailedRolloutFailsUp(t *testing.T) {
 	s := newLiveStack(t, "dev")
 	if r := s.up(nil); r.err != nil {
 		t.Fatal(r.err)
 	}
-	s.sim.Crashes(tdDev(2), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	s.sim.Crashes(tdDev(2), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1,
+		Logs: []string{"[ERROR] Exception in worker process", "django.db.utils.OperationalError: connection to server at \"db\" failed"}})
 	r := s.up(map[string]string{"appContext": changedApp(t)})
 	if r.err == nil || !strings.Contains(r.err.Error(), "failed: HEALTH_CONSTRAINTS") || !strings.Contains(r.err.Error(), "the previous revision serves again") {
 		t.Fatalf("error %v", r.err)
+	}
+	for _, want := range []string{
+		"container app: exit 1\n      | [ERROR] Exception in worker process\n      | django.db.utils.OperationalError",
+		"target group web-green-", "unhealthy: Target.ResponseCodeMismatch: Health checks failed with these codes: [502]",
+	} {
+		if !strings.Contains(r.err.Error(), want) {
+			t.Errorf("the run's error lacks %q:\n%s", want, r.err)
+		}
 	}
 	if td, _ := s.sim.Serving(); td != tdDev(1) {
 		t.Errorf("serving %s after the rollback", td)

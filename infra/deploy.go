@@ -82,6 +82,8 @@ type Deploy struct {
 	// Released resolves to the declared task definition once it serves: the web
 	// deployment succeeded, or nothing needed deploying (in preview at once).
 	Released pulumi.StringOutput
+
+	alarmNames pulumi.StringArrayOutput
 }
 
 // NewDeploy creates the CodeDeploy side of the blue/green deployment.
@@ -178,6 +180,8 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 			alarmNames = append(alarmNames, alarm.Name)
 		}
 	}
+
+	d.alarmNames = alarmNames.ToStringArrayOutput()
 
 	d.Application, err = codedeploy.NewApplication(ctx, name, &codedeploy.ApplicationArgs{
 		ComputePlatform: pulumi.String("ECS"),
@@ -293,10 +297,13 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 			StopOnTimeout:        r.StopOnTimeout,
 			AcceptTrafficShifted: r.AcceptTrafficShifted,
 			Gate:                 LoadGate(r.Check, v[10].(string)),
+			TargetGroups:         []string{v[8].(string), v[11].(string)},
+			Alarms:               v[12].([]string),
 		}
 	}
 	inputs := pulumi.All(rel.TaskDefinition, d.Application.Name, d.DeploymentGroup.DeploymentGroupName,
-		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image, rel.TargetGroup, hooksReady, rel.URL)
+		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image, rel.TargetGroup, hooksReady, rel.URL,
+		args.Green.Arn, d.alarmNames)
 	log := pulumiLog{ctx, d}
 	if ctx.DryRun() {
 		result := inputs.ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) previewResult {
@@ -305,7 +312,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 				log.Warn("preview cannot read what serves: " + err.Error())
 				return previewResult{}
 			}
-			ro := &rollout.Rollout{CodeDeploy: clients.CodeDeploy, ECS: clients.ECS, State: clients.SSM, Log: log}
+			ro := clients.Rollout(log)
 			res, known, err := ro.Preview(goctx, request(v))
 			if err != nil {
 				log.Warn("pulumi up would fail: " + err.Error())
@@ -325,7 +332,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 		if err != nil {
 			return rollout.Result{}, err
 		}
-		ro := &rollout.Rollout{CodeDeploy: clients.CodeDeploy, ECS: clients.ECS, State: clients.SSM, Log: log}
+		ro := clients.Rollout(log)
 		res, err := ro.Run(goctx, request(v))
 		if err != nil {
 			if goctx.Err() != nil { // the engine may be gone: say it where a terminal sees it too
