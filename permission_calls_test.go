@@ -104,9 +104,9 @@ func rolloutCalls(f stackFacts) []call {
 	tags := onExisting(f.tags)
 	group := str(f.g.t, f.group, "out:arn")
 	app := str(f.g.t, f.app, "out:arn")
-	taskSet := f.arn("ecs", "task-set/"+f.cluster+"/"+f.service+"/ecs-svc/1234567890")
 	task := f.arn("ecs", "task/"+f.cluster+"/0123456789abcdef0123456789abcdef")
 	stream := fmt.Sprintf("%s:log-stream:app/app/0123456789abcdef", f.logGroupARN)
+	alarm := str(f.g.t, f.g.all(tAlarm)[0], "out:arn")
 	passTo := map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}
 	return []call{
 		{"codedeploy:ListDeployments", group, tags, "ROLL rollout.go activeDeployments"},
@@ -120,19 +120,19 @@ func rolloutCalls(f stackFacts) []call {
 		{"codedeploy:ListDeploymentTargets", "*", nil, "ROLL progress.go"},
 		{"codedeploy:GetDeploymentTarget", "*", nil, "ROLL progress.go"},
 		{"ecs:DescribeServices", f.serviceARN, tags, "ROLL rollout.go serving, initial.go taskSetStatus"},
-		{"ecs:DescribeTaskSets", taskSet, nil, "ROLL rollout.go serving (task sets carry no tags of ours)"},
 		{"ecs:RunTask", f.taskDefARN, with(tags, "ecs:cluster", f.arn("ecs", "cluster/"+f.cluster)), "ROLL migrate.go"},
 		{"iam:PassRole", str(f.g.t, f.execRole, "out:arn"), passTo, "ROLL migrate.go: RunTask passes the execution role"},
 		{"iam:PassRole", str(f.g.t, f.taskRole, "out:arn"), passTo, "ROLL migrate.go: RunTask passes the task role"},
 		{"ecs:DescribeTasks", task, with(tags, "ecs:cluster", f.arn("ecs", "cluster/"+f.cluster)), "ROLL migrate.go, initial.go stoppedTasks"},
 		{"ecs:ListTasks", f.arn("ecs", "container-instance/"+f.cluster+"/*"), with(nil, "ecs:cluster", f.arn("ecs", "cluster/"+f.cluster)), "ROLL initial.go stoppedTasks (SAR: authorized on container instances)"},
-		{"ecs:TagResource", taskSet, with(nil, "aws:RequestTag/ecs-bluegreen:judged", "healthy", "aws:TagKeys", "ecs-bluegreen:judged"), "ROLL initial.go: the judged first task set"},
-		{"ecs:UpdateService", f.serviceARN, tags, "ROLL: the service's count and settings"},
+		{"ecs:UpdateService", f.serviceARN, tags, "ROLL initial.go: the first revision's desired count, once its migration ran"},
 		{"ssm:GetParameter", f.rolloutParam, nil, "ROLL: the rollout's state parameter"},
 		{"ssm:PutParameter", f.rolloutParam, with(nil, "ssm:Overwrite", "true"), "ROLL: the rollout's state parameter"},
-		{"logs:GetLogEvents", stream, nil, "ROLL: a stopped task's logs (a stream carries no tags)"},
-		{"logs:FilterLogEvents", f.logGroupARN, tags, "ROLL: the task log group"},
-		{"elasticloadbalancing:DescribeTargetHealth", "*", nil, "ROLL: targets of the blue group"},
+		{"logs:GetLogEvents", stream, nil, "ROLL diagnose.go: a stopped task's last log lines (a stream carries no tags)"},
+		{"logs:FilterLogEvents", f.logGroupARN, tags, "ROLL: the task log group (the day-N logs command)"},
+		{"ecs:DescribeTaskDefinition", "*", nil, "ROLL diagnose.go: each container's awslogs group and prefix (SAR: no resource-level permission)"},
+		{"elasticloadbalancing:DescribeTargetHealth", "*", nil, "ROLL diagnose.go: the target groups' unhealthy targets (SAR: no resource-level permission)"},
+		{"cloudwatch:DescribeAlarms", alarm, tags, "ROLL diagnose.go: the group's alarms in ALARM"},
 	}
 }
 
@@ -151,7 +151,6 @@ func previewCalls(f stackFacts) []call {
 		{"s3:GetObject", state + "/.pulumi/meta.yaml", nil, "PULUMI: the backend's layout version"},
 		{"s3:GetObject", fmt.Sprintf("%s/.pulumi/stacks/%s/%s.json", state, f.project, f.stack), nil, "PULUMI: the stack's state"},
 		{"ecs:DescribeServices", f.serviceARN, onExisting(f.tags), "ROLL: what serves"},
-		{"ecs:DescribeTaskSets", f.arn("ecs", "task-set/"+f.cluster+"/"+f.service+"/ecs-svc/1234567890"), nil, "ROLL: what serves"},
 		{"ssm:GetParameter", f.rolloutParam, nil, "ROLL: the rollout's state parameter"},
 	}
 }
@@ -192,8 +191,6 @@ var sharedCalls = map[string]string{
 	"cloudwatch:DescribeAlarms":                           "target tracking's alarms: Application Auto Scaling creates them untagged, named after the cluster and service",
 	"cloudwatch:PutMetricAlarm":                           "target tracking's alarms: Application Auto Scaling creates them untagged, named after the cluster and service",
 	"cloudwatch:DeleteAlarms":                             "target tracking's alarms: Application Auto Scaling creates them untagged, named after the cluster and service",
-	"ecs:DescribeTaskSets":                                "task sets ECS and CodeDeploy create carry none of the stack's tags",
-	"ecs:TagResource":                                     "task sets ECS and CodeDeploy create carry none of the stack's tags: dev's role could mark a prod task set judged",
 	"ecs:ListTasks":                                       "authorized on container instances (SAR), which a Fargate cluster has none of: no tag to tell",
 	"logs:GetLogEvents":                                   "log streams carry no tags of their own",
 	"s3:ListBucket":                                       "the state bucket: listing it shows the other stacks' key names",
@@ -204,7 +201,7 @@ var sharedCalls = map[string]string{
 // but that carry none of the stack's tags (made by AWS, or untaggable here).
 var sharedUntagged = []string{
 	"codedeploy:GetDeploymentConfig", "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
-	"ecs:DescribeTaskSets", "ecs:TagResource", "ecs:ListTasks", "logs:GetLogEvents", "s3:ListBucket", "s3:GetObject", "iam:CreateServiceLinkedRole",
+	"ecs:ListTasks", "logs:GetLogEvents", "s3:ListBucket", "s3:GetObject", "iam:CreateServiceLinkedRole",
 }
 
 // deployCalls are the calls `pulumi up` makes as the CI deploy role: first (every

@@ -371,7 +371,7 @@ func ciPreviewPolicy(s ciScope) (string, error) {
 	rolloutState := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s/%s/%s/rollout", s.Partition, s.Region, s.Account, s.Project, s.Stack, s.Name)
 	statements := []policyStatement{
 		{Sid: "NoResourceLevel", Effect: "Allow", Action: []string{"sts:GetCallerIdentity", "ecr:GetAuthorizationToken", "ec2:DescribeAvailabilityZones"}, Resource: []string{"*"}},
-		{Sid: "WhatServes", Effect: "Allow", Action: []string{"ecs:DescribeServices", "ecs:DescribeTaskSets"},
+		{Sid: "WhatServes", Effect: "Allow", Action: []string{"ecs:DescribeServices"},
 			Resource: []string{fmt.Sprintf("arn:%s:ecs:%s:%s:*", s.Partition, s.Region, s.Account)}},
 		{Sid: "RolloutState", Effect: "Allow", Action: []string{"ssm:GetParameter"}, Resource: []string{rolloutState}},
 	}

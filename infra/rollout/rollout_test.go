@@ -369,8 +369,8 @@ func TestFailureWaitsForRollback(t *testing.T) {
 				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-BAD in progress
 				"GetDeployment",                                                 // d-BAD failed
 				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-RB in progress
-				"GetDeployment",                                                 // d-RB succeeded
-				"ListDeploymentTargets", "GetDeploymentTarget", "ListTasks",     // why it failed: nothing more to say
+				"GetDeployment",                                             // d-RB succeeded
+				"ListDeploymentTargets", "GetDeploymentTarget", "ListTasks", // why it failed: nothing more to say
 			})
 			if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"CreateDeployment"}) {
 				t.Errorf("writes %v", w)
