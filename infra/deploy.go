@@ -297,6 +297,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 			StopOnTimeout:        r.StopOnTimeout,
 			AcceptTrafficShifted: r.AcceptTrafficShifted,
 			Gate:                 LoadGate(r.Check, v[10].(string)),
+			GateTimeout:          gateTimeout(r.Check),
 			TargetGroups:         []string{v[8].(string), v[11].(string)},
 			Alarms:               v[12].([]string),
 		}
@@ -377,6 +378,14 @@ type pulumiLog struct {
 func (l pulumiLog) Info(msg string) { _ = l.ctx.Log.Info(msg, &pulumi.LogArgs{Resource: l.res}) }
 func (l pulumiLog) Warn(msg string) { _ = l.ctx.Log.Warn(msg, &pulumi.LogArgs{Resource: l.res}) }
 
+// gateTimeout bounds the load gate: its load and a minute to spare.
+func gateTimeout(c *RolloutCheck) time.Duration {
+	if c == nil {
+		return 0
+	}
+	return time.Duration(c.WarmUpSeconds+c.DurationSeconds)*time.Second + time.Minute
+}
+
 // LoadGate turns the rolloutCheck config into the rollout's gate: open-model load
 // on the production URL, judged by the configured thresholds.
 func LoadGate(c *RolloutCheck, url string) rollout.Gate {
@@ -394,6 +403,9 @@ func LoadGate(c *RolloutCheck, url string) rollout.Gate {
 		}, nil)
 		if err != nil {
 			return false, "", err
+		}
+		if err := ctx.Err(); err != nil { // cut short: a verdict on part of the load would be a guess
+			return false, report.Text(), fmt.Errorf("the load was cut short after %d requests: %w", report.Requests, err)
 		}
 		th := loadtest.Thresholds{
 			MaxP99: time.Duration(c.MaxP99Ms) * time.Millisecond, MaxP95: time.Duration(c.MaxP95Ms) * time.Millisecond,

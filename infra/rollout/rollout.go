@@ -110,7 +110,9 @@ type Request struct {
 	Alarms       []string
 	// Gate, when set, runs once all traffic is on the new tasks, while the old ones
 	// wait to be terminated; a failed gate stops the deployment with rollback.
-	Gate Gate
+	// GateTimeout bounds it on its own clock (default 15 minutes).
+	Gate        Gate
+	GateTimeout time.Duration
 }
 
 // Gate judges the new tasks under production traffic: passed, and a report to show.
@@ -632,7 +634,18 @@ func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (
 // returns a zero Result and no error: following goes on.
 func (ro *Rollout) gate(parent, ctx context.Context, req Request, id string) (Result, error) {
 	ro.Log.Info(fmt.Sprintf("deployment %s: running the load gate", id))
-	passed, report, err := req.Gate(ctx)
+	// The gate's own clock, not what is left of the rollout's: a load cut short by
+	// the rollout's deadline would be judged on part of its requests.
+	budget := req.GateTimeout
+	if budget <= 0 {
+		budget = 15 * time.Minute
+	}
+	gateCtx, cancelGate := context.WithTimeout(parent, budget)
+	passed, report, err := req.Gate(gateCtx)
+	cancelGate()
+	if parent.Err() != nil {
+		return Result{DeploymentID: id}, fmt.Errorf("rollout interrupted during the load gate; deployment %s continues in CodeDeploy, unjudged: follow it with `aws deploy get-deployment --deployment-id %s`: %w", id, id, parent.Err())
+	}
 	if err == nil && passed {
 		ro.Log.Info(fmt.Sprintf("deployment %s: load gate passed\n%s", id, report))
 		return Result{}, nil
