@@ -2,6 +2,7 @@ package infra
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -315,8 +316,13 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 			}
 			ro := clients.Rollout(log)
 			res, known, err := ro.Preview(goctx, request(v))
-			if err != nil {
-				log.Warn("pulumi up would fail: " + err.Error())
+			var blocked *rollout.BlockedError
+			switch {
+			case errors.As(err, &blocked):
+				log.Warn("pulumi up would refuse this revision: " + err.Error())
+				return previewResult{}
+			case err != nil: // e.g. the preview role may not read it: the outputs stay unknown
+				log.Warn("preview could not read what serves, so the rollout's outputs show as unknown: " + err.Error())
 				return previewResult{}
 			}
 			return previewResult{Result: res, known: known}

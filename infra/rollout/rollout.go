@@ -803,6 +803,11 @@ func (ro *Rollout) timedOut(parent, ctx context.Context, req Request, id string,
 	// A fresh deadline: the rollout's own has passed, and the stop must still go out.
 	stopCtx, cancel := context.WithTimeout(parent, ro.rollbackWait())
 	defer cancel()
+	// The termination wait may have begun since the last poll: look once more.
+	if info, err := ro.getDeployment(stopCtx, id); err == nil && Evaluate(info.Status, targetStatus((&progress{ro: ro, id: id}).target(stopCtx))) == Shifted {
+		ro.Log.Info(fmt.Sprintf("%s, but all traffic is on the new tasks and only the old ones' termination wait remains: not stopped; CodeDeploy finishes it", msg))
+		return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
+	}
 	ro.Log.Info(fmt.Sprintf("%s; stopping it with rollback", msg))
 	info, err := ro.stop(stopCtx, id)
 	if err != nil {
