@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
@@ -63,13 +60,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	srv := fakeaws.New()
 	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region: "ap-northeast-2", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 5 * time.Millisecond })
-		},
-	}
+	cfg := srv.Config(3)
 	c := &rollout.Clients{
 		CodeDeploy: codedeploy.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg),
 		Logs: cloudwatchlogs.NewFromConfig(cfg), ELB: elbv2.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg),
