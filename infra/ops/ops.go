@@ -73,16 +73,7 @@ func (o *Ops) poll() time.Duration {
 	return o.Poll
 }
 
-func (o *Ops) sleep(ctx context.Context) error {
-	t := time.NewTimer(o.poll())
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (o *Ops) sleep(ctx context.Context) error { return rollout.Sleep(ctx, o.poll()) }
 
 // Failed is an operation that ran and failed (a rollback that did not restore the
 // previous revision, a one-off command that exited non-zero): exit code 1. Any

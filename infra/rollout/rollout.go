@@ -177,8 +177,11 @@ func (ro *Rollout) rollbackWait() time.Duration {
 }
 
 // sleep waits one poll interval, or returns the context's error.
-func (ro *Rollout) sleep(ctx context.Context) error {
-	t := time.NewTimer(ro.poll())
+func (ro *Rollout) sleep(ctx context.Context) error { return Sleep(ctx, ro.poll()) }
+
+// Sleep waits d, or returns the context's error when it ends first.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
