@@ -572,7 +572,11 @@ func TestDeployRoleKeepsTheBoundary(t *testing.T) {
 	mustExplicitlyDeny(t, "dev's deploy role", deploy, []call{
 		{"iam:DeleteRolePermissionsBoundary", task, bounded(onExisting(dev.tags)), "removing the boundary"},
 		{"iam:PutRolePermissionsBoundary", task, with(onExisting(dev.tags), "iam:PermissionsBoundary", admin), "replacing the boundary"},
-		{"iam:PutRolePermissionsBoundary", evil, bounded(onExisting(dev.tags)), "putting boundaries is the bootstrap workstation's"},
+		// The upgrade that puts the boundary on existing roles and creates it runs
+		// from the bootstrap workstation: the Terraform provider puts a changed
+		// permissions_boundary with PutRolePermissionsBoundary (internal/service/iam/role.go).
+		{"iam:PutRolePermissionsBoundary", str(t, dev.execRole, "out:arn"), bounded(onExisting(dev.tags)), "putting boundaries is the bootstrap workstation's"},
+		{"iam:CreatePolicy", dev.boundary, creating(dev.tags), "creating the boundary is the bootstrap workstation's"},
 		{"iam:CreatePolicyVersion", dev.boundary, onExisting(dev.tags), "changing the boundary"},
 		{"iam:SetDefaultPolicyVersion", dev.boundary, onExisting(dev.tags), "changing the boundary"},
 		{"iam:DeletePolicyVersion", dev.boundary, onExisting(dev.tags), "changing the boundary"},
