@@ -650,6 +650,7 @@ func TestBoundaryStopsEscalation(t *testing.T) {
 		{"iam:UpdateAssumeRolePolicy", adminRole, nil, "trusting itself from a role without the boundary"},
 		{"iam:CreatePolicyVersion", fmt.Sprintf("arn:aws:iam::%s:policy/team", acct), nil, "a managed policy another principal has"},
 		{"iam:DeleteRolePermissionsBoundary", str(t, dev.execRole, "out:arn"), with(onExisting(dev.tags), "iam:PermissionsBoundary", dev.boundary), "its own stack's boundary"},
+		{"iam:PutRolePermissionsBoundary", str(t, dev.execRole, "out:arn"), with(onExisting(dev.tags), "iam:PermissionsBoundary", "arn:aws:iam::aws:policy/AdministratorAccess"), "another boundary"},
 		{"iam:CreatePolicyVersion", dev.boundary, onExisting(dev.tags), "its own boundary"},
 		// Other roles' permissions.
 		{"sts:AssumeRole", adminRole, nil, "a role that trusts the account"},
