@@ -496,7 +496,13 @@ func ciDeployPolicy(s ciScope) (string, error) {
 		policyStatement{Sid: "CIRolesFromBootstrapOnly", Effect: "Deny", Action: []string{"iam:*"},
 			Resource: []string{iamARN("role" + ciRolePath + "*"), iamARN("policy" + ciRolePath + "*"), iamARN("oidc-provider/*")}},
 		// Boundaries are put and removed from the bootstrap workstation only: CreateRole
-		// sets one in the same call, and no role may lose or swap it.
+		// sets one in the same call (its PermissionsBoundary parameter, which the
+		// Terraform provider passes; iam:CreateRole with the condition is all AWS's
+		// Well-Architected lab "IAM Permission Boundaries Delegating Role Creation"
+		// grants for it), and no role may lose or swap it. A changed
+		// permissions_boundary of an existing role is a PutRolePermissionsBoundary
+		// (terraform-provider-aws v5 internal/service/iam/role.go, update): the
+		// upgrade that adds the boundary runs from the workstation.
 		policyStatement{Sid: "BoundariesFromBootstrapOnly", Effect: "Deny", Action: []string{
 			"iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:PutUserPermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
 		}, Resource: []string{"*"}})
