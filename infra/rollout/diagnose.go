@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -50,7 +52,7 @@ const (
 // from its awslogs stream <prefix>/<container>/<task id>), and the target groups'
 // unhealthy targets with their reasons. Each part is best effort: what cannot be
 // read says so, and the rest still shows. "" when nothing was found.
-func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymentID string, since time.Time) string {
+func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymentID string, since time.Time, seen []string) string {
 	var lines []string
 	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
 	if deploymentID != "" {
@@ -71,8 +73,15 @@ func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymen
 	}
 	lines = append(lines, ro.stoppedTaskReport(ctx, req, td, since)...)
 	if ro.ELB != nil {
+		var now []string
 		for _, tg := range req.TargetGroups {
-			lines = append(lines, ro.targetHealthReport(ctx, tg)...)
+			now = append(now, ro.targetHealthReport(ctx, tg, true)...)
+		}
+		lines = append(lines, now...)
+		if len(now) == 0 { // deregistered by now: what was seen while it ran
+			for _, l := range seen {
+				lines = append(lines, l+" (while the deployment ran)")
+			}
 		}
 	}
 	if len(lines) == 0 {
@@ -111,22 +120,18 @@ func (ro *Rollout) failedEvents(ctx context.Context, id string) []string {
 // stoppedTaskReport describes the revision's tasks that stopped since `since`,
 // newest first, with each container's last log lines.
 func (ro *Rollout) stoppedTaskReport(ctx context.Context, req Request, td string, since time.Time) []string {
-	list, err := ro.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(req.Cluster), ServiceName: aws.String(req.Service), DesiredStatus: ecstypes.DesiredStatusStopped})
+	all, err := ro.serviceTasks(ctx, req, ecstypes.DesiredStatusStopped)
 	if err != nil {
-		return []string{fmt.Sprintf("stopped tasks: could not list them: %v", err)}
-	}
-	if len(list.TaskArns) == 0 {
-		return nil
-	}
-	out, err := ro.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(req.Cluster), Tasks: list.TaskArns[:min(len(list.TaskArns), 100)]})
-	if err != nil {
-		return []string{fmt.Sprintf("stopped tasks: could not describe them: %v", err)}
+		return []string{fmt.Sprintf("stopped tasks: %v", err)}
 	}
 	var tasks []ecstypes.Task
-	for _, t := range out.Tasks {
+	for _, t := range all {
 		if aws.ToString(t.TaskDefinitionArn) == td && (t.StoppedAt == nil || !t.StoppedAt.Before(since)) {
 			tasks = append(tasks, t)
 		}
+	}
+	if len(tasks) == 0 {
+		return nil
 	}
 	slices.SortFunc(tasks, func(a, b ecstypes.Task) int { return aws.ToTime(b.StoppedAt).Compare(aws.ToTime(a.StoppedAt)) })
 	streams := ro.logStreams(ctx, td)
@@ -144,13 +149,18 @@ func (ro *Rollout) stoppedTaskReport(ctx context.Context, req Request, td string
 			l += "\n    container " + name + ":"
 			if c.ExitCode != nil {
 				l += fmt.Sprintf(" exit %d", *c.ExitCode)
+			} else {
+				l += " no exit code (it did not run)" // e.g. nginx waiting for a HEALTHY app
 			}
 			if r := aws.ToString(c.Reason); r != "" {
 				l += " (" + r + ")"
 			}
 			if s, ok := streams[name]; ok {
 				events, err := ro.lastLogLines(ctx, s.group, s.stream(id))
+				var missing *logstypes.ResourceNotFoundException
 				switch {
+				case errors.As(err, &missing): // it never started (or never logged): no stream
+					l += "\n      (no log lines)"
 				case err != nil:
 					l += fmt.Sprintf("\n      (its log %s: %v)", s.stream(id), err)
 				case len(events) > 0:
@@ -167,6 +177,35 @@ func (ro *Rollout) stoppedTaskReport(ctx context.Context, req Request, td string
 		lines = append(lines, l)
 	}
 	return lines
+}
+
+// serviceTasks lists and describes the service's tasks of a desired status, every
+// page (ListTasks pages, DescribeTasks takes at most 100).
+func (ro *Rollout) serviceTasks(ctx context.Context, req Request, status ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
+	var arns []string
+	in := &ecs.ListTasksInput{Cluster: aws.String(req.Cluster), ServiceName: aws.String(req.Service), DesiredStatus: status}
+	for {
+		list, err := ro.ECS.ListTasks(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list the tasks of service %s: %w", req.Service, err)
+		}
+		arns = append(arns, list.TaskArns...)
+		if list.NextToken == nil {
+			break
+		}
+		in.NextToken = list.NextToken
+	}
+	var tasks []ecstypes.Task
+	for len(arns) > 0 {
+		batch := arns[:min(len(arns), 100)]
+		arns = arns[len(batch):]
+		out, err := ro.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(req.Cluster), Tasks: batch})
+		if err != nil {
+			return nil, fmt.Errorf("failed to describe the tasks of service %s: %w", req.Service, err)
+		}
+		tasks = append(tasks, out.Tasks...)
+	}
+	return tasks, nil
 }
 
 // LogStream is where a container of a task definition logs: awslogs names the
@@ -211,29 +250,46 @@ func (ro *Rollout) lastLogLines(ctx context.Context, group, stream string) ([]st
 	if ro.Logs == nil {
 		return nil, nil
 	}
-	out, err := ro.Logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+	in := &cloudwatchlogs.GetLogEventsInput{
 		LogGroupName: aws.String(group), LogStreamName: aws.String(stream), Limit: aws.Int32(reportLines), StartFromHead: aws.Bool(false),
-	})
-	if err != nil {
-		return nil, err
 	}
-	var lines []string
-	for _, e := range out.Events {
-		lines = append(lines, clip(strings.TrimRight(aws.ToString(e.Message), "\n")))
+	// A page may be empty while older events exist (GetLogEvents, API reference):
+	// step back a few pages, until the token no longer moves.
+	for range 5 {
+		out, err := ro.Logs.GetLogEvents(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		if len(out.Events) > 0 {
+			var lines []string
+			for _, e := range out.Events {
+				lines = append(lines, clip(strings.TrimRight(aws.ToString(e.Message), "\n")))
+			}
+			return lastLines(lines, reportLines), nil
+		}
+		if out.NextBackwardToken == nil || aws.ToString(out.NextBackwardToken) == aws.ToString(in.NextToken) {
+			break
+		}
+		in.NextToken = out.NextBackwardToken
 	}
-	return lastLines(lines, reportLines), nil
+	return nil, nil
 }
 
-// targetHealthReport lists a target group's unhealthy targets with their reasons.
-func (ro *Rollout) targetHealthReport(ctx context.Context, tg string) []string {
+// targetHealthReport lists a target group's unhealthy targets with their reasons
+// (not those ECS is deregistering, which say nothing of the revision); sayErrors
+// reports a failed read as a line.
+func (ro *Rollout) targetHealthReport(ctx context.Context, tg string, sayErrors bool) []string {
 	out, err := ro.ELB.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
 	if err != nil {
+		if !sayErrors {
+			return nil
+		}
 		return []string{fmt.Sprintf("target group %s: could not read its targets' health: %v", targetGroupName(tg), err)}
 	}
 	var lines []string
 	for _, d := range out.TargetHealthDescriptions {
 		h := d.TargetHealth
-		if h == nil || h.State == elbtypes.TargetHealthStateEnumHealthy {
+		if h == nil || h.State == elbtypes.TargetHealthStateEnumHealthy || h.State == elbtypes.TargetHealthStateEnumDraining {
 			continue
 		}
 		if len(lines) == reportTargets {

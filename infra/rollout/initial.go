@@ -63,7 +63,7 @@ func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, servin
 		}
 		if err == nil && len(stopped) >= failedTaskThreshold(st.desired) {
 			err := fmt.Errorf("first revision %s of service %s is not healthy: %d tasks stopped (%s)", shortARN(req.TaskDefinition), req.Service, len(stopped), stopReasons(stopped))
-			if report := ro.failureReport(ctx, req, req.TaskDefinition, "", began); report != "" {
+			if report := ro.failureReport(ctx, req, req.TaskDefinition, "", began, nil); report != "" {
 				ro.Log.Info(report)
 				err = fmt.Errorf("%w\n%s", err, report)
 			}
@@ -133,31 +133,14 @@ func (ro *Rollout) taskSetStatus(ctx context.Context, req Request, arn string) (
 // ListTasks is read: ECS keeps stopped tasks about an hour, so an earlier attempt
 // may have left more than a page of them.
 func (ro *Rollout) stoppedTasks(ctx context.Context, req Request, since time.Time) ([]ecstypes.Task, error) {
-	var arns []string
-	in := &ecs.ListTasksInput{Cluster: aws.String(req.Cluster), ServiceName: aws.String(req.Service), DesiredStatus: ecstypes.DesiredStatusStopped}
-	for {
-		list, err := ro.ECS.ListTasks(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("failed to list stopped tasks of service %s: %w", req.Service, err)
-		}
-		arns = append(arns, list.TaskArns...)
-		if list.NextToken == nil {
-			break
-		}
-		in.NextToken = list.NextToken
+	all, err := ro.serviceTasks(ctx, req, ecstypes.DesiredStatusStopped)
+	if err != nil {
+		return nil, err
 	}
 	var tasks []ecstypes.Task
-	for len(arns) > 0 {
-		batch := arns[:min(len(arns), 100)] // DescribeTasks takes at most 100
-		arns = arns[len(batch):]
-		out, err := ro.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(req.Cluster), Tasks: batch})
-		if err != nil {
-			return nil, fmt.Errorf("failed to describe stopped tasks of service %s: %w", req.Service, err)
-		}
-		for _, t := range out.Tasks {
-			if aws.ToString(t.TaskDefinitionArn) == req.TaskDefinition && t.StoppedAt != nil && !t.StoppedAt.Before(since) && brokenStop(t) {
-				tasks = append(tasks, t)
-			}
+	for _, t := range all {
+		if aws.ToString(t.TaskDefinitionArn) == req.TaskDefinition && t.StoppedAt != nil && !t.StoppedAt.Before(since) && brokenStop(t) {
+			tasks = append(tasks, t)
 		}
 	}
 	return tasks, nil

@@ -593,12 +593,22 @@ func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (
 	p := &progress{ro: ro, id: id}
 	gated := req.Gate == nil
 	shifted := false
+	var unhealthy []string // the target groups' unhealthy targets as last seen while it ran
 	for {
 		info, err := ro.getDeployment(ctx, id)
 		if err != nil {
 			return ro.timedOut(parent, ctx, req, id, shifted, err)
 		}
 		target := p.report(ctx, info)
+		if info.Status == cdtypes.DeploymentStatusInProgress && !shifted && ro.ELB != nil {
+			var now []string
+			for _, tg := range req.TargetGroups {
+				now = append(now, ro.targetHealthReport(ctx, tg, false)...)
+			}
+			if len(now) > 0 {
+				unhealthy = now
+			}
+		}
 		switch Evaluate(info.Status, target) {
 		case Done:
 			if !gated {
@@ -607,7 +617,7 @@ func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (
 			ro.Log.Info(fmt.Sprintf("deployment %s succeeded", id))
 			return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
 		case Unhealthy:
-			return Result{DeploymentID: id}, ro.failure(parent, req, info)
+			return Result{DeploymentID: id}, ro.failure(parent, req, info, unhealthy...)
 		case Shifted:
 			if !shifted {
 				ro.Log.Info(fmt.Sprintf("deployment %s: all traffic on the new tasks; the old ones wait to be terminated", id))
@@ -707,16 +717,22 @@ func (ro *Rollout) getDeployment(ctx context.Context, id string) (*cdtypes.Deplo
 // id may show a poll after the status (ecspresso waits for both): until it does,
 // or until nothing is active in the group any more, it keeps looking. The error
 // ends with the report of why the revision failed.
-func (ro *Rollout) failure(parent context.Context, req Request, info *cdtypes.DeploymentInfo) error {
-	err := ro.followRollback(parent, info)
+func (ro *Rollout) failure(parent context.Context, req Request, info *cdtypes.DeploymentInfo, seen ...string) error {
+	// The report is read first, as the deployment turns Failed or Stopped: once the
+	// rollback ran, ECS has deregistered the failed tasks' targets and the alarms
+	// that stopped it are usually back to OK.
 	since := time.Now().Add(-time.Hour)
 	if info.CreateTime != nil {
 		since = *info.CreateTime
 	}
 	reportCtx, cancel := context.WithTimeout(parent, time.Minute)
-	defer cancel()
-	if report := ro.failureReport(reportCtx, req, req.TaskDefinition, aws.ToString(info.DeploymentId), since); report != "" {
+	report := ro.failureReport(reportCtx, req, req.TaskDefinition, aws.ToString(info.DeploymentId), since, seen)
+	cancel()
+	if report != "" {
 		ro.Log.Info(report)
+	}
+	err := ro.followRollback(parent, info)
+	if report != "" {
 		return fmt.Errorf("%w\n%s", err, report)
 	}
 	return err

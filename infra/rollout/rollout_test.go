@@ -353,10 +353,12 @@ func TestFailureWaitsForRollback(t *testing.T) {
 			// The rollback was followed to its end before the run failed.
 			wantOps(t, f, []string{"DescribeServices", "ListDeployments", "CreateDeployment",
 				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-BAD in progress
-				"GetDeployment",                                                 // d-BAD failed
+				"GetDeployment", // d-BAD failed
+				// Why it failed, read before the rollback removes the evidence:
+				// nothing more to say here.
+				"ListDeploymentTargets", "GetDeploymentTarget", "ListTasks",
 				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-RB in progress
-				"GetDeployment",                                             // d-RB succeeded
-				"ListDeploymentTargets", "GetDeploymentTarget", "ListTasks", // why it failed: nothing more to say
+				"GetDeployment", // d-RB succeeded
 			})
 			if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"CreateDeployment"}) {
 				t.Errorf("writes %v", w)

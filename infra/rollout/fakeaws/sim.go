@@ -41,6 +41,13 @@ type Sim struct {
 	// WaitLooks is how many looks the termination wait lasts once all traffic is on
 	// the new tasks (default Steps).
 	WaitLooks int
+	// PageSize is how many items a page of ListTasks and ListDeployments holds
+	// (default 2: every caller's pagination is exercised; AWS's pages hold up to 100).
+	PageSize int
+	// EmptyLogPages is how many empty pages GetLogEvents answers first for a
+	// stream read from its end: AWS documents that a page may be empty while
+	// older events exist.
+	EmptyLogPages int
 	// MigrationExit is the exit code of one-off tasks (RunTask), and OneOffLogs the
 	// lines their app container writes before it exits.
 	MigrationExit int
@@ -88,6 +95,13 @@ type Crash struct {
 	// Alarm, when set, is the deployment group's alarm that goes off: a deployment
 	// of the revision is stopped on it (ALARM_ACTIVE) instead of failing.
 	Alarm string
+	// HealthCheckCodes, when set (e.g. "[400]": Django refusing the load
+	// balancer's Host header), makes the app run and stay up while its target
+	// fails the load balancer's checks with these codes; ECS then stops the task
+	// ("Task failed ELB health checks in (target-group …)"). Without it the app
+	// exits with ExitCode before it is HEALTHY: nginx, which waits for that
+	// (dependsOn), never starts, the task never runs, and ECS registers no target.
+	HealthCheckCodes string
 }
 
 // TaskDef is what the sim knows of a registered task definition: the roles ECS
@@ -150,6 +164,9 @@ type simDeployment struct {
 	// the deployment a rollback undoes.
 	previous   *simTaskSet
 	rollbackOf *simDeployment
+	// green is the replacement task set of a revision whose targets fail their
+	// health checks, while ECS still runs it.
+	green *simTaskSet
 }
 
 type simTask struct {
@@ -160,8 +177,11 @@ type simTask struct {
 	startedAt, stoppedAt                 time.Time
 	// ip is its ENI's address, the target the load balancer checks.
 	ip string
-	// unhealthy: its target fails the load balancer's health checks.
-	unhealthy bool
+	// deployment made the task set it crashed in ("" for the first revision's).
+	deployment string
+	// crash is how it failed, if it did: an app that exited before nginx started,
+	// or a running task whose target failed the health checks.
+	crash *Crash
 }
 
 // appSpecTarget is what the sim reads of an AppSpec.
@@ -193,8 +213,8 @@ func NewSim(srv *Server) *Sim {
 		"ListTasks": s.listTasks, "DescribeTasks": s.describeTasks, "RunTask": s.runTask, "TagResource": s.tagResource, "StopTask": s.stopTask,
 		"ListDeployments": s.listDeployments, "GetDeployment": s.getDeployment, "CreateDeployment": s.createDeployment,
 		"StopDeployment": s.stopDeployment, "ListDeploymentTargets": s.listTargets, "GetDeploymentTarget": s.getTarget,
-		"GetApplicationRevision": s.getApplicationRevision,
-		"GetParameter":           s.getParameter, "PutParameter": s.putParameter,
+		"GetApplicationRevision": s.getApplicationRevision, "BatchGetDeployments": s.batchGetDeployments,
+		"GetParameter": s.getParameter, "PutParameter": s.putParameter,
 		"DescribeTaskDefinition": s.describeTaskDefinition,
 		"GetLogEvents":           s.getLogEvents, "FilterLogEvents": s.filterLogEvents,
 		"DescribeTargetHealth": s.describeTargetHealth, "DescribeAlarms": s.describeAlarms,
@@ -502,6 +522,11 @@ func (s *Sim) advance(d *simDeployment) {
 		if d.creator == "codeDeployRollback" {
 			if d.looks >= s.Steps {
 				d.status = "Succeeded"
+				// Traffic is back on the old tasks: the alarm that stopped the deployment
+				// returns to OK within its evaluation periods (here at once).
+				for name := range s.alarms {
+					s.alarms[name] = alarmState{"OK", "Threshold Crossed: datapoints were below the threshold"}
+				}
 				if o := d.rollbackOf; o != nil && o.previous != nil && s.svc != nil {
 					s.svc.primary = o.previous
 					s.event("rollback %s: %s serves again", d.id, o.previous.td)
@@ -526,9 +551,22 @@ func (s *Sim) advance(d *simDeployment) {
 			return
 		}
 		if c, broken := s.crash[d.td]; broken {
-			green := s.newTaskSet(d.td, d.id, s.svc.primary.network, s.svc.primary.capacity, s.otherTargetGroup(s.svc.primary.targetGroup))
-			for range 3 {
-				s.crashTask(green, c)
+			if c.HealthCheckCodes != "" && d.green == nil {
+				// The replacement tasks run, behind the test listener's group, and fail
+				// its checks for a while before ECS gives up on them.
+				d.green = s.newTaskSet(d.td, d.id, s.svc.primary.network, s.svc.primary.capacity, s.otherTargetGroup(s.svc.primary.targetGroup))
+				for range 3 {
+					s.runFailingTask(d.green, c).deployment = d.id
+				}
+				return
+			}
+			if d.green != nil {
+				s.stopTasksOf(d.green, "ServiceSchedulerInitiated", "Task failed ELB health checks in (target-group "+d.green.targetGroup+")")
+			} else {
+				green := s.newTaskSet(d.td, d.id, s.svc.primary.network, s.svc.primary.capacity, s.otherTargetGroup(s.svc.primary.targetGroup))
+				for range 3 {
+					s.crashTask(green, c).deployment = d.id
+				}
 			}
 			if c.Alarm != "" {
 				// CodeDeploy stops a deployment whose group's alarm goes off
@@ -629,6 +667,9 @@ func (s *Sim) info(d *simDeployment) map[string]any {
 	if d.rollbackID != "" && d.terminalAnswers >= 1 {
 		info["rollbackInfo"] = map[string]any{"rollbackDeploymentId": d.rollbackID}
 	}
+	if d.rollbackOf != nil { // a rollback names the deployment it rolls back (RollbackInfo)
+		info["rollbackInfo"] = map[string]any{"rollbackTriggeringDeploymentId": d.rollbackOf.id, "rollbackMessage": "Rolled back deployment " + d.rollbackOf.id}
+	}
 	return info
 }
 
@@ -676,13 +717,57 @@ func (s *Sim) listDeployments(body map[string]any) (any, *Error) {
 		}
 	}
 	ids := []string{}
-	// Newest first, as the console and CLI show them.
+	// Newest first, as the console and CLI show them (ecspresso relies on it too).
 	for i := len(s.deps) - 1; i >= 0; i-- {
 		if d := s.deps[i]; len(want) == 0 || slices.Contains(want, d.status) {
 			ids = append(ids, d.id)
 		}
 	}
-	return map[string]any{"deployments": ids}, nil
+	page, next := s.page(ids, body["nextToken"])
+	out := map[string]any{"deployments": page}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
+}
+
+// page cuts a list into pages of PageSize, with a token for the next.
+func (s *Sim) page(items []string, token any) ([]string, string) {
+	size := s.PageSize
+	if size <= 0 {
+		size = 2
+	}
+	from := 0
+	if t, ok := token.(string); ok {
+		fmt.Sscanf(t, "page-%d", &from)
+	}
+	from = min(from, len(items))
+	to := min(from+size, len(items))
+	if to < len(items) {
+		return items[from:to], fmt.Sprintf("page-%d", to)
+	}
+	return items[from:to], ""
+}
+
+// batchGetDeployments answers up to 25 deployments at once.
+func (s *Sim) batchGetDeployments(body map[string]any) (any, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids, _ := body["deploymentIds"].([]any)
+	if len(ids) > 25 {
+		return nil, &Error{Status: 400, Type: "BatchLimitExceededException", Message: "The maximum number of deployment IDs is 25"}
+	}
+	infos := []any{}
+	for _, id := range ids {
+		if d := s.find(fmt.Sprint(id)); d != nil {
+			s.advance(d)
+			infos = append(infos, s.info(d))
+			if !Active(d.status) {
+				d.terminalAnswers++
+			}
+		}
+	}
+	return map[string]any{"deploymentsInfo": infos}, nil
 }
 
 func (s *Sim) createDeployment(body map[string]any) (any, *Error) {
@@ -768,7 +853,10 @@ func (s *Sim) getTarget(body map[string]any) (any, *Error) {
 			ev["status"] = "Succeeded"
 		case name == d.failedEvent:
 			ev["status"] = "Failed"
-			ev["diagnostics"] = map[string]any{"errorCode": "ScriptFailed", "message": d.diagnostics}
+			// LifecycleEvent Diagnostics errorCode is one of Success, ScriptMissing,
+			// ScriptNotExecutable, ScriptTimedOut, ScriptFailed, UnknownError (API
+			// reference); which one an ECS Install failure carries is unverified.
+			ev["diagnostics"] = map[string]any{"errorCode": "UnknownError", "message": d.diagnostics}
 		case i == done && d.status == "InProgress":
 			ev["status"] = "InProgress"
 		}

@@ -72,15 +72,37 @@ func (s *Sim) clusterName() string {
 	return s.svc.cluster[strings.LastIndex(s.svc.cluster, "/")+1:]
 }
 
-// crashTask adds a task of a task set that ran, logged its last lines and exited.
-func (s *Sim) crashTask(ts *simTaskSet, c Crash) {
+// crashTask adds a stopped task of a broken revision. With HealthCheckCodes it
+// ran, both containers logged, and ECS stopped it for failing the checks;
+// otherwise the app logged its last lines and exited, and nginx never started:
+// it waits for the app to be HEALTHY (dependsOn), so it has no log stream.
+func (s *Sim) crashTask(ts *simTaskSet, c Crash) *simTask {
+	if c.HealthCheckCodes != "" {
+		t := s.runFailingTask(ts, c)
+		t.stopped, t.stoppedAt = true, time.Now()
+		t.reason, t.stopCode = "Task failed ELB health checks in (target-group "+ts.targetGroup+")", "ServiceSchedulerInitiated"
+		return t
+	}
+	t := s.newTask(ts.td, ts.id)
+	for _, line := range c.Logs {
+		s.log(t, "app", line)
+	}
+	t.crash = &c
+	t.stopped = true
+	t.reason, t.stopCode, t.exit, t.stoppedAt = c.Reason, "EssentialContainerExited", c.ExitCode, time.Now()
+	return t
+}
+
+// runFailingTask adds a running task of a revision whose target fails the load
+// balancer's health checks.
+func (s *Sim) runFailingTask(ts *simTaskSet, c Crash) *simTask {
 	t := s.newTask(ts.td, ts.id)
 	s.log(t, "nginx", "start worker processes")
 	for _, line := range c.Logs {
 		s.log(t, "app", line)
 	}
-	t.stopped, t.unhealthy = true, true
-	t.reason, t.stopCode, t.exit, t.stoppedAt = c.Reason, "EssentialContainerExited", c.ExitCode, time.Now()
+	t.crash = &c
+	return t
 }
 
 // stopTasksOf stops a task set's running tasks (its tasks are replaced).
@@ -111,15 +133,21 @@ func (s *Sim) listTasks(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	arns := []string{}
-	if svc := s.serviceFor(body["serviceName"]); svc != nil {
-		stopped := body["desiredStatus"] == "STOPPED"
+	service, byService := body["serviceName"]
+	stopped := body["desiredStatus"] == "STOPPED"
+	if svc := s.serviceFor(service); svc != nil || !byService { // a service's tasks, or the cluster's
 		for _, arn := range s.taskOrder {
-			if t := s.tasks[arn]; t.stopped == stopped && strings.HasPrefix(t.startedBy, "ecs-svc/") {
+			if t := s.tasks[arn]; t.stopped == stopped && (!byService || strings.HasPrefix(t.startedBy, "ecs-svc/")) {
 				arns = append(arns, arn)
 			}
 		}
 	}
-	return map[string]any{"taskArns": arns}, nil
+	page, next := s.page(arns, body["nextToken"])
+	out := map[string]any{"taskArns": page}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
 }
 
 func (s *Sim) describeTasks(body map[string]any) (any, *Error) {
@@ -152,7 +180,15 @@ func (s *Sim) describeTasks(body map[string]any) (any, *Error) {
 		if t.stopped {
 			task["lastStatus"], task["desiredStatus"], task["stoppedReason"], task["stopCode"] = "STOPPED", "STOPPED", t.reason, t.stopCode
 			task["stoppedAt"] = float64(t.stoppedAt.UnixMilli()) / 1000
-			task["containers"] = []any{map[string]any{"name": "app", "lastStatus": "STOPPED", "exitCode": t.exit}, map[string]any{"name": "nginx", "lastStatus": "STOPPED", "exitCode": 0}}
+			nginx := map[string]any{"name": "nginx", "lastStatus": "STOPPED", "exitCode": 0}
+			if t.crash != nil && t.crash.HealthCheckCodes == "" {
+				// nginx waited for the app to be HEALTHY and never ran: no exit code
+				// (the agent reports one only for a container it started or
+				// force-stopped, amazon-ecs-agent#2152 and #3218; which of the two
+				// AWS shows here is unverified, so the fake gives the barer answer).
+				nginx = map[string]any{"name": "nginx", "lastStatus": "STOPPED"}
+			}
+			task["containers"] = []any{map[string]any{"name": "app", "lastStatus": "STOPPED", "exitCode": t.exit}, nginx}
 		}
 		out = append(out, task)
 	}
@@ -194,19 +230,34 @@ func (s *Sim) getLogEvents(body map[string]any) (any, *Error) {
 		limit = int(l)
 	}
 	from, to := 0, len(events)
-	if tok, ok := body["nextToken"].(string); ok && strings.HasPrefix(tok, "f/") {
+	tok, _ := body["nextToken"].(string)
+	switch {
+	case strings.HasPrefix(tok, "f/"):
 		fmt.Sscanf(tok, "f/%d", &from)
 		to = min(len(events), from+limit)
-	} else if body["startFromHead"] == true {
+	case strings.HasPrefix(tok, "b/"):
+		// b/<end>/<empty pages still to answer>: every empty page's token differs
+		// from the one passed, which AWS says means there may be more.
+		var empty int
+		fmt.Sscanf(tok, "b/%d/%d", &to, &empty)
+		to = min(to, len(events))
+		from = max(0, to-limit)
+		if empty > 0 {
+			return map[string]any{"events": []any{}, "nextForwardToken": fmt.Sprintf("f/%d", to), "nextBackwardToken": fmt.Sprintf("b/%d/%d", to, empty-1)}, nil
+		}
+	case body["startFromHead"] == true:
 		to = min(len(events), limit)
-	} else {
+	default:
 		from = max(0, len(events)-limit)
+		if s.EmptyLogPages > 0 {
+			return map[string]any{"events": []any{}, "nextForwardToken": fmt.Sprintf("f/%d", len(events)), "nextBackwardToken": fmt.Sprintf("b/%d/%d", len(events), s.EmptyLogPages-1)}, nil
+		}
 	}
 	out := []any{}
 	for _, e := range events[from:to] {
 		out = append(out, map[string]any{"timestamp": e.At.UnixMilli(), "message": e.Message, "ingestionTime": e.At.UnixMilli()})
 	}
-	return map[string]any{"events": out, "nextForwardToken": fmt.Sprintf("f/%d", to), "nextBackwardToken": fmt.Sprintf("b/%d", from)}, nil
+	return map[string]any{"events": out, "nextForwardToken": fmt.Sprintf("f/%d", to), "nextBackwardToken": fmt.Sprintf("b/%d/0", from)}, nil
 }
 
 // filterLogEvents answers events of a group's streams (named, or by prefix) from
@@ -247,12 +298,31 @@ func (s *Sim) filterLogEvents(body map[string]any) (any, *Error) {
 	if !found {
 		return nil, &Error{Status: 400, Type: "ResourceNotFoundException", Message: "The specified log group does not exist."}
 	}
+	// A named stream that does not exist fails the whole request (the API reference
+	// is silent; percona/rds_exporter bisects its batches for this, issue #81).
+	for _, n := range names {
+		if _, ok := s.logs[group+"\x00"+n]; !ok {
+			return nil, &Error{Status: 400, Type: "ResourceNotFoundException", Message: "The specified log stream does not exist."}
+		}
+	}
 	slices.SortStableFunc(all, func(a, b ev) int { return a.e.At.Compare(b.e.At) })
+	var ids []string
+	for i := range all {
+		ids = append(ids, fmt.Sprint(i))
+	}
+	page, next := s.page(ids, body["nextToken"])
 	out := []any{}
-	for _, e := range all {
+	for _, i := range page {
+		var n int
+		fmt.Sscanf(i, "%d", &n)
+		e := all[n]
 		out = append(out, map[string]any{"logStreamName": e.stream, "timestamp": e.e.At.UnixMilli(), "message": e.e.Message, "eventId": fmt.Sprint(e.e.At.UnixNano())})
 	}
-	return map[string]any{"events": out}, nil
+	res := map[string]any{"events": out}
+	if next != "" {
+		res["nextToken"] = next
+	}
+	return res, nil
 }
 
 // describeTargetHealth answers the targets of a target group: the tasks of the
@@ -275,13 +345,23 @@ func (s *Sim) describeTargetHealth(body map[string]any) (any, *Error) {
 	out := []any{}
 	for _, arn := range s.taskOrder {
 		t := s.tasks[arn]
-		crashed := t.unhealthy && time.Since(t.stoppedAt) < time.Minute
-		if !(sets[t.startedBy] && !t.stopped) && !(crashed && s.targetGroupOf(t) == tg) {
+		// A task whose target failed its checks: unhealthy while it runs; once ECS
+		// stopped it, draining while its deployment or that one's rollback runs
+		// (ELB deregistration delay), then gone. A task whose app exited before
+		// nginx started never ran, and ECS registered no target for it.
+		failing := t.crash != nil && t.crash.HealthCheckCodes != "" && s.targetGroupOf(t) == tg
+		if failing && t.stopped && !(t.deployment == "" && time.Since(t.stoppedAt) < time.Minute) && !(t.deployment != "" && s.deploymentOrRollbackActive(t.deployment)) {
+			continue
+		}
+		if !(sets[t.startedBy] && !t.stopped) && !failing {
 			continue
 		}
 		health := map[string]any{"State": "healthy"}
-		if t.unhealthy {
-			health = map[string]any{"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch", "Description": "Health checks failed with these codes: [502]"}
+		switch {
+		case failing && t.stopped:
+			health = map[string]any{"State": "draining", "Reason": "Target.DeregistrationInProgress", "Description": "Target deregistration is in progress"}
+		case failing:
+			health = map[string]any{"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch", "Description": "Health checks failed with these codes: " + t.crash.HealthCheckCodes}
 		}
 		out = append(out, map[string]any{"Target": map[string]any{"Id": t.ip, "Port": s.svc.port}, "HealthCheckPort": fmt.Sprint(s.svc.port), "TargetHealth": health})
 	}
@@ -337,4 +417,15 @@ func (s *Sim) stopTask(body map[string]any) (any, *Error) {
 		s.event("task %s stopped by the user", t.arn)
 	}
 	return map[string]any{"task": map[string]any{"taskArn": t.arn, "lastStatus": "STOPPED"}}, nil
+}
+
+// deploymentOrRollbackActive tells whether a deployment, or its rollback, is still
+// under way.
+func (s *Sim) deploymentOrRollbackActive(id string) bool {
+	for _, d := range s.deps {
+		if (d.id == id || (d.rollbackOf != nil && d.rollbackOf.id == id)) && Active(d.status) {
+			return true
+		}
+	}
+	return false
 }
