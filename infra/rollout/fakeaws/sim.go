@@ -61,6 +61,10 @@ type Sim struct {
 	races      int
 	timeline   []Event
 	serviceRol string
+	// rolling are the cluster's services with the ECS deployment controller
+	// (rolling.go), by name; workerCrash how their broken revisions fail.
+	rolling     map[string]*rollingService
+	workerCrash map[string]WorkerCrash
 }
 
 // Crash is how the tasks of a broken revision stop.
@@ -125,6 +129,8 @@ type simTask struct {
 	looks                                int
 	stopped                              bool
 	stoppedAt                            time.Time
+	// containers are the task's container names (nil: the web task's app and nginx).
+	containers []string
 }
 
 // appSpecTarget is what the sim reads of an AppSpec.
@@ -749,6 +755,11 @@ func (s *Sim) describeServices(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	names, _ := body["services"].([]any)
+	if len(names) > 0 {
+		if rs := s.rollingFor(names[0]); rs != nil {
+			return map[string]any{"services": []any{s.describeRolling(rs)}}, nil
+		}
+	}
 	if len(names) == 0 || s.serviceFor(names[0]) == nil {
 		return map[string]any{"services": []any{}, "failures": []any{map[string]any{"reason": "MISSING"}}}, nil
 	}
@@ -819,6 +830,9 @@ func (s *Sim) listTasks(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	arns := []string{}
+	if rs := s.rollingFor(body["serviceName"]); rs != nil && body["desiredStatus"] == "STOPPED" {
+		return map[string]any{"taskArns": s.rollingStopped(rs)}, nil
+	}
 	if svc := s.serviceFor(body["serviceName"]); svc != nil && body["desiredStatus"] == "STOPPED" {
 		for _, arn := range s.taskOrder {
 			if t := s.tasks[arn]; t.stopped && strings.HasPrefix(t.startedBy, "ecs-svc/") {
@@ -850,6 +864,19 @@ func (s *Sim) describeTasks(body map[string]any) (any, *Error) {
 			task["lastStatus"], task["stoppedReason"], task["stopCode"] = "STOPPED", t.reason, t.stopCode
 			task["stoppedAt"] = float64(t.stoppedAt.UnixMilli()) / 1000
 			task["containers"] = []any{map[string]any{"name": "app", "exitCode": t.exit}, map[string]any{"name": "nginx", "exitCode": 0}}
+			if t.containers != nil {
+				var cs []any
+				for _, c := range t.containers {
+					// A task that never started has containers without an exit code
+					// (Container.exitCode, ECS API reference), only a reason.
+					if t.stopCode == "TaskFailedToStart" {
+						cs = append(cs, map[string]any{"name": c, "reason": t.reason})
+					} else {
+						cs = append(cs, map[string]any{"name": c, "exitCode": t.exit})
+					}
+				}
+				task["containers"] = cs
+			}
 		}
 		out = append(out, task)
 	}
