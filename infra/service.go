@@ -46,8 +46,11 @@ type ServiceArgs struct {
 	// StartEmpty creates the service with no tasks: the rollout migrates first,
 	// then gives it its desired count.
 	StartEmpty bool
-	Protect    bool
-	Tags       pulumi.StringMap
+	// ExtraEnvironment adds variables to the app container (the queue URLs); nil
+	// for none.
+	ExtraEnvironment pulumi.StringMapInput
+	Protect          bool
+	Tags             pulumi.StringMap
 }
 
 // Service is the cluster, the task definition and the ECS service deployed by CodeDeploy.
@@ -70,6 +73,9 @@ type Service struct {
 	ScalingPolicy *appautoscaling.Policy
 	// CapacityProvider is what the tasks run on: FARGATE or FARGATE_SPOT.
 	CapacityProvider string
+	// CapacityProviders associates FARGATE and FARGATE_SPOT with the cluster; a
+	// service using one depends on it.
+	CapacityProviders *ecs.ClusterCapacityProviders
 }
 
 // ServiceIgnoredInputs are the ECS service inputs Pulumi leaves to CodeDeploy and autoscaling.
@@ -104,6 +110,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	if err != nil {
 		return nil, fmt.Errorf("creating cluster capacity providers: %w", err)
 	}
+	s.CapacityProviders = providers
 
 	s.LogGroup, err = cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
 		RetentionInDays: pulumi.Int(c.LogRetentionDays),
@@ -125,11 +132,20 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, err
 	}
 
-	containers := pulumi.All(args.AppImage, args.NginxImage, s.LogGroup.Name, secretKey).ApplyT(func(v []any) (string, error) {
+	extra := args.ExtraEnvironment
+	if extra == nil {
+		extra = pulumi.StringMap{}
+	}
+	containers := pulumi.All(args.AppImage, args.NginxImage, s.LogGroup.Name, secretKey, extra).ApplyT(func(v []any) (string, error) {
 		cs := c
 		if arn := v[3].(string); arn != "" {
 			cs.Secrets = maps.Clone(c.Secrets)
 			cs.Secrets[c.SecretKeyName] = arn
+		}
+		if env := v[4].(map[string]string); len(env) > 0 {
+			cs.Environment = map[string]string{}
+			maps.Copy(cs.Environment, c.Environment)
+			maps.Copy(cs.Environment, env)
 		}
 		return containerDefinitions(cs, v[0].(string), v[1].(string), v[2].(string), args.Region)
 	}).(pulumi.StringOutput)
@@ -338,6 +354,7 @@ type ContainerDefinition struct {
 	Name                   string             `json:"name"`
 	Image                  string             `json:"image"`
 	Essential              bool               `json:"essential"`
+	Command                []string           `json:"command,omitempty"`
 	CPU                    int                `json:"cpu"`
 	MemoryReservation      int                `json:"memoryReservation"`
 	User                   string             `json:"user"`

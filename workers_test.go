@@ -1,0 +1,255 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"ecs-bluegreen/infra/offline"
+	"ecs-bluegreen/infra/rollout/fakeaws"
+)
+
+// These tests run the whole program, `pulumi up` after `pulumi up`, with a worker
+// and a schedule beside the web service, against fakeaws.Sim: Pulumi creating or
+// updating a worker's ECS service reaches the sim's rolling services
+// (liveStack.createWorker), and the web service's CodeDeploy deployment is the
+// sim's. They show the release order of one `pulumi up`: web blue/green first; the
+// workers' and schedules' task definitions only once it succeeded.
+
+const (
+	tQueue         = "aws:sqs/queue:Queue"
+	tQueuePolicy   = "aws:sqs/queuePolicy:QueuePolicy"
+	tSchedule      = "aws:scheduler/schedule:Schedule"
+	tScheduleGroup = "aws:scheduler/scheduleGroup:ScheduleGroup"
+	tEventRule     = "aws:cloudwatch/eventRule:EventRule"
+	tEventTarget   = "aws:cloudwatch/eventTarget:EventTarget"
+)
+
+// jobsConfig is a queue, a worker that consumes it and a daily schedule.
+func jobsConfig() map[string]string {
+	return map[string]string{
+		"queues":    `{"jobs": {"visibilityTimeoutSeconds": 60}}`,
+		"workers":   `{"worker": {"command": ["python", "manage.py", "worker"], "count": 2, "queue": "jobs", "healthCheck": ["CMD-SHELL", "python manage.py worker --check"]}}`,
+		"schedules": `{"report": {"schedule": "cron(0 3 * * ? *)", "timezone": "Asia/Seoul", "command": ["python", "manage.py", "report"], "timeoutMinutes": 10}}`,
+	}
+}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// tdOf is a dev task definition ARN of a family suffix at a revision.
+func tdOf(suffix string, rev int) string {
+	return fmt.Sprintf("arn:aws:ecs:ap-northeast-2:%s:task-definition/ecs-bluegreen-dev-web-%s:%d", offline.Account, suffix, rev)
+}
+
+// createWorker makes in the sim what Pulumi's CreateService or UpdateService of a
+// worker would.
+func (s *liveStack) createWorker(r *offline.Resource) {
+	t := s.t
+	s.sim.PutRollingService(fakeaws.RollingSpec{
+		Name: str(t, r, "out:name"), Cluster: str(t, r, "cluster"), TaskDefinition: str(t, r, "taskDefinition"),
+		DesiredCount:   num(t, r, "desiredCount"),
+		CircuitBreaker: boolean(t, r, "deploymentCircuitBreaker.enable"), Rollback: boolean(t, r, "deploymentCircuitBreaker.rollback"),
+		Subnets: strs(t, r, "networkConfiguration.subnets"), SecurityGroups: strs(t, r, "networkConfiguration.securityGroups"),
+		AssignPublicIP:   boolean(t, r, "networkConfiguration.assignPublicIp"),
+		CapacityProvider: str(t, r, "capacityProviderStrategies.0.capacityProvider"),
+	})
+}
+
+// when returns when the sim's timeline first records an event containing all parts.
+func (s *liveStack) when(parts ...string) time.Time {
+	s.t.Helper()
+	for _, e := range s.sim.Timeline() {
+		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(e.What, p) }) {
+			return e.At
+		}
+	}
+	s.t.Fatalf("no event with %q in the sim's timeline", parts)
+	return time.Time{}
+}
+
+// scheduleInput reads a schedule's RunTask request.
+func scheduleInput(t *testing.T, r *offline.Resource) runTask {
+	t.Helper()
+	var in runTask
+	if err := json.Unmarshal([]byte(str(t, r, "target.input")), &in); err != nil {
+		t.Fatalf("%s: target.input: %v", r.URN, err)
+	}
+	return in
+}
+
+type runTask struct {
+	Cluster, TaskDefinition, StartedBy string
+	Overrides                          struct {
+		ContainerOverrides []struct {
+			Name    string
+			Command []string
+		}
+	}
+}
+
+// TestWorkersAndSchedulesFollowTheWebRelease: a changed build makes one web
+// deployment; only after it succeeded are the worker's and the schedule's new
+// task definitions registered, the worker rolled to its new revision and the
+// schedule pointed at its new one — the order read from the sim's timeline and the
+// registrations' times.
+func TestWorkersAndSchedulesFollowTheWebRelease(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	cfg := jobsConfig()
+	first := s.up(cfg)
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	worker := str(t, first.one(tService, "web-worker"), "out:name")
+	if td, _, _ := s.sim.RollingService(worker); td != tdOf("worker", 1) {
+		t.Fatalf("worker runs %q after the first up", td)
+	}
+	if got := first.outputs["workerRollouts"].(map[string]string)["worker"]; !strings.HasPrefix(fmt.Sprint(got), "ecs-bluegreen-dev-web-worker:1 runs (deployment ecs-svc/") {
+		t.Errorf("workerRollouts %v", first.outputs["workerRollouts"])
+	}
+
+	second := s.up(with(cfg, "appContext", changedApp(t)))
+	if second.err != nil {
+		t.Fatal(second.err)
+	}
+	if w := second.writes(); !reflect.DeepEqual(w, []string{"CreateDeployment"}) {
+		t.Fatalf("writes %v, want the one web deployment (the worker's update is Pulumi's)", w)
+	}
+	var created time.Time
+	for _, q := range second.ops {
+		if q.Op == "CreateDeployment" {
+			created = q.At
+		}
+	}
+	webDone := s.when("deployment d-", "succeeded")
+	if webDone.Before(created) {
+		t.Fatalf("web deployment succeeded at %v, before it was created at %v", webDone, created)
+	}
+	for _, name := range []string{"web-worker", "web-report"} {
+		td := second.one(tTaskDef, name)
+		if td.Started.Before(webDone) {
+			t.Errorf("%s registered at %v, before the web deployment succeeded at %v", name, td.Started, webDone)
+		}
+	}
+	if rolled := s.when("rolling service", "updated to "+tdOf("worker", 2)); rolled.Before(webDone) {
+		t.Errorf("worker rolled to its new revision at %v, before the web deployment succeeded at %v", rolled, webDone)
+	}
+	if td, _, updates := s.sim.RollingService(worker); td != tdOf("worker", 2) || updates != 1 {
+		t.Errorf("worker runs %s after %d updates, want %s after one", td, updates, tdOf("worker", 2))
+	}
+	sched := second.one(tSchedule, "web-report")
+	if sched.Started.Before(webDone) {
+		t.Errorf("schedule registered at %v, before the web deployment succeeded at %v", sched.Started, webDone)
+	}
+	in := scheduleInput(t, sched)
+	if in.TaskDefinition != tdOf("report", 2) {
+		t.Errorf("schedule runs %s, want the new revision %s", in.TaskDefinition, tdOf("report", 2))
+	}
+	if o := in.Overrides.ContainerOverrides; len(o) != 1 || o[0].Name != "app" || !reflect.DeepEqual(o[0].Command, []string{"timeout", "-s", "TERM", "600", "python", "manage.py", "report"}) {
+		t.Errorf("schedule's override %+v", o)
+	}
+	if got := second.outputs["workerRollouts"].(map[string]string)["worker"]; !strings.HasPrefix(fmt.Sprint(got), "ecs-bluegreen-dev-web-worker:2 runs") {
+		t.Errorf("workerRollouts %v", second.outputs["workerRollouts"])
+	}
+}
+
+// TestIdenticalUpWithWorkers: with a worker and a schedule, an unchanged `pulumi
+// up` still writes nothing; the worker's verdict reads its service once.
+func TestIdenticalUpWithWorkers(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	first := s.up(jobsConfig())
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	second := s.up(jobsConfig())
+	if second.err != nil {
+		t.Fatal(second.err)
+	}
+	if ops := second.names(); !reflect.DeepEqual(ops, []string{"GetParameter", "DescribeServices", "DescribeServices"}) {
+		t.Errorf("identical up made %v, want the web's look and one look at the worker", ops)
+	}
+	if !reflect.DeepEqual(second.outputs, first.outputs) {
+		t.Errorf("outputs changed on an identical up:\n first  %v\n second %v", first.outputs, second.outputs)
+	}
+}
+
+// TestFailedWebRolloutLeavesWorkersAndSchedules: when the web deployment fails,
+// no worker or schedule task definition is registered and nothing updates the
+// worker or the schedule: they stay on the revision that still serves.
+func TestFailedWebRolloutLeavesWorkersAndSchedules(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	cfg := jobsConfig()
+	first := s.up(cfg)
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	worker := str(t, first.one(tService, "web-worker"), "out:name")
+	s.sim.Crashes(tdDev(2), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	r := s.up(with(cfg, "appContext", changedApp(t)))
+	if r.err == nil || !strings.Contains(r.err.Error(), "HEALTH_CONSTRAINTS") {
+		t.Fatalf("error %v", r.err)
+	}
+	for _, typ := range []string{tTaskDef, tService, tSchedule} {
+		for _, res := range r.all(typ) {
+			if res.Name != "web" {
+				t.Errorf("%s registered although the web deployment failed", res.URN)
+			}
+		}
+	}
+	if td, _, updates := s.sim.RollingService(worker); td != tdOf("worker", 1) || updates != 0 {
+		t.Errorf("worker runs %s after %d updates, want %s untouched", td, updates, tdOf("worker", 1))
+	}
+	if td, _ := s.sim.Serving(); td != tdDev(1) {
+		t.Errorf("web serves %s after the rollback", td)
+	}
+}
+
+// TestCrashingWorkerFailsUp: the web deployment succeeds, the worker's new
+// revision crashes: the circuit breaker fails its deployment and rolls back, and
+// `pulumi up` fails naming the worker, with the breaker's reason and the stopped
+// tasks. The next identical `up` says the worker runs the previous revision.
+func TestCrashingWorkerFailsUp(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	cfg := jobsConfig()
+	if r := s.up(cfg); r.err != nil {
+		t.Fatal(r.err)
+	}
+	s.sim.WorkerCrashes(tdOf("worker", 2), fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3})
+	cfg["appContext"] = changedApp(t)
+	r := s.up(cfg)
+	for _, want := range []string{
+		"rollout: worker worker: rolling deployment of ecs-bluegreen-dev-web-worker:2 failed: ECS deployment circuit breaker: tasks failed to start",
+		"the circuit breaker rolled the service back: ecs-bluegreen-dev-web-worker:1 runs again",
+		"stopped tasks: 3× Essential container in task exited [app exit 3]",
+	} {
+		if r.err == nil || !strings.Contains(r.err.Error(), want) {
+			t.Errorf("error %v\nwant %q", r.err, want)
+		}
+	}
+	if td, _ := s.sim.Serving(); td != tdDev(2) {
+		t.Errorf("web serves %s: its deployment had succeeded", td)
+	}
+	worker := str(t, r.one(tService, "web-worker"), "out:name")
+	if td, _, _ := s.sim.RollingService(worker); td != tdOf("worker", 1) {
+		t.Errorf("worker runs %s after the breaker's rollback", td)
+	}
+	next := s.up(cfg)
+	if next.err == nil || !strings.Contains(next.err.Error(), "worker worker runs ecs-bluegreen-dev-web-worker:1, not the declared ecs-bluegreen-dev-web-worker:2") {
+		t.Errorf("next up: %v", next.err)
+	}
+	if w := next.writes(); len(w) != 0 {
+		t.Errorf("next up wrote %v", w)
+	}
+}
