@@ -71,31 +71,48 @@ func TestCIRoles(t *testing.T) {
 			trustsExactly(t, g, "-ci-deploy", str(t, provider, "out:arn"), subject[0])
 			trustsExactly(t, g, "-ci-preview", str(t, provider, "out:arn"), subject[1])
 
-			// The deploy role may pass exactly the task and CodeDeploy roles, to ECS
-			// tasks and CodeDeploy only, and use the state bucket.
+			// The deploy role may pass exactly the stack's roles, each to its service,
+			// manage only its stack's roles, and use only its stack's state.
 			deploy := readDoc(t, str(t, g.one(tRolePolicy, "-ci-deploy"), "policy"))
 			sids := map[string]int{}
 			for i, s := range deploy.Statement {
 				sids[s.Sid] = i
 			}
-			pass := deploy.Statement[sids["PassTaskAndDeployRoles"]]
-			want := []string{str(t, g.one(tRole, "-exec"), "out:arn"), str(t, g.one(tRole, "-task"), "out:arn"), str(t, g.one(tRole, "-codedeploy"), "out:arn")}
-			eq(t, g.one(tRole, "-ci-deploy"), "PassRole resources", pass.Resource, want)
-			eq(t, g.one(tRole, "-ci-deploy"), "PassRole services", pass.Condition["StringEquals"]["iam:PassedToService"], []string{"ecs-tasks.amazonaws.com", "codedeploy.amazonaws.com"})
-			eq(t, g.one(tRole, "-ci-deploy"), "own roles", deploy.Statement[sids["StackRoles"]].Resource, []string{"arn:aws:iam::123456789012:role/web-*"})
-			eq(t, g.one(tRole, "-ci-deploy"), "state objects", deploy.Statement[sids["StateObjects"]].Resource, []string{"arn:aws:s3:::acme-pulumi-state/*"})
+			role := g.one(tRole, "-ci-deploy")
+			passes := map[string][2][]string{
+				"PassTaskRoles":      {{str(t, g.one(tRole, "-exec"), "out:arn"), str(t, g.one(tRole, "-task"), "out:arn")}, {"ecs-tasks.amazonaws.com"}},
+				"PassCodeDeployRole": {{str(t, g.one(tRole, "-codedeploy"), "out:arn")}, {"codedeploy.amazonaws.com"}},
+			}
+			if stack == "prod" {
+				passes["PassFlowLogRole"] = [2][]string{{str(t, g.one(tRole, "-flow-logs"), "out:arn")}, {"vpc-flow-logs.amazonaws.com"}}
+			}
+			for sid, want := range passes {
+				s := deploy.Statement[sids[sid]]
+				eq(t, role, sid+" resources", s.Resource, want[0])
+				eq(t, role, sid+" services", s.Condition["StringEquals"]["iam:PassedToService"], want[1])
+			}
+			eq(t, role, "own roles", deploy.Statement[sids["StackRoles"]].Resource, []string{"arn:aws:iam::123456789012:role/web-" + stack + "-*"})
+			eq(t, role, "path", str(t, role, "path"), "/ci/")
+			eq(t, role, "state objects", deploy.Statement[sids["StateWrite"]].Resource, []string{
+				"arn:aws:s3:::acme-pulumi-state/.pulumi/stacks/ecs-bluegreen/" + stack + ".json*",
+				"arn:aws:s3:::acme-pulumi-state/.pulumi/locks/ecs-bluegreen/" + stack + "/*",
+				"arn:aws:s3:::acme-pulumi-state/.pulumi/history/ecs-bluegreen/" + stack + "/*",
+				"arn:aws:s3:::acme-pulumi-state/.pulumi/backups/ecs-bluegreen/" + stack + "/*",
+			})
 			for _, s := range deploy.Statement {
-				if slices.Contains(s.Action, "*") || slices.Contains(s.Action, "iam:*") {
+				if s.Effect == "Allow" && (slices.Contains(s.Action, "*") || slices.Contains(s.Action, "iam:*")) {
 					t.Errorf("deploy policy statement %s allows %v", s.Sid, s.Action)
 				}
 			}
 
-			// The preview role reads, and may only take the state lock.
-			attach := g.one(tAttachment, "-ci-preview")
-			eq(t, attach, "policyArn", str(t, attach, "policyArn"), "arn:aws:iam::aws:policy/ReadOnlyAccess")
+			// The preview role has no managed policy, and writes nothing of the state:
+			// a file backend's preview takes no lock.
+			if n := len(g.all(tAttachment)) - 1; n != 0 { // CodeDeploy's
+				t.Errorf("%d managed policy attachments besides CodeDeploy's", n)
+			}
 			previewState := readDoc(t, str(t, g.one(tRolePolicy, "-ci-preview"), "policy"))
 			for _, s := range previewState.Statement {
-				if slices.Contains(s.Action, "s3:PutObject") && !reflect.DeepEqual(s.Resource, []string{"arn:aws:s3:::acme-pulumi-state/.pulumi/locks/*"}) {
+				if s.Effect == "Allow" && (slices.Contains(s.Action, "s3:PutObject") || slices.Contains(s.Action, "s3:DeleteObject")) {
 					t.Errorf("preview may write %v", s.Resource)
 				}
 			}
@@ -161,8 +178,8 @@ func TestCIWithExistingProvider(t *testing.T) {
 	}
 	trust := readDoc(t, str(t, g.one(tRole, "-ci-deploy"), "assumeRolePolicy"))
 	eq(t, g.one(tRole, "-ci-deploy"), "Federated", trust.Statement[0].Principal["Federated"], arn)
-	if n := len(g.all(tRolePolicy)); n != 3 { // exec, flow logs, ci-deploy; no state bucket policy
-		t.Errorf("%d role policies, want 3", n)
+	if n := len(g.all(tRolePolicy)); n != 5 { // exec, CodeDeploy's pass-role, flow logs, ci-deploy, ci-preview
+		t.Errorf("%d role policies, want 5", n)
 	}
 }
 

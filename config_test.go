@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -290,5 +291,30 @@ func TestRolloutTimeFits(t *testing.T) {
 		if err != nil {
 			t.Errorf("%v: %v", set, err)
 		}
+	}
+}
+
+// TestRoleNamesFitTheStack: role names carry the stack (<name>-<stack>-<role>-…,
+// so each deploy role is scoped to its stack's roles), and IAM leaves 38
+// characters before the provider's unique suffix: a long stack name is refused by
+// the name key, before anything is created.
+func TestRoleNamesFitTheStack(t *testing.T) {
+	dir := t.TempDir()
+	project, err := os.ReadFile("Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := "staging-eu-central-1"
+	for name, data := range map[string][]byte{"Pulumi.yaml": project, "Pulumi." + stack + ".yaml": []byte("config:\n  aws:region: eu-central-1\n")} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := offline.Run(dir, stack, program, offline.Options{Overrides: map[string]string{"name": "webshop", "rollout": "false"}})
+	if err == nil || !strings.Contains(err.Error(), `ecs-bluegreen:name = "webshop"`) || !strings.Contains(err.Error(), `"webshop-staging-eu-central-1-codedeploy-"`) {
+		t.Fatalf("error %v, want one naming the name key and the role name prefix", err)
+	}
+	if m != nil && len(m.Resources()) != 0 {
+		t.Errorf("%d resources registered", len(m.Resources()))
 	}
 }

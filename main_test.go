@@ -171,7 +171,7 @@ func TestStackGraph(t *testing.T) {
 			g := runStack(t, stack, nil)
 			counts := map[string]int{
 				tVpc: 1, tSG: 2, tRepo: 2, tLifecycle: 2, tImage: 2, tLB: 1, tTG: 2, tListener: 2,
-				tCluster: 1, tTaskDef: 1, tService: 1, tLogGroup: 1, tAlarm: 4, tRole: 3, tRolePolicy: 1,
+				tCluster: 1, tTaskDef: 1, tService: 1, tLogGroup: 1, tAlarm: 4, tRole: 3, tRolePolicy: 2,
 				tAttachment: 1, tScaleTarget: 1, tScalePolicy: 1, tCDApp: 1, tCDGroup: 1, tParam: 1,
 				tCert: 0, tCertValidation: 0, tRecord: 0, tBucket: 0, tFlowLog: 0,
 				"ecs-bluegreen:index:WebService": 1, "ecs-bluegreen:infra:Network": 1, "ecs-bluegreen:infra:Registry": 1,
@@ -181,7 +181,7 @@ func TestStackGraph(t *testing.T) {
 				// HTTPS on its domain (certificate, validation and alias records, the
 				// redirect listener), access logs, and flow logs with their group and role.
 				counts[tCert], counts[tCertValidation], counts[tRecord], counts[tListener] = 1, 1, 2, 3
-				counts[tBucket], counts[tFlowLog], counts[tLogGroup], counts[tRole], counts[tRolePolicy] = 1, 1, 2, 4, 2
+				counts[tBucket], counts[tFlowLog], counts[tLogGroup], counts[tRole], counts[tRolePolicy] = 1, 1, 2, 4, 3
 			}
 			for typ, want := range counts {
 				if got := len(g.all(typ)); got != want {

@@ -220,6 +220,14 @@ func TestEveryRuleCanFail(t *testing.T) {
 				d[1]["secrets"] = append(d[1]["secrets"].([]any), map[string]any{"name": "EXTRA", "valueFrom": "arn:aws:ssm:ap-northeast-2:123456789012:parameter/extra"})
 			}))
 		}},
+		{"codedeploy-role-limited", "cannot pass arn:aws:iam::123456789012:role/web-dev-exec-", func() []rules.Resource {
+			return without(dev, tRolePolicy, "web-codedeploy-pass")
+		}},
+		{"codedeploy-role-limited", "which is not an execution or task role of the service it deploys", func() []rules.Resource {
+			return mutate(t, dev, tRolePolicy, "web-codedeploy-pass", func(r *rules.Resource) {
+				r.Props["policy"] = strings.Replace(r.Props["policy"].(string), `"Resource":[`, `"Resource":["arn:aws:iam::123456789012:role/web-prod-exec-x",`, 1)
+			})
+		}},
 		{"codedeploy-role-limited", "use AWSCodeDeployRoleForECSLimited", func() []rules.Resource {
 			return mutate(t, dev, tAttachment, "web-codedeploy", func(r *rules.Resource) { r.Props["policyArn"] = "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS" })
 		}},

@@ -20,6 +20,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"ecs-bluegreen/infra"
+	"ecs-bluegreen/infra/iameval"
 	"ecs-bluegreen/infra/offline"
 	"ecs-bluegreen/infra/rollout"
 	"ecs-bluegreen/infra/rollout/fakeaws"
@@ -61,6 +62,13 @@ type liveStack struct {
 	aws   *fakeaws.Server
 	sim   *fakeaws.Sim
 	state *offline.State
+	// iam is what AWS knows of the stack's roles: every role, inline policy and
+	// attachment Pulumi created, by URN (AWS keeps them between runs).
+	mu  sync.Mutex
+	iam map[string]*offline.Resource
+	// drop, when set, keeps a resource from AWS: as if Pulumi never created it.
+	drop func(*offline.Resource) bool
+	tgs  map[string]string // target group ARNs by logical name
 }
 
 func newLiveStack(t *testing.T, name string) *liveStack {
@@ -69,7 +77,39 @@ func newLiveStack(t *testing.T, name string) *liveStack {
 	rollout.DefaultPollInterval = time.Millisecond
 	t.Cleanup(func() { rollout.DefaultPollInterval = prev })
 	srv := fakeAWS(t)
-	return &liveStack{t: t, name: name, aws: srv, sim: fakeaws.NewSim(srv), state: &offline.State{}}
+	s := &liveStack{t: t, name: name, aws: srv, sim: fakeaws.NewSim(srv), state: &offline.State{}, iam: map[string]*offline.Resource{}, tgs: map[string]string{}}
+	s.sim.Authorize = s.authorize
+	return s
+}
+
+// authorize decides a call AWS makes as one of the stack's roles, by that role's
+// policies as Pulumi created them (inline and the managed documents attached).
+func (s *liveStack) authorize(principal, action, resource string, context map[string][]string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := principal[strings.LastIndex(principal, "/")+1:]
+	var policies []iameval.Policy
+	for _, r := range s.iam {
+		role, _ := r.Inputs["role"].V.(string)
+		switch {
+		case r.Type == tRolePolicy && role == name:
+			p, err := iameval.Parse(r.Name, r.Inputs["policy"].StringValue())
+			if err != nil {
+				return err.Error()
+			}
+			policies = append(policies, p)
+		case r.Type == tAttachment && role == name:
+			p, ok := iameval.Managed(r.Inputs["policyArn"].StringValue())
+			if !ok {
+				return "unknown managed policy " + r.Inputs["policyArn"].StringValue()
+			}
+			policies = append(policies, p)
+		}
+	}
+	if d, why := iameval.Evaluate(policies, iameval.Request{Action: action, Resource: resource, Context: context}); d != iameval.Allow {
+		return why
+	}
+	return ""
 }
 
 // run is one `pulumi up` (or preview) with overrides; it returns the graph, the
@@ -142,13 +182,47 @@ func (s *liveStack) up(overrides map[string]string, opts ...func(*offline.Option
 func preview(o *offline.Options)  { o.Preview = true }
 func existing(o *offline.Options) { o.Preview, o.Existing = true, true }
 
-// create makes in the sim what Pulumi's CreateService would: the service with
-// its first task set on the declared revision, network and capacity provider.
+// create makes in the sim what Pulumi's calls would: the service with its first
+// task set on the declared revision, network and capacity provider; the task
+// definitions with their roles; the deployment group's service role; the roles'
+// policies.
 func (s *liveStack) create(r *offline.Resource) {
+	t := s.t
+	if s.drop != nil && s.drop(r) {
+		return
+	}
+	switch r.Type {
+	case tRolePolicy, tAttachment:
+		s.mu.Lock()
+		s.iam[r.URN] = r
+		s.mu.Unlock()
+	case tTaskDef:
+		var defs []struct {
+			Name, Image      string
+			LogConfiguration struct{ Options map[string]string }
+		}
+		if err := json.Unmarshal([]byte(str(t, r, "containerDefinitions")), &defs); err != nil {
+			t.Errorf("%s: containerDefinitions: %v", r.URN, err)
+		}
+		td := fakeaws.TaskDef{ExecutionRole: str(t, r, "executionRoleArn"), TaskRole: str(t, r, "taskRoleArn")}
+		for _, d := range defs {
+			o := d.LogConfiguration.Options
+			td.Containers = append(td.Containers, fakeaws.Container{Name: d.Name, Image: d.Image, LogGroup: o["awslogs-group"], StreamPrefix: o["awslogs-stream-prefix"]})
+		}
+		s.sim.RegisterTaskDefinition(str(t, r, "out:arn"), td)
+	case tTG:
+		s.mu.Lock()
+		s.tgs[r.Name] = str(t, r, "out:arn")
+		if blue, green := s.tgs["web-blue"], s.tgs["web-green"]; blue != "" && green != "" {
+			s.sim.SetTargetGroups(blue, green)
+		}
+		s.mu.Unlock()
+	case tCDGroup:
+		s.sim.SetServiceRole(str(t, r, "serviceRoleArn"))
+	}
 	if r.Type != tService {
 		return
 	}
-	t := s.t
 	if str(t, r, "deploymentController.type") == "ECS" { // a worker (workers_test.go)
 		s.createWorker(r)
 		return
@@ -264,16 +338,26 @@ func TestFirstUpWithCrashingTasks(t *testing.T) {
 }
 
 // TestFailedRolloutFailsUp: a deployment that fails fails the whole run, after its
-// rollback, and the previous revision serves again.
+// rollback, and the previous revision serves again; the run's error says why: the
+// crashing container's last log lines and the target group's health reasons.
 func TestFailedRolloutFailsUp(t *testing.T) {
 	s := newLiveStack(t, "dev")
 	if r := s.up(nil); r.err != nil {
 		t.Fatal(r.err)
 	}
-	s.sim.Crashes(tdDev(2), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	s.sim.Crashes(tdDev(2), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1,
+		Logs: []string{"[ERROR] Exception in worker process", "django.db.utils.OperationalError: connection to server at \"db\" failed"}})
 	r := s.up(map[string]string{"appContext": changedApp(t)})
 	if r.err == nil || !strings.Contains(r.err.Error(), "failed: HEALTH_CONSTRAINTS") || !strings.Contains(r.err.Error(), "the previous revision serves again") {
 		t.Fatalf("error %v", r.err)
+	}
+	for _, want := range []string{
+		"container app: exit 1\n      | [ERROR] Exception in worker process\n      | django.db.utils.OperationalError",
+		"target group web-green-", "unhealthy: Target.ResponseCodeMismatch: Health checks failed with these codes: [502]",
+	} {
+		if !strings.Contains(r.err.Error(), want) {
+			t.Errorf("the run's error lacks %q:\n%s", want, r.err)
+		}
 	}
 	if td, _ := s.sim.Serving(); td != tdDev(1) {
 		t.Errorf("serving %s after the rollback", td)
@@ -367,7 +451,9 @@ func TestRolloutWaitsForPermissions(t *testing.T) {
 		"appContext":   changedApp(t),
 		"rolloutHooks": `{"AfterAllowTestTraffic": "` + hook + `"}`,
 		"appSecrets":   `{"DB_PASSWORD": "arn:aws:ssm:ap-northeast-2:123456789012:parameter/web/db"}`,
-	}, func(o *offline.Options) { o.Delay = map[string]time.Duration{tRolePolicy: 200 * time.Millisecond} })
+	}, func(o *offline.Options) {
+		o.Delay = map[string]time.Duration{tRolePolicy: 200 * time.Millisecond, "web-codedeploy-pass": time.Second}
+	})
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -380,6 +466,11 @@ func TestRolloutWaitsForPermissions(t *testing.T) {
 	}
 	if created.IsZero() || created.Before(hooks.Done) {
 		t.Errorf("CreateDeployment at %v, before the hook invoke policy existed (%v)", created, hooks.Done)
+	}
+	// CodeDeploy creates the deployment's task set as its role, which must be able
+	// to pass the task's roles by then (pitfall 21).
+	if pass := r.one(tRolePolicy, "-codedeploy-pass"); created.Before(pass.Done) {
+		t.Errorf("CreateDeployment at %v, before CodeDeploy's pass-role policy existed (%v)", created, pass.Done)
 	}
 	if td.Started.Before(exec.Done) {
 		t.Errorf("task definition registered at %v, before its execution policy existed (%v)", td.Started, exec.Done)
@@ -586,5 +677,31 @@ func TestLoadGateFailsDuringTheTerminationWait(t *testing.T) {
 	}
 	if td, _ := s.sim.Serving(); td != tdDev(1) {
 		t.Errorf("serving %s after the gate's rollback", td)
+	}
+}
+
+// TestCodeDeployMayPassTheTaskRoles: CodeDeploy creates each later revision's task
+// set as its service role, which AWS lets pass the task's roles only by the
+// stack's inline grant (AWSCodeDeployRoleForECSLimited covers ecsTaskExecutionRole
+// names only). With the grant the second revision goes out; without it, the
+// deployment fails with AWS's denial, and the run says so.
+func TestCodeDeployMayPassTheTaskRoles(t *testing.T) {
+	for _, granted := range []bool{true, false} {
+		s := newLiveStack(t, "dev")
+		if !granted {
+			s.drop = func(r *offline.Resource) bool {
+				return r.Type == tRolePolicy && strings.HasSuffix(r.Name, "-codedeploy-pass")
+			}
+		}
+		if r := s.up(nil); r.err != nil { // the first revision: ECS's CreateService, as the deployer
+			t.Fatal(r.err)
+		}
+		r := s.up(map[string]string{"appContext": changedApp(t)})
+		switch {
+		case granted && r.err != nil:
+			t.Errorf("with the grant: %v", r.err)
+		case !granted && (r.err == nil || !strings.Contains(r.err.Error(), "ECS_UPDATE_ERROR") || !strings.Contains(r.err.Error(), "is not authorized to perform: iam:PassRole on resource: arn:aws:iam::")):
+			t.Errorf("without the grant: %v", r.err)
+		}
 	}
 }

@@ -38,7 +38,7 @@ func jobsConfig() map[string]string {
 	}
 }
 
-func with(base map[string]string, kv ...string) map[string]string {
+func withConfig(base map[string]string, kv ...string) map[string]string {
 	out := map[string]string{}
 	for k, v := range base {
 		out[k] = v
@@ -120,7 +120,7 @@ func TestWorkersAndSchedulesFollowTheWebRelease(t *testing.T) {
 		t.Errorf("workerRollouts %v", first.outputs["workerRollouts"])
 	}
 
-	second := s.up(with(cfg, "appContext", changedApp(t)))
+	second := s.up(withConfig(cfg, "appContext", changedApp(t)))
 	if second.err != nil {
 		t.Fatal(second.err)
 	}
@@ -197,7 +197,7 @@ func TestFailedWebRolloutLeavesWorkersAndSchedules(t *testing.T) {
 	}
 	worker := str(t, first.one(tService, "web-worker"), "out:name")
 	s.sim.Crashes(tdDev(2), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
-	r := s.up(with(cfg, "appContext", changedApp(t)))
+	r := s.up(withConfig(cfg, "appContext", changedApp(t)))
 	if r.err == nil || !strings.Contains(r.err.Error(), "HEALTH_CONSTRAINTS") {
 		t.Fatalf("error %v", r.err)
 	}

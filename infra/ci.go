@@ -2,6 +2,7 @@ package infra
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -69,14 +70,26 @@ type CIArgs struct {
 	Config      CIConfig
 	Environment string // prod deploys only from the GitHub environment "prod"
 	Name        string // the stack's resource name prefix, for the roles it manages
+	Project     string
 	Partition   string
 	Region      string
 	// Account is the stack's AWS account id.
 	Account pulumi.StringInput
-	// PassRoles are the roles `pulumi up` hands to ECS and CodeDeploy (task
-	// execution, task, CodeDeploy service role): the only ones CI may pass.
-	PassRoles pulumi.StringArrayInput
-	Tags      pulumi.StringMap
+	// Passes are the roles `pulumi up` hands to AWS services: the only ones CI may
+	// pass, each to its service only.
+	Passes CIPasses
+	// AccessLogBucket is the ARN of the load balancer's access-log bucket; nil without.
+	AccessLogBucket pulumi.StringInput
+	// HostedZoneID is the Route 53 zone the stack's records are in; "" for none.
+	HostedZoneID string
+	Tags         pulumi.StringMap
+}
+
+// CIPasses are the roles CI's `pulumi up` passes, by the service they go to.
+type CIPasses struct {
+	ECSTasks   pulumi.StringArrayInput // execution and task roles: ecs-tasks.amazonaws.com
+	CodeDeploy pulumi.StringInput      // the deployment group's service role
+	FlowLogs   pulumi.StringInput      // the flow log delivery role; nil without flow logs
 }
 
 // CI is what GitHub Actions assumes through OIDC: a deploy role for `pulumi up` of
@@ -124,7 +137,18 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 	}
 	prod := args.Environment == "prod"
 	deploySubject, previewSubject := cfg.DeploySubject(prod), cfg.PreviewSubject(prod)
+	deployPrefix, err := roleNamePrefix(name, ctx.Stack(), "deploy")
+	if err != nil {
+		return nil, err
+	}
+	previewPrefix, err := roleNamePrefix(name, ctx.Stack(), "preview")
+	if err != nil {
+		return nil, err
+	}
 	c.DeployRole, err = iam.NewRole(ctx, name+"-ci-deploy", &iam.RoleArgs{
+		// Under /ci/: no deploy role's grant on its stack's roles (role/<name>-<stack>-*) covers it.
+		Path:             pulumi.String(ciRolePath),
+		NamePrefix:       pulumi.String(deployPrefix),
 		Description:      pulumi.Sprintf("pulumi up of stack %s from GitHub Actions (%s)", ctx.Stack(), deploySubject),
 		AssumeRolePolicy: trust(deploySubject),
 		// `pulumi up` with a rollout can take a while.
@@ -134,14 +158,29 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 	if err != nil {
 		return nil, fmt.Errorf("creating CI deploy role: %w", err)
 	}
-	deployPolicy := pulumi.All(args.Account, args.PassRoles, c.ProviderARN).ApplyT(func(v []any) (string, error) {
-		return ciDeployPolicy(args.Partition, args.Region, v[0].(string), args.Name, v[1].([]string), v[2].(string), cfg.StateBucket)
+	scope := ciScope{
+		Partition: args.Partition, Region: args.Region, Project: args.Project, Stack: ctx.Stack(), Name: args.Name,
+		StateBucket: cfg.StateBucket, HostedZoneID: args.HostedZoneID,
+	}
+	flowLogs, accessLogs := pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+	if args.Passes.FlowLogs != nil {
+		flowLogs = args.Passes.FlowLogs.ToStringOutput()
+	}
+	if args.AccessLogBucket != nil {
+		accessLogs = args.AccessLogBucket.ToStringOutput()
+	}
+	deployPolicy := pulumi.All(args.Account, args.Passes.ECSTasks, args.Passes.CodeDeploy, flowLogs, accessLogs).ApplyT(func(v []any) (string, error) {
+		s := scope
+		s.Account, s.TaskRoles, s.CodeDeployRole, s.FlowLogRole, s.AccessLogBucket = v[0].(string), v[1].([]string), v[2].(string), v[3].(string), v[4].(string)
+		return ciDeployPolicy(s)
 	}).(pulumi.StringOutput)
 	if _, err = iam.NewRolePolicy(ctx, name+"-ci-deploy", &iam.RolePolicyArgs{Role: c.DeployRole.Name, Policy: deployPolicy}, parent); err != nil {
 		return nil, fmt.Errorf("creating CI deploy policy: %w", err)
 	}
 
 	c.PreviewRole, err = iam.NewRole(ctx, name+"-ci-preview", &iam.RoleArgs{
+		Path:             pulumi.String(ciRolePath),
+		NamePrefix:       pulumi.String(previewPrefix),
 		Description:      pulumi.Sprintf("pulumi preview of stack %s from GitHub Actions (%s)", ctx.Stack(), previewSubject),
 		AssumeRolePolicy: trust(previewSubject),
 		Tags:             args.Tags,
@@ -149,19 +188,13 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 	if err != nil {
 		return nil, fmt.Errorf("creating CI preview role: %w", err)
 	}
-	if _, err = iam.NewRolePolicyAttachment(ctx, name+"-ci-preview", &iam.RolePolicyAttachmentArgs{
-		Role: c.PreviewRole.Name, PolicyArn: pulumi.Sprintf("arn:%s:iam::aws:policy/ReadOnlyAccess", args.Partition),
-	}, parent); err != nil {
-		return nil, fmt.Errorf("attaching read-only policy: %w", err)
-	}
-	if cfg.StateBucket != "" {
-		doc, err := ciPreviewStatePolicy(args.Partition, cfg.StateBucket)
-		if err != nil {
-			return nil, err
-		}
-		if _, err = iam.NewRolePolicy(ctx, name+"-ci-preview", &iam.RolePolicyArgs{Role: c.PreviewRole.Name, Policy: pulumi.String(doc)}, parent); err != nil {
-			return nil, fmt.Errorf("creating CI preview state policy: %w", err)
-		}
+	previewPolicy := args.Account.ToStringOutput().ApplyT(func(account string) (string, error) {
+		s := scope
+		s.Account = account
+		return ciPreviewPolicy(s)
+	}).(pulumi.StringOutput)
+	if _, err = iam.NewRolePolicy(ctx, name+"-ci-preview", &iam.RolePolicyArgs{Role: c.PreviewRole.Name, Policy: previewPolicy}, parent); err != nil {
+		return nil, fmt.Errorf("creating CI preview policy: %w", err)
 	}
 
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -186,34 +219,79 @@ func GitHubTrustPolicy(providerARN, subject string) (string, error) {
 	}).JSON()
 }
 
-// ciStackServices are the services whose resources this stack creates and updates.
-var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm", "ssm"}
+// ciRolePath holds the CI roles apart from the stack's roles: a deploy role may
+// manage role/<name>-<stack>-*, never role/ci/*. CI roles change from the
+// bootstrap workstation only.
+const ciRolePath = "/ci/"
 
-// ciNoResourceLevel are the actions `pulumi up` needs that AWS offers no
-// resource-level permission for.
-var ciNoResourceLevel = []string{"ssm:DescribeParameters", "ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "acm:RequestCertificate", "sts:GetCallerIdentity", "iam:ListRoles", "iam:GetPolicy", "iam:GetPolicyVersion"}
+// ciScope is what the CI policies are scoped to.
+type ciScope struct {
+	Partition, Region, Account, Project, Stack, Name string
+	StateBucket, HostedZoneID                        string // "" for none
+	TaskRoles                                        []string
+	CodeDeployRole, FlowLogRole, AccessLogBucket     string // "" for none
+}
 
-// ciDeployPolicy is what `pulumi up` of this stack needs: reading, and managing the
-// stack's services' resources in its region and account; the IAM roles named after
-// the stack (which is the power to change its own permissions); passing exactly the
-// task and CodeDeploy roles; Route 53 records; and the state bucket.
-func ciDeployPolicy(partition, region, account, name string, passRoles []string, providerARN, bucket string) (string, error) {
-	var read, manage, scopes []string
-	for _, svc := range ciStackServices {
-		if svc != "ssm" { // SSM reads return parameter values; they stay scoped below
-			read = append(read, svc+":Describe*", svc+":List*", svc+":Get*")
-		}
-		manage = append(manage, svc+":*")
-		scopes = append(scopes, fmt.Sprintf("arn:%s:%s:%s:%s:*", partition, svc, region, account))
+// ciStackServices are the services whose resources this stack creates and updates
+// in its region and account.
+var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm"}
+
+// ciReads are the read actions of the stack's services, on every resource: most
+// have no resource-level permissions. SSM, S3, IAM, Secrets Manager and KMS reads
+// can expose data and stay scoped below.
+var ciReads = []string{
+	"ec2:Describe*", "elasticloadbalancing:Describe*", "ecs:Describe*", "ecs:List*", "ecr:Describe*", "ecr:List*", "ecr:Get*",
+	"logs:Describe*", "logs:List*", "logs:Get*", "cloudwatch:Describe*", "cloudwatch:List*", "cloudwatch:Get*",
+	"codedeploy:List*", "codedeploy:Get*", "application-autoscaling:Describe*", "acm:Describe*", "acm:List*", "acm:Get*",
+}
+
+// ciNoResourceLevel are the actions `pulumi up` and the rollout need that AWS
+// offers no resource-level permission for (Service Authorization Reference).
+var ciNoResourceLevel = []string{"ssm:DescribeParameters", "ecr:GetAuthorizationToken", "acm:RequestCertificate", "sts:GetCallerIdentity", "codedeploy:StopDeployment"}
+
+// ciTagScoped are the services whose resources carry the stack tag, and IAM and
+// S3: the deploy and preview roles are denied them where the request names
+// another stack's tag.
+var ciTagScoped = append(slices.Clone(ciStackServices), "ssm", "iam", "s3")
+
+// otherStacks denies a role every action on a resource, or creating one, whose
+// stack tag names another stack — wherever the service puts the tag in the request
+// (the Service Authorization Reference's aws:ResourceTag and aws:RequestTag per
+// action and resource type). A resource without the tag, or an action that does
+// not support the key, is not denied here: the key is absent, and Null is true.
+func otherStacks(stack string) []policyStatement {
+	var actions []string
+	for _, svc := range ciTagScoped {
+		actions = append(actions, svc+":*")
 	}
-	roles := fmt.Sprintf("arn:%s:iam::%s:role/%s-*", partition, account, name)
+	deny := func(sid, key string) policyStatement {
+		return policyStatement{Sid: sid, Effect: "Deny", Action: actions, Resource: []string{"*"},
+			Condition: map[string]map[string][]string{"StringNotEquals": {key: {stack}}, "Null": {key: {"false"}}}}
+	}
+	return []policyStatement{deny("OtherStacksResources", "aws:ResourceTag/stack"), deny("OtherStacksTagsOnCreate", "aws:RequestTag/stack")}
+}
+
+// ciDeployPolicy is what `pulumi up` of this stack needs, and no more of the other
+// stacks in the account than AWS leaves unscoped: reading; managing the stack's
+// services' resources in its region and account except another stack's (by tag);
+// its own SSM parameters, roles (by name), access-log bucket, Route 53 zone and
+// state; passing exactly its roles, each to its service; never a CI role or the
+// OIDC provider.
+func ciDeployPolicy(s ciScope) (string, error) {
+	var manage, scopes []string
+	for _, svc := range ciStackServices {
+		manage = append(manage, svc+":*")
+		scopes = append(scopes, fmt.Sprintf("arn:%s:%s:%s:%s:*", s.Partition, svc, s.Region, s.Account))
+	}
+	iamARN := func(rest string) string { return fmt.Sprintf("arn:%s:iam::%s:%s", s.Partition, s.Account, rest) }
+	roles := iamARN(fmt.Sprintf("role/%s-%s-*", s.Name, s.Stack))
 	statements := []policyStatement{
-		// Describe, List and Get calls mostly have no resource-level permissions.
-		{Sid: "Read", Effect: "Allow", Action: read, Resource: []string{"*"}},
+		{Sid: "Read", Effect: "Allow", Action: ciReads, Resource: []string{"*"}},
 		{Sid: "StackResources", Effect: "Allow", Action: manage, Resource: scopes},
 		{Sid: "NoResourceLevel", Effect: "Allow", Action: ciNoResourceLevel, Resource: []string{"*"}},
-		{Sid: "DNS", Effect: "Allow", Action: []string{"route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:GetChange"},
-			Resource: []string{fmt.Sprintf("arn:%s:route53:::hostedzone/*", partition), fmt.Sprintf("arn:%s:route53:::change/*", partition)}},
+		// The generated secret key and the rollout's state: /<project>/<stack>/….
+		{Sid: "StackParameters", Effect: "Allow", Action: []string{"ssm:*"},
+			Resource: []string{fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s/%s/*", s.Partition, s.Region, s.Account, s.Project, s.Stack)}},
 		{Sid: "StackRoles", Effect: "Allow", Action: []string{
 			"iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
 			"iam:TagRole", "iam:UntagRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
@@ -221,40 +299,98 @@ func ciDeployPolicy(partition, region, account, name string, passRoles []string,
 		}, Resource: []string{roles}},
 		{Sid: "StackRoleManagedPolicies", Effect: "Allow", Action: []string{"iam:AttachRolePolicy", "iam:DetachRolePolicy"}, Resource: []string{roles},
 			Condition: map[string]map[string][]string{"ArnEquals": {"iam:PolicyARN": {
-				fmt.Sprintf("arn:%s:iam::aws:policy/AWSCodeDeployRoleForECS", partition),
-				fmt.Sprintf("arn:%s:iam::aws:policy/AWSCodeDeployRoleForECSLimited", partition),
-				fmt.Sprintf("arn:%s:iam::aws:policy/ReadOnlyAccess", partition),
+				fmt.Sprintf("arn:%s:iam::aws:policy/AWSCodeDeployRoleForECSLimited", s.Partition),
 			}}}},
-		{Sid: "PassTaskAndDeployRoles", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: passRoles,
-			Condition: map[string]map[string][]string{"StringEquals": {"iam:PassedToService": {"ecs-tasks.amazonaws.com", "codedeploy.amazonaws.com"}}}},
-		{Sid: "GitHubProvider", Effect: "Allow", Action: []string{
-			"iam:GetOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint", "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider",
-		}, Resource: []string{providerARN}},
-		{Sid: "ServiceLinkedRoles", Effect: "Allow", Action: []string{"iam:CreateServiceLinkedRole"}, Resource: []string{"*"},
+		passRoleStatement("PassTaskRoles", s.TaskRoles, "ecs-tasks.amazonaws.com"),
+		passRoleStatement("PassCodeDeployRole", []string{s.CodeDeployRole}, "codedeploy.amazonaws.com"),
+		{Sid: "ServiceLinkedRoles", Effect: "Allow", Action: []string{"iam:CreateServiceLinkedRole"}, Resource: []string{iamARN("role/aws-service-role/*")},
 			Condition: map[string]map[string][]string{"StringEquals": {"iam:AWSServiceName": {
 				"ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com",
 			}}}},
 	}
-	if bucket != "" {
-		statements = append(statements,
-			stateBucket(partition, bucket),
-			policyStatement{Sid: "StateObjects", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s/*", partition, bucket)}})
+	if s.FlowLogRole != "" {
+		// ec2:CreateFlowLogs hands the delivery role to VPC Flow Logs (pitfall 30).
+		statements = append(statements, passRoleStatement("PassFlowLogRole", []string{s.FlowLogRole}, "vpc-flow-logs.amazonaws.com"))
 	}
+	if s.HostedZoneID != "" {
+		statements = append(statements, policyStatement{Sid: "DNS", Effect: "Allow",
+			Action:   []string{"route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:GetChange"},
+			Resource: []string{fmt.Sprintf("arn:%s:route53:::hostedzone/%s", s.Partition, s.HostedZoneID), fmt.Sprintf("arn:%s:route53:::change/*", s.Partition)}})
+	}
+	if s.AccessLogBucket != "" {
+		// S3 ARNs carry no region or account, so StackResources never covers a bucket
+		// (pitfall 30): this bucket by name, and creating one of its names again.
+		statements = append(statements,
+			policyStatement{Sid: "AccessLogBucket", Effect: "Allow", Action: []string{
+				"s3:ListBucket", "s3:DeleteBucket", "s3:GetBucket*", "s3:PutBucketTagging", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
+				"s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration",
+				"s3:GetAccelerateConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration",
+			}, Resource: []string{s.AccessLogBucket}},
+			// CreateBucket with the canned ACL private is also authorized as PutBucketAcl.
+			policyStatement{Sid: "AccessLogBucketCreate", Effect: "Allow", Action: []string{"s3:CreateBucket"},
+				Resource: []string{fmt.Sprintf("arn:%s:s3:::%s-alb-logs-*", s.Partition, s.Name)}},
+			policyStatement{Sid: "AccessLogBucketPrivate", Effect: "Allow", Action: []string{"s3:PutBucketAcl"},
+				Resource:  []string{fmt.Sprintf("arn:%s:s3:::%s-alb-logs-*", s.Partition, s.Name)},
+				Condition: map[string]map[string][]string{"StringEquals": {"s3:x-amz-acl": {"private"}}}})
+	}
+	if s.StateBucket != "" {
+		statements = append(statements, stateStatements(s, true)...)
+	}
+	statements = append(statements, otherStacks(s.Stack)...)
+	statements = append(statements, policyStatement{Sid: "CIRolesFromBootstrapOnly", Effect: "Deny", Action: []string{"iam:*"},
+		Resource: []string{iamARN("role" + ciRolePath + "*"), iamARN("oidc-provider/*")}})
 	return policy(statements...).JSON()
 }
 
-// stateBucket lets a role find the Pulumi state bucket.
-func stateBucket(partition, bucket string) policyStatement {
-	return policyStatement{Sid: "StateBucket", Effect: "Allow", Action: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s", partition, bucket)}}
+// stateStatements let a role read this stack's state in the S3 backend, and with
+// write its lock, checkpoint, backups and history (Pulumi's file backend,
+// pkg/backend/diy: .pulumi/stacks/<project>/<stack>.json, .pulumi/locks/<project>/
+// <stack>/, .pulumi/history/<project>/<stack>/, .pulumi/backups/<project>/<stack>/).
+func stateStatements(s ciScope, write bool) []policyStatement {
+	bucket := fmt.Sprintf("arn:%s:s3:::%s", s.Partition, s.StateBucket)
+	object := func(dir, rest string) string {
+		return fmt.Sprintf("%s/.pulumi/%s/%s/%s%s", bucket, dir, s.Project, s.Stack, rest)
+	}
+	out := []policyStatement{
+		{Sid: "StateBucket", Effect: "Allow", Action: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resource: []string{bucket}},
+		{Sid: "StateRead", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{bucket + "/.pulumi/meta.yaml", object("stacks", ".json*")}},
+	}
+	if write {
+		out = append(out, policyStatement{Sid: "StateWrite", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+			Resource: []string{object("stacks", ".json*"), object("locks", "/*"), object("history", "/*"), object("backups", "/*")}})
+	}
+	return out
 }
 
-// ciPreviewStatePolicy lets a preview read the state and take its lock.
-func ciPreviewStatePolicy(partition, bucket string) (string, error) {
-	return policy(
-		stateBucket(partition, bucket),
-		policyStatement{Sid: "StateRead", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s/*", partition, bucket)}},
-		policyStatement{Sid: "StateLocks", Effect: "Allow", Action: []string{"s3:PutObject", "s3:DeleteObject"}, Resource: []string{fmt.Sprintf("arn:%s:s3:::%s/.pulumi/locks/*", partition, bucket)}},
-	).JSON()
+// ciPreviewPolicy is what `pulumi preview` of this stack reads: the provider's
+// identity, the registry token and availability zones the program asks for in a
+// preview, the state (a file backend's preview takes no lock: pkg/backend/diy's
+// Preview goes straight to apply, and only Update, Import, Refresh and Destroy
+// lock), and the rollout's reads of what serves. Secrets are denied outright.
+func ciPreviewPolicy(s ciScope) (string, error) {
+	rolloutState := fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s/%s/%s/rollout", s.Partition, s.Region, s.Account, s.Project, s.Stack, s.Name)
+	statements := []policyStatement{
+		{Sid: "NoResourceLevel", Effect: "Allow", Action: []string{"sts:GetCallerIdentity", "ecr:GetAuthorizationToken", "ec2:DescribeAvailabilityZones"}, Resource: []string{"*"}},
+		{Sid: "WhatServes", Effect: "Allow", Action: []string{"ecs:DescribeServices"},
+			Resource: []string{fmt.Sprintf("arn:%s:ecs:%s:%s:*", s.Partition, s.Region, s.Account)}},
+		{Sid: "RolloutState", Effect: "Allow", Action: []string{"ssm:GetParameter"}, Resource: []string{rolloutState}},
+	}
+	var stateObjects []string
+	if s.StateBucket != "" {
+		state := stateStatements(s, false)
+		statements = append(statements, state...)
+		stateObjects = state[1].Resource
+	}
+	statements = append(statements, otherStacks(s.Stack)...)
+	statements = append(statements,
+		policyStatement{Sid: "NoOtherParameters", Effect: "Deny", Action: []string{"ssm:GetParameter*"}, NotResource: []string{rolloutState}},
+		policyStatement{Sid: "NoSecrets", Effect: "Deny", Action: []string{"secretsmanager:GetSecretValue", "kms:Decrypt"}, Resource: []string{"*"}})
+	if len(stateObjects) > 0 {
+		statements = append(statements, policyStatement{Sid: "NoObjectsButState", Effect: "Deny", Action: []string{"s3:GetObject"}, NotResource: stateObjects})
+	} else {
+		statements = append(statements, policyStatement{Sid: "NoObjects", Effect: "Deny", Action: []string{"s3:GetObject"}, Resource: []string{"*"}})
+	}
+	return policy(statements...).JSON()
 }
 
 // accountOf reads the account id out of an ARN (arn:partition:service:region:account:…).

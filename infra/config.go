@@ -264,6 +264,10 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 	c.Name = l.str("name")
 	if !nameRE.MatchString(c.Name) || strings.HasSuffix(c.Name, "-") {
 		l.fail("name", c.Name, "1-12 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (AWS limits load balancer and target group names to 32 characters)")
+	} else if _, err := roleNamePrefix(c.Name, stack, longestRole); err != nil {
+		// Role names carry the stack (<name>-<stack>-<role>-…), so each stack's
+		// deploy role can be scoped to its own roles.
+		l.fail("name", c.Name, fmt.Sprintf("a name short enough that %q fits IAM's role name prefix with stack %q (%d characters at most): %v", c.Name, stack, maxRoleNamePrefix, err))
 	}
 	c.Region = l.region()
 	c.Partition = partition(c.Region)

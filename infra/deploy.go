@@ -28,7 +28,10 @@ type DeployArgs struct {
 	Green        *lb.TargetGroup
 	ProdListener *lb.Listener
 	TestListener *lb.Listener
-	Tags         pulumi.StringMap
+	// TaskRoles are the task definition's execution and task roles: CodeDeploy
+	// passes them to ECS when it creates a deployment's task set.
+	TaskRoles pulumi.StringArrayInput
+	Tags      pulumi.StringMap
 
 	// What the rollout deploys: the service's declared revision and network.
 	Release Release
@@ -67,6 +70,8 @@ type Deploy struct {
 	DeploymentGroup *codedeploy.DeploymentGroup
 	Role            *iam.Role
 	Alarms          []*cloudwatch.MetricAlarm
+	// PassRolePolicy lets CodeDeploy pass the task's roles to ECS (pitfall 21).
+	PassRolePolicy *iam.RolePolicy
 	// HooksPolicy lets CodeDeploy invoke the hook Lambdas; nil without hooks.
 	HooksPolicy *iam.RolePolicy
 	// DeploymentID is the deployment that made the service serve this revision;
@@ -77,6 +82,8 @@ type Deploy struct {
 	// Released resolves to the declared task definition once it serves: the web
 	// deployment succeeded, or nothing needed deploying (in preview at once).
 	Released pulumi.StringOutput
+
+	alarmNames pulumi.StringArrayOutput
 }
 
 // NewDeploy creates the CodeDeploy side of the blue/green deployment.
@@ -89,7 +96,12 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 	c := args.Config
 	var err error
 
+	prefix, err := roleNamePrefix(name, ctx.Stack(), "codedeploy")
+	if err != nil {
+		return nil, err
+	}
 	d.Role, err = iam.NewRole(ctx, name+"-codedeploy", &iam.RoleArgs{
+		NamePrefix:       pulumi.String(prefix),
 		AssumeRolePolicy: pulumi.String(assumeRolePolicy("codedeploy.amazonaws.com")),
 		Tags:             args.Tags,
 	}, parent)
@@ -102,6 +114,17 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("attaching CodeDeploy policy: %w", err)
+	}
+
+	// CodeDeploy creates each deployment's task set as this role, handing ECS the
+	// task definition's roles; the managed policy passes only roles named
+	// ecsTaskExecutionRole or ECSTaskExecution*. The ECS developer guide's "Amazon
+	// ECS CodeDeploy IAM Role" says to add iam:PassRole of exactly these.
+	passDoc := args.TaskRoles.ToStringArrayOutput().ApplyT(func(roles []string) (string, error) {
+		return policy(passRoleStatement("PassTaskRoles", roles, "ecs-tasks.amazonaws.com")).JSON()
+	}).(pulumi.StringOutput)
+	if d.PassRolePolicy, err = iam.NewRolePolicy(ctx, name+"-codedeploy-pass", &iam.RolePolicyArgs{Role: d.Role.Name, Policy: passDoc}, parent); err != nil {
+		return nil, fmt.Errorf("creating CodeDeploy pass-role policy: %w", err)
 	}
 
 	if hooks := c.Rollout.Hooks; len(hooks) > 0 {
@@ -157,6 +180,8 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 			alarmNames = append(alarmNames, alarm.Name)
 		}
 	}
+
+	d.alarmNames = alarmNames.ToStringArrayOutput()
 
 	d.Application, err = codedeploy.NewApplication(ctx, name, &codedeploy.ApplicationArgs{
 		ComputePlatform: pulumi.String("ECS"),
@@ -226,8 +251,9 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 }
 
 // rollout hands the declared revision to the rollout package once the task
-// definition, service and deployment group exist — and the hook invoke policy,
-// which CodeDeploy needs before it calls a hook. In preview it only reads what
+// definition, service and deployment group exist — and the policies CodeDeploy
+// needs during a deployment: passing the task's roles (to create the task set) and
+// invoking the hooks. In preview it only reads what
 // serves (no write), so an unchanged stack shows its outputs unchanged; what it
 // cannot know stays unknown, like any value only `pulumi up` learns. released
 // resolves to the declared revision once it serves (in preview at once): what
@@ -237,11 +263,12 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 	if !r.Enabled {
 		return pulumi.String("").ToStringOutput(), pulumi.String("rollout off").ToStringOutput(), rel.TaskDefinition.ToStringOutput()
 	}
-	// Resolves once the hook policy exists ("" without hooks).
+	// Resolves once the hook policy exists ("" without hooks) and the pass-role policy.
 	hooksReady := pulumi.String("").ToStringOutput()
 	if d.HooksPolicy != nil {
 		hooksReady = d.HooksPolicy.ID().ToStringOutput()
 	}
+	hooksReady = pulumi.All(hooksReady, d.PassRolePolicy.ID()).ApplyT(func(v []any) string { return fmt.Sprint(v[0]) }).(pulumi.StringOutput)
 	request := func(v []any) rollout.Request {
 		return rollout.Request{
 			Stack:                ctx.Stack(),
@@ -270,10 +297,13 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 			StopOnTimeout:        r.StopOnTimeout,
 			AcceptTrafficShifted: r.AcceptTrafficShifted,
 			Gate:                 LoadGate(r.Check, v[10].(string)),
+			TargetGroups:         []string{v[8].(string), v[11].(string)},
+			Alarms:               v[12].([]string),
 		}
 	}
 	inputs := pulumi.All(rel.TaskDefinition, d.Application.Name, d.DeploymentGroup.DeploymentGroupName,
-		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image, rel.TargetGroup, hooksReady, rel.URL)
+		args.ClusterName, args.ServiceName, rel.Subnets, rel.SecurityGroup, rel.Image, rel.TargetGroup, hooksReady, rel.URL,
+		args.Green.Arn, d.alarmNames)
 	log := pulumiLog{ctx, d}
 	if ctx.DryRun() {
 		result := inputs.ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) previewResult {
@@ -282,7 +312,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 				log.Warn("preview cannot read what serves: " + err.Error())
 				return previewResult{}
 			}
-			ro := &rollout.Rollout{CodeDeploy: clients.CodeDeploy, ECS: clients.ECS, State: clients.SSM, Log: log}
+			ro := clients.Rollout(log)
 			res, known, err := ro.Preview(goctx, request(v))
 			if err != nil {
 				log.Warn("pulumi up would fail: " + err.Error())
@@ -302,7 +332,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 		if err != nil {
 			return rollout.Result{}, err
 		}
-		ro := &rollout.Rollout{CodeDeploy: clients.CodeDeploy, ECS: clients.ECS, State: clients.SSM, Log: log}
+		ro := clients.Rollout(log)
 		res, err := ro.Run(goctx, request(v))
 		if err != nil {
 			if goctx.Err() != nil { // the engine may be gone: say it where a terminal sees it too

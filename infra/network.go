@@ -41,6 +41,8 @@ type Network struct {
 	TaskSecurityGroup         *ec2.SecurityGroup
 	// FlowLog records the VPC's rejected traffic (prod); nil otherwise.
 	FlowLog *ec2.FlowLog
+	// FlowLogRole is the role VPC Flow Logs delivers with; nil without flow logs.
+	FlowLogRole *iam.Role
 }
 
 // TaskPorts is the port range the load balancer may reach the tasks on: every
@@ -203,7 +205,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	}
 
 	if args.Network.FlowLogs {
-		if n.FlowLog, err = flowLog(ctx, name, vpc.VpcId, args, parent); err != nil {
+		if n.FlowLog, n.FlowLogRole, err = flowLog(ctx, name, vpc.VpcId, args, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -218,31 +220,41 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 
 // flowLog sends the VPC's rejected traffic to CloudWatch Logs, kept as long as the
 // app's logs: what an investigation of a blocked connection or a probe needs.
-func flowLog(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, args *NetworkArgs, parent pulumi.ResourceOption) (*ec2.FlowLog, error) {
+func flowLog(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, args *NetworkArgs, parent pulumi.ResourceOption) (*ec2.FlowLog, *iam.Role, error) {
 	group, err := cloudwatch.NewLogGroup(ctx, name+"-flow-logs", &cloudwatch.LogGroupArgs{
 		RetentionInDays: pulumi.Int(args.LogRetentionDays),
 		Tags:            args.Tags,
 	}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("creating flow log group: %w", err)
+		return nil, nil, fmt.Errorf("creating flow log group: %w", err)
+	}
+	prefix, err := roleNamePrefix(name, ctx.Stack(), "flow-logs")
+	if err != nil {
+		return nil, nil, err
 	}
 	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
+		NamePrefix:       pulumi.String(prefix),
 		AssumeRolePolicy: pulumi.String(assumeRolePolicy("vpc-flow-logs.amazonaws.com")),
 		Tags:             args.Tags,
 	}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("creating flow log role: %w", err)
+		return nil, nil, fmt.Errorf("creating flow log role: %w", err)
 	}
 	doc := group.Arn.ApplyT(func(arn string) (string, error) {
-		return policy(policyStatement{
-			Sid: "FlowLogs", Effect: "Allow",
-			Action:   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"},
-			Resource: []string{arn, arn + ":*"},
-		}).JSON()
+		return policy(
+			policyStatement{
+				Sid: "FlowLogs", Effect: "Allow",
+				Action:   []string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+				Resource: []string{arn, arn + ":*"},
+			},
+			// The EC2 user guide's flow-log role lists it; it has no resource-level
+			// permission (Service Authorization Reference).
+			policyStatement{Sid: "FindLogGroup", Effect: "Allow", Action: []string{"logs:DescribeLogGroups"}, Resource: []string{"*"}},
+		).JSON()
 	}).(pulumi.StringOutput)
 	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-flow-logs", &iam.RolePolicyArgs{Role: role.Name, Policy: doc}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("creating flow log policy: %w", err)
+		return nil, nil, fmt.Errorf("creating flow log policy: %w", err)
 	}
 	fl, err := ec2.NewFlowLog(ctx, name, &ec2.FlowLogArgs{
 		VpcId:                  vpcID,
@@ -254,7 +266,7 @@ func flowLog(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, args *N
 		Tags:                   args.Tags,
 	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
 	if err != nil {
-		return nil, fmt.Errorf("creating flow log: %w", err)
+		return nil, nil, fmt.Errorf("creating flow log: %w", err)
 	}
-	return fl, nil
+	return fl, role, nil
 }

@@ -96,7 +96,9 @@ func newRepositoryImage(ctx *pulumi.Context, parent pulumi.Resource, name string
 	if err != nil {
 		return nil, fmt.Errorf("staging build context %s: %w", build.Context, err)
 	}
-	tag, err := ImageTag(staged, args.Images.Platform())
+	// The tag hashes the sources as staged (the executable bit is their only mode),
+	// read from where they are: another run may be staging the same name meanwhile.
+	tag, err := ImageTag(build, args.Images.Platform())
 	if err != nil {
 		return nil, fmt.Errorf("hashing build context %s: %w", build.Context, err)
 	}

@@ -229,7 +229,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 // target's range at once (Application Auto Scaling concepts, "Scalable target"),
 // so a service created with no tasks must keep none until its first revision's
 // migration ran. after takes part in no input, so a preview shows no change.
-func (s *Service) Autoscale(ctx *pulumi.Context, name string, c ServiceConfig, after pulumi.StringOutput, gate pulumi.Resource) error {
+func (s *Service) Autoscale(ctx *pulumi.Context, name string, c ServiceConfig, tags pulumi.StringMap, after pulumi.StringOutput, gate pulumi.Resource) error {
 	parent := pulumi.Parent(s)
 	wait := pulumi.DependsOnInputs(after.ApplyT(func(string) []pulumi.Resource { return []pulumi.Resource{gate} }).(pulumi.ResourceArrayOutput))
 	resourceID := pulumi.Sprintf("service/%s/%s", s.Cluster.Name, s.Service.Name)
@@ -240,6 +240,8 @@ func (s *Service) Autoscale(ctx *pulumi.Context, name string, c ServiceConfig, a
 		ResourceId:        resourceID,
 		MinCapacity:       pulumi.Int(c.MinTasks),
 		MaxCapacity:       pulumi.Int(c.MaxTasks),
+		// The stack tag: its scaling policy's calls are scoped by it.
+		Tags: tags,
 	}, parent, wait)
 	if err != nil {
 		return fmt.Errorf("creating autoscaling target: %w", err)
@@ -267,8 +269,16 @@ func (s *Service) Autoscale(ctx *pulumi.Context, name string, c ServiceConfig, a
 // roles creates the execution role (pull exactly these images, write these logs,
 // read exactly the configured secrets) and the app's task role.
 func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, secretKey pulumi.StringOutput, parent pulumi.ResourceOption) error {
-	var err error
+	execPrefix, err := roleNamePrefix(name, ctx.Stack(), "exec")
+	if err != nil {
+		return err
+	}
+	taskPrefix, err := roleNamePrefix(name, ctx.Stack(), "task")
+	if err != nil {
+		return err
+	}
 	s.ExecutionRole, err = iam.NewRole(ctx, name+"-exec", &iam.RoleArgs{
+		NamePrefix:       pulumi.String(execPrefix),
 		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
 		Tags:             args.Tags,
 	}, parent)
@@ -286,6 +296,7 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, sec
 		return fmt.Errorf("creating execution role policy: %w", err)
 	}
 	s.TaskRole, err = iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
+		NamePrefix:       pulumi.String(taskPrefix),
 		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
 		Tags:             args.Tags,
 	}, parent)

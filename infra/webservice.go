@@ -109,6 +109,7 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		Green:        w.Edge.Green,
 		ProdListener: w.Edge.ProdListener,
 		TestListener: w.Edge.TestListener,
+		TaskRoles:    pulumi.StringArray{w.Service.ExecutionRole.Arn, w.Service.TaskRole.Arn},
 		Tags:         tags,
 		Release: Release{
 			Identity:           cfg.AWS,
@@ -128,7 +129,7 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 	}, parent); err != nil {
 		return nil, err
 	}
-	if err := w.Service.Autoscale(ctx, name, cfg.Service, w.Deploy.Released, w.Deploy.DeploymentGroup); err != nil {
+	if err := w.Service.Autoscale(ctx, name, cfg.Service, tags, w.Deploy.Released, w.Deploy.DeploymentGroup); err != nil {
 		return nil, err
 	}
 	if err := w.jobs(ctx, name, cfg, tags, parent); err != nil {
@@ -136,11 +137,24 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 	}
 
 	if cfg.CI.Enabled() {
+		passes := CIPasses{
+			ECSTasks:   pulumi.StringArray{w.Service.ExecutionRole.Arn, w.Service.TaskRole.Arn},
+			CodeDeploy: w.Deploy.Role.Arn,
+		}
+		if w.Network.FlowLogRole != nil {
+			passes.FlowLogs = w.Network.FlowLogRole.Arn
+		}
+		var accessLogs pulumi.StringInput
+		if w.Edge.AccessLogs != nil {
+			accessLogs = w.Edge.AccessLogs.Arn
+		}
 		if w.CI, err = NewCI(ctx, name, &CIArgs{
-			Config: cfg.CI, Environment: cfg.Environment, Name: name, Partition: cfg.Partition, Region: cfg.Region,
-			Account:   w.Service.ExecutionRole.Arn.ApplyT(accountOf).(pulumi.StringOutput),
-			PassRoles: pulumi.StringArray{w.Service.ExecutionRole.Arn, w.Service.TaskRole.Arn, w.Deploy.Role.Arn},
-			Tags:      tags,
+			Config: cfg.CI, Environment: cfg.Environment, Name: name, Project: ctx.Project(), Partition: cfg.Partition, Region: cfg.Region,
+			Account:         w.Service.ExecutionRole.Arn.ApplyT(accountOf).(pulumi.StringOutput),
+			Passes:          passes,
+			AccessLogBucket: accessLogs,
+			HostedZoneID:    cfg.Edge.HostedZoneID,
+			Tags:            tags,
 		}, parent); err != nil {
 			return nil, err
 		}

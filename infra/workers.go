@@ -146,7 +146,7 @@ func workerVerdict(ctx *pulumi.Context, worker string, args *WorkersArgs, svc *e
 			return "", err
 		}
 		td, _ := v[2].(*string)
-		res, err := rollout.WaitForWorker(goctx, clients.ECS, log, rollout.WorkerRelease{
+		res, err := clients.Rollout(log).WaitForWorker(goctx, rollout.WorkerRelease{
 			Worker: worker, Cluster: v[0].(string), Service: v[1].(string), TaskDefinition: derefString(td), Timeout: args.Timeout,
 		})
 		if err != nil {

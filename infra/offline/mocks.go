@@ -102,7 +102,7 @@ func (m *Mocks) Calls() []string {
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	rpc := args.RegisterRPC
 	r := &Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Started: time.Now()}
-	time.Sleep(m.Delay[args.TypeToken])
+	time.Sleep(m.Delay[args.TypeToken] + m.Delay[args.Name])
 	if rpc != nil {
 		r.Parent = rpc.GetParent()
 		if strings.Contains(r.Parent, "::pulumi:pulumi:Stack::") {
@@ -190,6 +190,10 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 	name := str("name")
 	if name == "" {
 		name = r.Name + "-" + shortHash(r.URN, 7)
+		if prefix := str("namePrefix"); prefix != "" {
+			// The provider appends a 26-character unique id to a name prefix.
+			name = prefix + shortHash(r.URN, 26)
+		}
 		set("name", name)
 	}
 	region, acct := m.Region, Account
@@ -258,7 +262,11 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("arnSuffix", suffix)
 		id = arn("elasticloadbalancing", suffix)
 	case "aws:lb/listener:Listener":
+		// arn:…:listener/app/<load balancer name>/<load balancer id>/<listener id>
 		id = arn("elasticloadbalancing", "listener/app/"+shortHash(r.URN, 16))
+		if lb := str("loadBalancerArn"); strings.Contains(lb, ":loadbalancer/") {
+			id = strings.Replace(lb, ":loadbalancer/", ":listener/", 1) + "/" + shortHash(r.URN, 16)
+		}
 		set("arn", id)
 	case "aws:ecs/cluster:Cluster":
 		set("arn", arn("ecs", "cluster/"+name))
@@ -309,7 +317,11 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		id = fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", acct, host)
 		set("arn", id)
 	case "aws:iam/role:Role":
-		set("arn", fmt.Sprintf("arn:aws:iam::%s:role/%s", acct, name))
+		path := str("path")
+		if path == "" {
+			path = "/"
+		}
+		set("arn", fmt.Sprintf("arn:aws:iam::%s:role%s%s", acct, path, name))
 	case "aws:codedeploy/application:Application":
 		set("arn", arn("codedeploy", "application:"+name))
 	case "aws:codedeploy/deploymentGroup:DeploymentGroup":

@@ -22,7 +22,8 @@ type Options struct {
 	// OnResource, when set, sees every resource once its outputs are known (not in
 	// preview): tests use it to create what Pulumi would create in a fake AWS.
 	OnResource func(*Resource)
-	// Delay holds back the registration of resources of a type, to show ordering.
+	// Delay holds back the registration of resources of a type (or of one logical
+	// name), to show ordering.
 	Delay map[string]time.Duration
 	// LoadBalancerDNS is the load balancer's DNS name, host:port of a local server
 	// that stands in for the stack's URL ("" for a made-up AWS name).

@@ -296,7 +296,7 @@ func TestDiff(t *testing.T) {
 	for _, line := range []string{
 		"| monthly cost at minimum scale | $40.91 | $131.88 | +$90.97 |",
 		"| rollout: all traffic on the new tasks | 1m30s | 1m30s | ±0 |",
-		"| resources | 39 | 39 | ±0 |",
+		"| resources | 40 | 40 | ±0 |",
 		"- NAT gateways: $0.00 → $86.14 (+$86.14)",
 		"- Public IPv4: tasks: $3.65 → $0.00 (-$3.65)",
 	} {
@@ -316,7 +316,7 @@ func TestDiff(t *testing.T) {
 	md = plan.Diff(base, slow).Markdown()
 	for _, line := range []string{
 		"| rollout: all traffic on the new tasks | 1m30s | 10m30s | +9m0s |",
-		"| resources | 39 | 40 | +1 |",
+		"| resources | 40 | 41 | +1 |",
 		"- `aws:lb/listener:Listener web-http`",
 	} {
 		if !strings.Contains(md, line+"\n") {

@@ -10,8 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -56,6 +59,15 @@ type Clients struct {
 	CodeDeploy *codedeploy.Client
 	ECS        *ecs.Client
 	SSM        *ssm.Client
+	Logs       *cloudwatchlogs.Client
+	ELB        *elbv2.Client
+	CloudWatch *cloudwatch.Client
+	STS        *sts.Client
+}
+
+// Rollout is a Rollout acting through these clients.
+func (c *Clients) Rollout(log Logger) *Rollout {
+	return &Rollout{CodeDeploy: c.CodeDeploy, ECS: c.ECS, State: c.SSM, Logs: c.Logs, ELB: c.ELB, Alarms: c.CloudWatch, Log: log}
 }
 
 // NewClients builds the clients for an identity: region, static keys or profile
@@ -86,7 +98,10 @@ func NewClients(ctx context.Context, id Identity) (*Clients, error) {
 		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), role.RoleARN, role.apply)
 		cfg.Credentials = aws.NewCredentialsCache(provider)
 	}
-	return &Clients{CodeDeploy: codedeploy.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg)}, nil
+	return &Clients{
+		CodeDeploy: codedeploy.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), SSM: ssm.NewFromConfig(cfg),
+		Logs: cloudwatchlogs.NewFromConfig(cfg), ELB: elbv2.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg),
+	}, nil
 }
 
 func (r AssumeRole) apply(o *stscreds.AssumeRoleOptions) {

@@ -62,7 +62,12 @@ func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, servin
 			stopped, err = ro.stoppedTasks(ctx, req, began)
 		}
 		if err == nil && len(stopped) >= failedTaskThreshold(st.desired) {
-			return Result{}, fmt.Errorf("first revision %s of service %s is not healthy: %d tasks stopped (%s)", shortARN(req.TaskDefinition), req.Service, len(stopped), stopReasons(stopped))
+			err := fmt.Errorf("first revision %s of service %s is not healthy: %d tasks stopped (%s)", shortARN(req.TaskDefinition), req.Service, len(stopped), stopReasons(stopped))
+			if report := ro.failureReport(ctx, req, req.TaskDefinition, "", began); report != "" {
+				ro.Log.Info(report)
+				err = fmt.Errorf("%w\n%s", err, report)
+			}
+			return Result{}, err
 		}
 		if err == nil {
 			err = ro.sleep(ctx)

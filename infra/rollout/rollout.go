@@ -46,6 +46,7 @@ type ECS interface {
 	RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
 	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 }
 
 // Logger receives progress lines (ctx.Log.Info under Pulumi).
@@ -103,6 +104,10 @@ type Request struct {
 	// TargetGroup is the blue target group ARN the service was created behind: where
 	// the first revision must be healthy.
 	TargetGroup string
+	// TargetGroups (blue, green) and Alarms (the deployment group's) are read for
+	// the report of why a revision failed.
+	TargetGroups []string
+	Alarms       []string
 	// Gate, when set, runs once all traffic is on the new tasks, while the old ones
 	// wait to be terminated; a failed gate stops the deployment with rollback.
 	Gate Gate
@@ -132,7 +137,12 @@ type Rollout struct {
 	// State keeps the rollout's State; nil keeps none (every first revision is
 	// judged again, and no rollback record is read).
 	State StateStore
-	Log   Logger
+	// Logs, ELB and Alarms feed the report of why a revision failed; nil leaves
+	// their part out.
+	Logs   Logs
+	ELB    TargetHealth
+	Alarms Alarms
+	Log    Logger
 	// PollInterval is the time between status requests (default DefaultPollInterval).
 	PollInterval time.Duration
 	// RollbackWait bounds following a rollback, on its own clock: a rollback starts
@@ -599,7 +609,7 @@ func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (
 			ro.Log.Info(fmt.Sprintf("deployment %s succeeded", id))
 			return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
 		case Unhealthy:
-			return Result{DeploymentID: id}, ro.failure(parent, info)
+			return Result{DeploymentID: id}, ro.failure(parent, req, info)
 		case Shifted:
 			if !shifted {
 				ro.Log.Info(fmt.Sprintf("deployment %s: all traffic on the new tasks; the old ones wait to be terminated", id))
@@ -649,7 +659,7 @@ func (ro *Rollout) gate(parent, ctx context.Context, req Request, id string) (Re
 		// The stop came after the termination wait: CodeDeploy can no longer roll back.
 		return Result{DeploymentID: id}, fmt.Errorf("deployment %s: %s, and the termination wait ended before the stop reached CodeDeploy: the failed revision %s serves and the old tasks are gone; deploy the previous revision (the rollback command) now\n%s", id, why, shortARN(req.TaskDefinition), report)
 	}
-	return Result{DeploymentID: id}, fmt.Errorf("%s: %w\n%s", why, ro.failure(parent, info), report)
+	return Result{DeploymentID: id}, fmt.Errorf("%s: %w\n%s", why, ro.failure(parent, req, info), report)
 }
 
 // stop stops a deployment with rollback and returns it once it ended. A
@@ -686,8 +696,26 @@ func (ro *Rollout) getDeployment(ctx context.Context, id string) (*cdtypes.Deplo
 // on its own clock (RollbackWait from now, within parent's cancellation): the
 // rollout's deadline may be nearly spent when the rollback starts. The rollback's
 // id may show a poll after the status (ecspresso waits for both): until it does,
-// or until nothing is active in the group any more, it keeps looking.
-func (ro *Rollout) failure(parent context.Context, info *cdtypes.DeploymentInfo) error {
+// or until nothing is active in the group any more, it keeps looking. The error
+// ends with the report of why the revision failed.
+func (ro *Rollout) failure(parent context.Context, req Request, info *cdtypes.DeploymentInfo) error {
+	err := ro.followRollback(parent, info)
+	since := time.Now().Add(-time.Hour)
+	if info.CreateTime != nil {
+		since = *info.CreateTime
+	}
+	reportCtx, cancel := context.WithTimeout(parent, time.Minute)
+	defer cancel()
+	if report := ro.failureReport(reportCtx, req, req.TaskDefinition, aws.ToString(info.DeploymentId), since); report != "" {
+		ro.Log.Info(report)
+		return fmt.Errorf("%w\n%s", err, report)
+	}
+	return err
+}
+
+// followRollback follows a failed or stopped deployment's rollback to its end and
+// says how it ended.
+func (ro *Rollout) followRollback(parent context.Context, info *cdtypes.DeploymentInfo) error {
 	id := aws.ToString(info.DeploymentId)
 	msg := fmt.Sprintf("deployment %s %s", id, strings.ToLower(string(info.Status)))
 	if e := info.ErrorInformation; e != nil {
@@ -765,7 +793,7 @@ func (ro *Rollout) timedOut(parent, ctx context.Context, req Request, id string,
 		ro.Log.Info(fmt.Sprintf("deployment %s completed before the stop reached it", id))
 		return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
 	}
-	return Result{DeploymentID: id}, fmt.Errorf("%s: timed out; %w", msg, ro.failure(parent, info))
+	return Result{DeploymentID: id}, fmt.Errorf("%s: timed out; %w", msg, ro.failure(parent, req, info))
 }
 
 // interrupted explains an error while waiting for another deployment.

@@ -17,9 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"ecs-bluegreen/infra/rollout"
@@ -75,6 +78,7 @@ func newFixture(t *testing.T) *fixture {
 		log: l,
 		ro: &rollout.Rollout{
 			CodeDeploy: codedeploy.NewFromConfig(cfg), ECS: ecs.NewFromConfig(cfg), State: ssm.NewFromConfig(cfg),
+			Logs: cloudwatchlogs.NewFromConfig(cfg), ELB: elbv2.NewFromConfig(cfg), Alarms: cloudwatch.NewFromConfig(cfg),
 			Log: l, PollInterval: time.Millisecond,
 		},
 	}
@@ -352,6 +356,7 @@ func TestFailureWaitsForRollback(t *testing.T) {
 					deployment("d-RB", "Succeeded", tdOld, nil)),
 			}))
 			f.progressHandlers(target(nil, 100, 0))
+			f.aws.Handle("ListTasks", fakeaws.Static(map[string]any{"taskArns": []string{}}))
 			res, err := f.ro.Run(context.Background(), request())
 			if err == nil || err.Error() != c.want {
 				t.Fatalf("error:\n got  %v\n want %s", err, c.want)
@@ -364,7 +369,8 @@ func TestFailureWaitsForRollback(t *testing.T) {
 				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-BAD in progress
 				"GetDeployment",                                                 // d-BAD failed
 				"GetDeployment", "ListDeploymentTargets", "GetDeploymentTarget", // d-RB in progress
-				"GetDeployment", // d-RB succeeded
+				"GetDeployment",                                             // d-RB succeeded
+				"ListDeploymentTargets", "GetDeploymentTarget", "ListTasks", // why it failed: nothing more to say
 			})
 			if w := f.aws.Writes(); !reflect.DeepEqual(w, []string{"CreateDeployment"}) {
 				t.Errorf("writes %v", w)

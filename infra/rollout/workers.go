@@ -42,13 +42,6 @@ import (
 //     `pulumi up` of the same code changes nothing, so the verdict compares what
 //     runs with what is declared every time, and says so.
 
-// WorkerECS is the part of ECS the worker verdict uses.
-type WorkerECS interface {
-	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
-	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
-	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
-}
-
 // WorkerRelease is a worker service and the revision it is declared to run.
 type WorkerRelease struct {
 	Worker         string // the name in the stack's config
@@ -56,8 +49,6 @@ type WorkerRelease struct {
 	Service        string
 	TaskDefinition string
 	Timeout        time.Duration
-	// PollInterval is the time between looks (default DefaultPollInterval).
-	PollInterval time.Duration
 }
 
 // WorkerResult says what runs.
@@ -130,19 +121,17 @@ func EvaluateWorker(deployments []ecstypes.Deployment, taskDefinition string) Wo
 // WaitForWorker follows the worker's rolling deployment of the declared revision
 // until it completes, and returns an error naming the worker and saying why when
 // it fails: the circuit breaker's verdict and rollback, the stopped tasks with
-// their stop codes, reasons and exit codes, or a revision crash-looping in a way
-// the breaker does not count. It makes no write call.
-func WaitForWorker(parent context.Context, api WorkerECS, log Logger, w WorkerRelease) (WorkerResult, error) {
+// their stop codes, reasons, exit codes and last log lines (ro.Logs), or a
+// revision crash-looping in a way the breaker does not count. It uses ro.ECS,
+// ro.Logs and ro.Log, and makes no write call.
+func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (WorkerResult, error) {
 	ctx := parent
 	if w.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(parent, w.Timeout)
 		defer cancel()
 	}
-	poll := w.PollInterval
-	if poll <= 0 {
-		poll = DefaultPollInterval
-	}
+	api, log := ro.ECS, ro.Log
 	// Only tasks that stop from now on count (ListTasks(STOPPED) also returns tasks
 	// stopped up to an hour ago); ECS's timestamps are rounded, so from the second.
 	began := time.Now().Truncate(time.Second)
@@ -167,7 +156,7 @@ func WaitForWorker(parent context.Context, api WorkerECS, log Logger, w WorkerRe
 			id := aws.ToString(v.Ours.Id)
 			return WorkerResult{Deployment: id, Summary: WorkerSummary(w.TaskDefinition, id)}, nil
 		case WorkerFailed:
-			return WorkerResult{}, workerFailure(ctx, api, w, v, "", began, "ECS launches no more tasks of it, and no earlier completed deployment exists to roll back to: fix the revision and `pulumi up` again")
+			return WorkerResult{}, ro.workerFailure(ctx, w, v, "", began, "ECS launches no more tasks of it, and no earlier completed deployment exists to roll back to: fix the revision and `pulumi up` again")
 		case WorkerRolledBack:
 			if v.Ours == nil && failedSeen == "" {
 				if absent++; absent < absentLooks {
@@ -178,7 +167,7 @@ func WaitForWorker(parent context.Context, api WorkerECS, log Logger, w WorkerRe
 				return WorkerResult{}, fmt.Errorf("worker %s runs %s, not the declared %s: its rolling deployment was rolled back (by the deployment circuit breaker, or by hand) and Pulumi's state still records the declared revision; fix the revision and `pulumi up`, or `pulumi up --refresh` to roll the same revision out again",
 					w.Worker, shortARN(aws.ToString(v.Primary.TaskDefinition)), shortARN(w.TaskDefinition))
 			}
-			return WorkerResult{}, workerFailure(ctx, api, w, v, failedSeen, began, fmt.Sprintf("the circuit breaker rolled the service back: %s runs again", shortARN(aws.ToString(v.Primary.TaskDefinition))))
+			return WorkerResult{}, ro.workerFailure(ctx, w, v, failedSeen, began, fmt.Sprintf("the circuit breaker rolled the service back: %s runs again", shortARN(aws.ToString(v.Primary.TaskDefinition))))
 		case WorkerRollingBack:
 			if v.Ours != nil && failedSeen == "" {
 				failedSeen = aws.ToString(v.Ours.RolloutStateReason)
@@ -192,17 +181,13 @@ func WaitForWorker(parent context.Context, api WorkerECS, log Logger, w WorkerRe
 					return WorkerResult{}, workerWaitError(parent, ctx, w, err, last)
 				}
 				if n := failedTaskThreshold(v.Ours.DesiredCount); len(stopped) >= n && v.Ours.DesiredCount > 0 {
-					return WorkerResult{}, fmt.Errorf("worker %s: revision %s crash-loops: %d tasks stopped (%s); the deployment circuit breaker has not tripped, since ECS stops counting failures once a task reached RUNNING, so ECS keeps replacing them while the previous revision's tasks keep running; fix the revision and `pulumi up` again, or roll back with `aws ecs update-service --cluster %s --service %s --task-definition <previous revision>`",
-						w.Worker, shortARN(w.TaskDefinition), len(stopped), stopReasons(stopped), w.Cluster, w.Service)
+					return WorkerResult{}, fmt.Errorf("worker %s: revision %s crash-loops: %d tasks stopped (%s); the deployment circuit breaker has not tripped, since ECS stops counting failures once a task reached RUNNING, so ECS keeps replacing them while the previous revision's tasks keep running; fix the revision and `pulumi up` again, or roll back with `aws ecs update-service --cluster %s --service %s --task-definition <previous revision>`%s",
+						w.Worker, shortARN(w.TaskDefinition), len(stopped), stopReasons(stopped), w.Cluster, w.Service, ro.workerReport(ctx, w, began))
 				}
 			}
 		}
-		t := time.NewTimer(poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return WorkerResult{}, workerWaitError(parent, ctx, w, ctx.Err(), last)
-		case <-t.C:
+		if err := ro.sleep(ctx); err != nil {
+			return WorkerResult{}, workerWaitError(parent, ctx, w, err, last)
 		}
 	}
 }
@@ -217,7 +202,7 @@ func WorkerSummary(taskDefinition, deployment string) string {
 	return fmt.Sprintf("%s runs (deployment %s completed)", shortARN(taskDefinition), deployment)
 }
 
-func describeWorker(ctx context.Context, api WorkerECS, w WorkerRelease) (ecstypes.Service, error) {
+func describeWorker(ctx context.Context, api ECS, w WorkerRelease) (ecstypes.Service, error) {
 	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(w.Cluster), Services: []string{w.Service}})
 	if err != nil {
 		return ecstypes.Service{}, fmt.Errorf("failed to describe worker service %s: %w", w.Service, err)
@@ -250,7 +235,7 @@ func workerLine(v WorkerVerdict) string {
 // circuit breaker's reason, what became of the service, and the tasks that stopped.
 // reason is the breaker's reason as seen earlier, for when the failed deployment
 // is no longer listed.
-func workerFailure(ctx context.Context, api WorkerECS, w WorkerRelease, v WorkerVerdict, reason string, began time.Time, then string) error {
+func (ro *Rollout) workerFailure(ctx context.Context, w WorkerRelease, v WorkerVerdict, reason string, began time.Time, then string) error {
 	msg := fmt.Sprintf("worker %s: rolling deployment of %s failed", w.Worker, shortARN(w.TaskDefinition))
 	if v.Ours != nil {
 		reason = aws.ToString(v.Ours.RolloutStateReason)
@@ -260,19 +245,30 @@ func workerFailure(ctx context.Context, api WorkerECS, w WorkerRelease, v Worker
 	}
 	msg += "; " + then
 	// The stopped tasks are the evidence; failing to list them must not hide the verdict.
-	stopped, err := stoppedWorkerTasks(ctx, api, w, began)
+	stopped, err := stoppedWorkerTasks(ctx, ro.ECS, w, began)
 	switch {
 	case err != nil:
 		msg += fmt.Sprintf(" (its stopped tasks could not be read: %v)", err)
 	case len(stopped) > 0:
 		msg += fmt.Sprintf("; stopped tasks: %s", stopReasons(stopped))
 	}
-	return errors.New(msg)
+	return errors.New(msg + ro.workerReport(ctx, w, began))
+}
+
+// workerReport is the failure report's part about the revision's stopped tasks:
+// each one's stop code, reason and exit codes, and each container's last log
+// lines from its awslogs stream (diagnose.go); "" when there is nothing to show.
+func (ro *Rollout) workerReport(ctx context.Context, w WorkerRelease, began time.Time) string {
+	lines := ro.stoppedTaskReport(ctx, Request{Cluster: w.Cluster, Service: w.Service}, w.TaskDefinition, began)
+	if len(lines) == 0 {
+		return ""
+	}
+	return "\nwhy it failed:\n  " + strings.Join(lines, "\n  ")
 }
 
 // stoppedWorkerTasks are the service's tasks of the declared revision that
 // stopped since `since` for a reason that means the revision is broken.
-func stoppedWorkerTasks(ctx context.Context, api WorkerECS, w WorkerRelease, since time.Time) ([]ecstypes.Task, error) {
+func stoppedWorkerTasks(ctx context.Context, api ECS, w WorkerRelease, since time.Time) ([]ecstypes.Task, error) {
 	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{
 		Cluster: aws.String(w.Cluster), ServiceName: aws.String(w.Service), DesiredStatus: ecstypes.DesiredStatusStopped,
 	})

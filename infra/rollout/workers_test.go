@@ -60,10 +60,13 @@ func workerSim(t *testing.T, desired int) (*fixture, *fakeaws.Sim, rollout.Worke
 	t.Helper()
 	f := newFixture(t)
 	sim := fakeaws.NewSim(f.aws)
+	for _, td := range []string{workerOld, workerNew} {
+		sim.RegisterTaskDefinition(td, fakeaws.TaskDef{Containers: []fakeaws.Container{{Name: "app", LogGroup: "web-logs", StreamPrefix: "worker"}}})
+	}
 	spec := fakeaws.RollingSpec{Name: "web-worker-1a2b3c4", Cluster: "web-cluster", TaskDefinition: workerOld, DesiredCount: desired, CircuitBreaker: true, Rollback: true}
 	sim.PutRollingService(spec)
-	w := rollout.WorkerRelease{Worker: "worker", Cluster: "web-cluster", Service: spec.Name, TaskDefinition: workerOld, Timeout: 5 * time.Second, PollInterval: time.Millisecond}
-	if _, err := rollout.WaitForWorker(context.Background(), f.ro.ECS, f.log, w); err != nil {
+	w := rollout.WorkerRelease{Worker: "worker", Cluster: "web-cluster", Service: spec.Name, TaskDefinition: workerOld, Timeout: 5 * time.Second}
+	if _, err := f.ro.WaitForWorker(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
 	spec.TaskDefinition = workerNew
@@ -75,7 +78,7 @@ func workerSim(t *testing.T, desired int) (*fixture, *fakeaws.Sim, rollout.Worke
 func TestWaitForWorker(t *testing.T) {
 	t.Run("healthy revision completes, old deployment retired", func(t *testing.T) {
 		f, sim, w := workerSim(t, 2)
-		res, err := rollout.WaitForWorker(context.Background(), f.ro.ECS, f.log, w)
+		res, err := f.ro.WaitForWorker(context.Background(), w)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,9 +95,13 @@ func TestWaitForWorker(t *testing.T) {
 	})
 	t.Run("crashing revision: the breaker trips and rolls back", func(t *testing.T) {
 		f, sim, w := workerSim(t, 2)
-		sim.WorkerCrashes(workerNew, fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3})
-		_, err := rollout.WaitForWorker(context.Background(), f.ro.ECS, f.log, w)
+		sim.WorkerCrashes(workerNew, fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3,
+			Logs: []string{"Traceback (most recent call last):", "KeyError: 'WORKER_QUEUE_URL'"}})
+		_, err := f.ro.WaitForWorker(context.Background(), w)
 		for _, want := range []string{
+			// The lead's report: each stopped task with its container's last log lines.
+			"why it failed:",
+			"of web-worker:2 stopped: EssentialContainerExited: Essential container in task exited\n    container app: exit 3\n      | Traceback (most recent call last):\n      | KeyError: 'WORKER_QUEUE_URL'",
 			"worker worker: rolling deployment of web-worker:2 failed: ECS deployment circuit breaker: tasks failed to start; the circuit breaker",
 			"the circuit breaker rolled the service back: web-worker:1 runs again",
 			"3× Essential container in task exited [app exit 3]",
@@ -108,7 +115,7 @@ func TestWaitForWorker(t *testing.T) {
 		}
 		// The next `pulumi up` of the same code: Pulumi changes nothing, the verdict
 		// sees the rollback and says so again.
-		_, err = rollout.WaitForWorker(context.Background(), f.ro.ECS, f.log, w)
+		_, err = f.ro.WaitForWorker(context.Background(), w)
 		if err == nil || !strings.Contains(err.Error(), "worker worker runs web-worker:1, not the declared web-worker:2") || !strings.Contains(err.Error(), "pulumi up --refresh") {
 			t.Errorf("next up: %v", err)
 		}
@@ -118,8 +125,8 @@ func TestWaitForWorker(t *testing.T) {
 		sim := fakeaws.NewSim(f.aws)
 		sim.WorkerCrashes(workerNew, fakeaws.WorkerCrash{Reason: "CannotPullContainerError: pull image manifest has been retried", StopCode: "TaskFailedToStart"})
 		sim.PutRollingService(fakeaws.RollingSpec{Name: "web-worker-1a2b3c4", Cluster: "web-cluster", TaskDefinition: workerNew, DesiredCount: 1, CircuitBreaker: true, Rollback: true})
-		_, err := rollout.WaitForWorker(context.Background(), f.ro.ECS, f.log, rollout.WorkerRelease{
-			Worker: "worker", Cluster: "web-cluster", Service: "web-worker-1a2b3c4", TaskDefinition: workerNew, Timeout: 5 * time.Second, PollInterval: time.Millisecond,
+		_, err := f.ro.WaitForWorker(context.Background(), rollout.WorkerRelease{
+			Worker: "worker", Cluster: "web-cluster", Service: "web-worker-1a2b3c4", TaskDefinition: workerNew, Timeout: 5 * time.Second,
 		})
 		if err == nil || !strings.Contains(err.Error(), "no earlier completed deployment exists to roll back to") || !strings.Contains(err.Error(), "3× CannotPullContainerError") {
 			t.Errorf("error %v", err)
@@ -128,7 +135,7 @@ func TestWaitForWorker(t *testing.T) {
 	t.Run("tasks that run, then exit: the breaker never counts them", func(t *testing.T) {
 		f, sim, w := workerSim(t, 2)
 		sim.WorkerCrashes(workerNew, fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 1, Uncounted: true})
-		_, err := rollout.WaitForWorker(context.Background(), f.ro.ECS, f.log, w)
+		_, err := f.ro.WaitForWorker(context.Background(), w)
 		if err == nil || !strings.Contains(err.Error(), "worker worker: revision web-worker:2 crash-loops: 3 tasks stopped (3× Essential container in task exited [app exit 1])") ||
 			!strings.Contains(err.Error(), "the deployment circuit breaker has not tripped") {
 			t.Errorf("error %v", err)
@@ -141,14 +148,14 @@ func TestWaitForWorker(t *testing.T) {
 		f, sim, w := workerSim(t, 2)
 		sim.Steps = 1 << 20
 		w.Timeout = 50 * time.Millisecond
-		_, err := rollout.WaitForWorker(context.Background(), f.ro.ECS, f.log, w)
+		_, err := f.ro.WaitForWorker(context.Background(), w)
 		if err == nil || !strings.Contains(err.Error(), "did not complete within 50ms (web-worker:2 in_progress: 0 of 2 tasks running, 2 pending)") {
 			t.Errorf("error %v", err)
 		}
 	})
 	t.Run("no tasks: completes at once", func(t *testing.T) {
 		f, _, w := workerSim(t, 0)
-		if _, err := rollout.WaitForWorker(context.Background(), f.ro.ECS, f.log, w); err != nil {
+		if _, err := f.ro.WaitForWorker(context.Background(), w); err != nil {
 			t.Error(err)
 		}
 	})

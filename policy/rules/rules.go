@@ -121,7 +121,7 @@ func Rules() []Rule {
 			Description: "A task's execution role may pull only the stack's repositories, write only the task's log groups, and read exactly the secrets its containers reference.",
 			Stack:       executionRole},
 		{Name: "codedeploy-role-limited", Covers: "—",
-			Description: "CodeDeploy's service role has AWSCodeDeployRoleForECSLimited and at most an inline invoke of explicitly named hook functions.",
+			Description: "CodeDeploy's service role has AWSCodeDeployRoleForECSLimited, an inline iam:PassRole of exactly the task's execution and task roles to ecs-tasks.amazonaws.com, and at most an inline invoke of explicitly named hook functions.",
 			Stack:       codeDeployRole},
 		// logs
 		{Name: "log-retention", Covers: "checkov CKV_AWS_66 (FSBP CloudWatch.16 asks for a year; dev keeps 7 days)", Description: "Every log group has a retention period.",
@@ -422,7 +422,7 @@ func ecrLifecycle(rs []Resource, byURN map[string]Resource) []Violation {
 var noResourceLevel = []string{
 	"ssm:DescribeParameters", "ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition",
 	"acm:RequestCertificate", "sts:GetCallerIdentity", "iam:ListRoles", "iam:GetPolicy", "iam:GetPolicyVersion",
-	"iam:CreateServiceLinkedRole",
+	"iam:CreateServiceLinkedRole", "codedeploy:StopDeployment",
 }
 
 // readPrefixes are read actions; for the stack's services most have no
@@ -434,7 +434,11 @@ func allowedOnAnyResource(action string) bool {
 		return true
 	}
 	_, name, _ := strings.Cut(action, ":")
-	return slices.Contains(readPrefixes, name) && !strings.HasPrefix(action, "iam:") && !strings.HasPrefix(action, "secretsmanager:") &&
+	read := false
+	for _, p := range readPrefixes {
+		read = read || strings.HasPrefix(name, strings.TrimSuffix(p, "*"))
+	}
+	return read && !strings.HasPrefix(action, "iam:") && !strings.HasPrefix(action, "secretsmanager:") &&
 		!strings.HasPrefix(action, "ssm:") && !strings.HasPrefix(action, "s3:") && !strings.HasPrefix(action, "kms:")
 }
 
@@ -566,12 +570,43 @@ func executionRole(rs []Resource, byURN map[string]Resource) []Violation {
 
 var lambdaFunctionARN = regexp.MustCompile(`^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$`)
 
+// passRoleTo reads a statement that lets a role pass roles to one service:
+// iam:PassRole with iam:PassedToService as StringEquals (or StringLike) of exactly it.
+func passRoleTo(s statement, service string) bool {
+	if !slices.Equal(s.Action, []string{"iam:PassRole"}) {
+		return false
+	}
+	for _, op := range []string{"StringEquals", "StringLike"} {
+		if vals := oneOrMany(get(s.Condition, op, "iam:PassedToService")); slices.Equal(vals, []string{service}) {
+			return true
+		}
+	}
+	return false
+}
+
+// taskRoles are the execution and task roles of the task definitions of the ECS
+// services a deployment group deploys.
+func taskRoles(dg Resource, byURN map[string]Resource) map[string]bool {
+	out := map[string]bool{}
+	for _, svc := range deps(dg, "ecsService", tService, byURN) {
+		for _, td := range deps(svc, "taskDefinition", tTaskDef, byURN) {
+			for _, k := range []string{"executionRoleArn", "taskRoleArn"} {
+				if arn := str(td.Props, k); arn != "" {
+					out[arn] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
 func codeDeployRole(rs []Resource, byURN map[string]Resource) []Violation {
 	var out []Violation
 	for _, dg := range rs {
 		if dg.Type != tCDGroup {
 			continue
 		}
+		want := taskRoles(dg, byURN)
 		for _, role := range deps(dg, "serviceRoleArn", tRole, byURN) {
 			inline, attached := rolePolicies(role, rs)
 			limited := false
@@ -585,20 +620,39 @@ func codeDeployRole(rs []Resource, byURN map[string]Resource) []Violation {
 			if !limited {
 				out = append(out, Violation{URN: role.URN, Message: "CodeDeploy role without AWSCodeDeployRoleForECSLimited"})
 			}
+			passed, known := map[string]bool{}, true
 			for _, p := range inline {
 				statements, ok := policyDoc(p.Props["policy"])
 				if !ok {
+					known = false
 					continue
 				}
 				for _, s := range statements {
-					if !slices.Equal(s.Action, []string{"lambda:InvokeFunction"}) {
-						out = append(out, Violation{URN: p.URN, Message: fmt.Sprintf("CodeDeploy role's inline policy allows %v: only lambda:InvokeFunction of the hooks", s.Action)})
-					}
-					for _, res := range s.Resource {
-						if !lambdaFunctionARN.MatchString(res) {
-							out = append(out, Violation{URN: p.URN, Message: fmt.Sprintf("CodeDeploy role may invoke %s: name each hook function", res)})
+					switch {
+					case passRoleTo(s, "ecs-tasks.amazonaws.com"):
+						for _, res := range s.Resource {
+							if !want[res] {
+								out = append(out, Violation{URN: p.URN, Message: fmt.Sprintf("CodeDeploy role may pass %s, which is not an execution or task role of the service it deploys", res)})
+							}
+							passed[res] = true
 						}
+					case slices.Equal(s.Action, []string{"lambda:InvokeFunction"}):
+						for _, res := range s.Resource {
+							if !lambdaFunctionARN.MatchString(res) {
+								out = append(out, Violation{URN: p.URN, Message: fmt.Sprintf("CodeDeploy role may invoke %s: name each hook function", res)})
+							}
+						}
+					default:
+						out = append(out, Violation{URN: p.URN, Message: fmt.Sprintf("CodeDeploy role's inline policy allows %v: only iam:PassRole of the task's roles to ecs-tasks.amazonaws.com and lambda:InvokeFunction of the hooks", s.Action)})
 					}
+				}
+			}
+			// AWSCodeDeployRoleForECSLimited passes only roles named ecsTaskExecutionRole
+			// or ECSTaskExecution*: from the second deployment on, CreateTaskSet fails
+			// without these (pitfall 21).
+			for _, arn := range slices.Sorted(maps.Keys(want)) {
+				if known && !passed[arn] {
+					out = append(out, Violation{URN: role.URN, Message: fmt.Sprintf("CodeDeploy role %s cannot pass %s to ECS: add an inline iam:PassRole of the task's execution and task roles with iam:PassedToService ecs-tasks.amazonaws.com", role.Name, arn)})
 				}
 			}
 		}

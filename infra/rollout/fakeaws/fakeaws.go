@@ -55,6 +55,7 @@ type Server struct {
 	mu       sync.Mutex
 	handlers map[string]Handler
 	requests []Request
+	assumed  map[string]string // access key -> role/session it was issued for
 }
 
 // New starts a server; stop it with Close.
@@ -130,8 +131,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if _, rest, ok := strings.Cut(auth, "Credential="); ok {
 		key, _, _ = strings.Cut(rest, "/")
 	}
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		s.serveSTS(w, r, key)
+	switch {
+	case strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
+		s.serveQuery(w, r, key)
+		return
+	case r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor":
+		s.serveCBOR(w, r, key)
 		return
 	}
 	target := r.Header.Get("X-Amz-Target") // "CodeDeploy_20141006.GetDeployment"
@@ -177,20 +182,37 @@ func AssumedKey(roleARN string) string {
 	return "ASIA" + strings.ToUpper(hex.EncodeToString(h[:])[:16])
 }
 
-// serveSTS answers STS AssumeRole (query protocol: form in, XML out).
+// CallerARN is who GetCallerIdentity says the caller is, for a caller that
+// assumed no role through this server.
+var CallerARN = "arn:aws:iam::123456789012:user/alice"
+
+// serveSTS answers STS AssumeRole and GetCallerIdentity (query protocol: form in,
+// XML out). A caller that assumed a role here is that role's session.
 func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, key string) {
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("Action") != "AssumeRole" {
-		w.WriteHeader(400)
-		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>fakeaws: only AssumeRole</Message></Error></ErrorResponse>`)
-		return
-	}
 	body := map[string]any{}
 	for k := range r.PostForm {
 		body[k] = r.PostForm.Get(k)
 	}
+	action := r.PostForm.Get("Action")
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: "AssumeRole", Body: body, AccessKey: key, At: time.Now()})
+	s.requests = append(s.requests, Request{Op: action, Body: body, AccessKey: key, At: time.Now()})
+	if action == "AssumeRole" {
+		if s.assumed == nil {
+			s.assumed = map[string]string{}
+		}
+		s.assumed[AssumedKey(r.PostForm.Get("RoleArn"))] = r.PostForm.Get("RoleArn") + "/" + r.PostForm.Get("RoleSessionName")
+	}
+	who, ok := s.assumed[key]
 	s.mu.Unlock()
+	if action == "GetCallerIdentity" {
+		arn := CallerARN
+		if ok { // arn:aws:iam::ACCT:role/NAME/SESSION -> arn:aws:sts::ACCT:assumed-role/NAME/SESSION
+			arn = strings.Replace(strings.Replace(who, ":iam::", ":sts::", 1), ":role/", ":assumed-role/", 1)
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>%s</Arn><UserId>AIDAFAKE</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, arn)
+		return
+	}
 	role := r.PostForm.Get("RoleArn")
 	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>`+

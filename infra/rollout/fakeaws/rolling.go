@@ -55,6 +55,8 @@ type WorkerCrash struct {
 	// Uncounted: the tasks reach RUNNING before they exit, so the circuit breaker
 	// never counts them.
 	Uncounted bool
+	// Logs are the app container's last lines, in its awslogs stream.
+	Logs []string
 }
 
 type rollingService struct {
@@ -186,10 +188,11 @@ func (s *Sim) advanceRolling(rs *rollingService) {
 			s.event("rolling service %s: deployment %s of %s completed", rs.spec.Name, primary.id, primary.td)
 		}
 	default: // each look, another task of the broken revision has stopped
-		arn := s.next("arn:aws:ecs:ap-northeast-2:123456789012:task/" + rs.spec.Cluster + "/")
-		s.tasks[arn] = &simTask{arn: arn, td: primary.td, startedBy: primary.id, reason: crash.Reason, stopCode: crash.StopCode,
-			exit: crash.ExitCode, stopped: true, stoppedAt: now, containers: []string{"app"}}
-		s.taskOrder = append(s.taskOrder, arn)
+		t := s.newTask(primary.td, primary.id)
+		for _, line := range crash.Logs {
+			s.log(t, "app", line)
+		}
+		t.stopped, t.reason, t.stopCode, t.exit, t.stoppedAt, t.containers = true, crash.Reason, crash.StopCode, crash.ExitCode, now, []string{"app"}
 		if crash.Uncounted {
 			break
 		}

@@ -61,22 +61,51 @@ type Sim struct {
 	races      int
 	timeline   []Event
 	serviceRol string
+	// blue and green are the deployment group's target groups; a deployment's new
+	// task set goes behind the one the serving task set is not behind.
+	blue, green string
+	logs        map[string][]LogEvent // group + "\x00" + stream -> events
+	alarms      map[string]alarmState
+	ip          int
 	// rolling are the cluster's services with the ECS deployment controller
 	// (rolling.go), by name; workerCrash how their broken revisions fail.
 	rolling     map[string]*rollingService
 	workerCrash map[string]WorkerCrash
 }
 
+// LogEvent is one CloudWatch Logs event.
+type LogEvent struct {
+	At      time.Time
+	Message string
+}
+
+type alarmState struct{ value, reason string }
+
 // Crash is how the tasks of a broken revision stop.
 type Crash struct {
 	Reason   string // the task's stoppedReason
 	ExitCode int    // the app container's exit code
+	// Logs are the app container's last lines before it exits.
+	Logs []string
+	// Alarm, when set, is the deployment group's alarm that goes off: a deployment
+	// of the revision is stopped on it (ALARM_ACTIVE) instead of failing.
+	Alarm string
 }
 
 // TaskDef is what the sim knows of a registered task definition: the roles ECS
-// must be able to pass when it starts its tasks for a caller.
+// must be able to pass when it starts its tasks for a caller, and its containers
+// with their awslogs settings.
 type TaskDef struct {
 	ExecutionRole, TaskRole string
+	Containers              []Container
+}
+
+// Container is one container of a task definition.
+type Container struct {
+	Name, Image string
+	// LogGroup and StreamPrefix are its awslogs-group and awslogs-stream-prefix:
+	// its tasks log to the stream <prefix>/<name>/<task id>.
+	LogGroup, StreamPrefix string
 }
 
 // Event is one thing that happened in the sim, for tests of ordering.
@@ -128,7 +157,11 @@ type simTask struct {
 	exit                                 int
 	looks                                int
 	stopped                              bool
-	stoppedAt                            time.Time
+	startedAt, stoppedAt                 time.Time
+	// ip is its ENI's address, the target the load balancer checks.
+	ip string
+	// unhealthy: its target fails the load balancer's health checks.
+	unhealthy bool
 	// containers are the task's container names (nil: the web task's app and nginx).
 	containers []string
 }
@@ -155,7 +188,8 @@ type appSpecTarget struct {
 // NewSim installs a simulation on srv.
 func NewSim(srv *Server) *Sim {
 	s := &Sim{srv: srv, Steps: 2, crash: map[string]Crash{}, tasks: map[string]*simTask{},
-		taskDefs: map[string]TaskDef{}, revisions: map[string]string{}, params: map[string]string{}}
+		taskDefs: map[string]TaskDef{}, revisions: map[string]string{}, params: map[string]string{},
+		logs: map[string][]LogEvent{}, alarms: map[string]alarmState{}}
 	for op, h := range map[string]Handler{
 		"DescribeServices": s.describeServices, "DescribeTaskSets": s.describeTaskSets, "UpdateService": s.updateService,
 		"ListTasks": s.listTasks, "DescribeTasks": s.describeTasks, "RunTask": s.runTask, "TagResource": s.tagResource,
@@ -163,6 +197,9 @@ func NewSim(srv *Server) *Sim {
 		"StopDeployment": s.stopDeployment, "ListDeploymentTargets": s.listTargets, "GetDeploymentTarget": s.getTarget,
 		"GetApplicationRevision": s.getApplicationRevision,
 		"GetParameter":           s.getParameter, "PutParameter": s.putParameter,
+		"DescribeTaskDefinition": s.describeTaskDefinition,
+		"GetLogEvents":           s.getLogEvents, "FilterLogEvents": s.filterLogEvents,
+		"DescribeTargetHealth": s.describeTargetHealth, "DescribeAlarms": s.describeAlarms,
 	} {
 		srv.Handle(op, h)
 	}
@@ -353,9 +390,18 @@ func (s *Sim) newTaskSet(td, externalID string, network map[string]any, capacity
 
 // startTasks starts a task set's tasks: from here on they take traffic once healthy.
 func (s *Sim) startTasks(ts *simTaskSet) {
-	if !ts.started {
-		ts.started = true
-		s.event("tasks of %s started", ts.td)
+	if ts.started {
+		return
+	}
+	ts.started = true
+	s.event("tasks of %s started", ts.td)
+	if _, broken := s.crash[ts.td]; broken {
+		return // its tasks crash instead (describeServices adds them, stopped)
+	}
+	for range max(s.svc.desired, 1) {
+		t := s.newTask(ts.td, ts.id)
+		s.log(t, "nginx", "start worker processes")
+		s.log(t, "app", "[INFO] Listening at: http://0.0.0.0:8000")
 	}
 }
 
@@ -482,6 +528,20 @@ func (s *Sim) advance(d *simDeployment) {
 			return
 		}
 		if c, broken := s.crash[d.td]; broken {
+			green := s.newTaskSet(d.td, d.id, s.svc.primary.network, s.svc.primary.capacity, s.otherTargetGroup(s.svc.primary.targetGroup))
+			for range 3 {
+				s.crashTask(green, c)
+			}
+			if c.Alarm != "" {
+				// CodeDeploy stops a deployment whose group's alarm goes off
+				// (DEPLOYMENT_STOP_ON_ALARM) and rolls it back.
+				s.alarms[c.Alarm] = alarmState{"ALARM", "Threshold Crossed: 2 datapoints [1.0, 1.0] were greater than or equal to the threshold (1.0)."}
+				d.status, d.errCode = "Stopped", "ALARM_ACTIVE"
+				d.errMessage = "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped."
+				s.event("deployment %s stopped on alarm %s", d.id, c.Alarm)
+				s.startRollback(d)
+				return
+			}
 			s.fail(d, "Install", "HEALTH_CONSTRAINTS", "The deployment failed because the replacement task set did not become healthy: "+c.Reason)
 			return
 		}
@@ -497,8 +557,9 @@ func (s *Sim) advance(d *simDeployment) {
 				capacity = d.spec.CapacityProviderStrategy[0].CapacityProvider
 			}
 			d.previous = s.svc.primary
-			s.svc.primary = s.newTaskSet(d.td, d.id, net, capacity, s.svc.primary.targetGroup+"-shifted")
+			s.svc.primary = s.newTaskSet(d.td, d.id, net, capacity, s.otherTargetGroup(s.svc.primary.targetGroup))
 			s.startTasks(s.svc.primary)
+			s.stopTasksOf(d.previous, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+d.id+")")
 			s.event("deployment %s: traffic on %s; termination wait", d.id, d.td)
 		}
 	}
@@ -767,9 +828,7 @@ func (s *Sim) describeServices(body map[string]any) (any, *Error) {
 	if ts.externalID == "" && s.svc.desired > 0 {
 		ts.looks++
 		if c, broken := s.crash[ts.td]; broken { // each look, another task has crashed
-			arn := s.next("arn:aws:ecs:ap-northeast-2:123456789012:task/" + s.svc.cluster + "/")
-			s.tasks[arn] = &simTask{arn: arn, td: ts.td, startedBy: ts.id, reason: c.Reason, stopCode: "EssentialContainerExited", exit: c.ExitCode, stopped: true, stoppedAt: time.Now()}
-			s.taskOrder = append(s.taskOrder, arn)
+			s.crashTask(ts, c)
 		}
 	}
 	return map[string]any{"services": []any{map[string]any{
@@ -826,68 +885,18 @@ func (s *Sim) tagResource(body map[string]any) (any, *Error) {
 	return nil, &Error{Status: 400, Type: "InvalidParameterException", Message: "The specified resource type is not supported for tagging"}
 }
 
-func (s *Sim) listTasks(body map[string]any) (any, *Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	arns := []string{}
-	if rs := s.rollingFor(body["serviceName"]); rs != nil && body["desiredStatus"] == "STOPPED" {
-		return map[string]any{"taskArns": s.rollingStopped(rs)}, nil
-	}
-	if svc := s.serviceFor(body["serviceName"]); svc != nil && body["desiredStatus"] == "STOPPED" {
-		for _, arn := range s.taskOrder {
-			if t := s.tasks[arn]; t.stopped && strings.HasPrefix(t.startedBy, "ecs-svc/") {
-				arns = append(arns, arn)
-			}
-		}
-	}
-	return map[string]any{"taskArns": arns}, nil
-}
-
-func (s *Sim) describeTasks(body map[string]any) (any, *Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	arns, _ := body["tasks"].([]any)
-	out := []any{}
-	for _, a := range arns {
-		t, ok := s.tasks[fmt.Sprint(a)]
-		if !ok {
-			continue
-		}
-		if t.startedBy == "pulumi-migrate" && !t.stopped {
-			if t.looks++; t.looks >= s.Steps {
-				t.stopped, t.reason, t.stopCode, t.stoppedAt = true, "Essential container in task exited", "EssentialContainerExited", time.Now()
-				s.event("migration task exited %d", t.exit)
-			}
-		}
-		task := map[string]any{"taskArn": t.arn, "taskDefinitionArn": t.td, "lastStatus": "RUNNING", "startedBy": t.startedBy}
-		if t.stopped {
-			task["lastStatus"], task["stoppedReason"], task["stopCode"] = "STOPPED", t.reason, t.stopCode
-			task["stoppedAt"] = float64(t.stoppedAt.UnixMilli()) / 1000
-			task["containers"] = []any{map[string]any{"name": "app", "exitCode": t.exit}, map[string]any{"name": "nginx", "exitCode": 0}}
-			if t.containers != nil {
-				var cs []any
-				for _, c := range t.containers {
-					// A task that never started has containers without an exit code
-					// (Container.exitCode, ECS API reference), only a reason.
-					if t.stopCode == "TaskFailedToStart" {
-						cs = append(cs, map[string]any{"name": c, "reason": t.reason})
-					} else {
-						cs = append(cs, map[string]any{"name": c, "exitCode": t.exit})
-					}
-				}
-				task["containers"] = cs
-			}
-		}
-		out = append(out, task)
-	}
-	return map[string]any{"tasks": out}, nil
-}
-
 func (s *Sim) runTask(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	arn := s.next("arn:aws:ecs:ap-northeast-2:123456789012:task/migrate/")
-	s.tasks[arn] = &simTask{arn: arn, td: fmt.Sprint(body["taskDefinition"]), startedBy: fmt.Sprint(body["startedBy"]), exit: s.MigrationExit}
+	s.tasks[arn] = &simTask{arn: arn, td: fmt.Sprint(body["taskDefinition"]), startedBy: fmt.Sprint(body["startedBy"]), exit: s.MigrationExit, startedAt: time.Now()}
+	if o, ok := body["overrides"].(map[string]any); ok {
+		if cs, ok := o["containerOverrides"].([]any); ok && len(cs) > 0 {
+			c, _ := cs[0].(map[string]any)
+			cmd, _ := c["command"].([]any)
+			s.log(s.tasks[arn], fmt.Sprint(c["name"]), fmt.Sprintf("running %v", cmd))
+		}
+	}
 	s.taskOrder = append(s.taskOrder, arn)
 	s.event("one-off task of %s started", body["taskDefinition"])
 	return map[string]any{"tasks": []any{map[string]any{"taskArn": arn, "lastStatus": "PROVISIONING"}}}, nil

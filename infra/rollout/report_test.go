@@ -1,0 +1,97 @@
+package rollout_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"ecs-bluegreen/infra/rollout/fakeaws"
+)
+
+const tgGreen = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/web-green/4567"
+
+// broken sets up a revision whose app crashes with a traceback.
+func broken(t *testing.T, alarm string, lines int) (*fixture, *fakeaws.Sim) {
+	t.Helper()
+	f, sim := simFixture(t, tdOld, "d-OLD")
+	sim.SetTargetGroups(tgBlue, tgGreen)
+	sim.RegisterTaskDefinition(tdNew, fakeaws.TaskDef{Containers: []fakeaws.Container{
+		{Name: "nginx", LogGroup: "/ecs/web", StreamPrefix: "nginx"},
+		{Name: "app", LogGroup: "/ecs/web", StreamPrefix: "app"},
+	}})
+	var logs []string
+	for i := range lines {
+		logs = append(logs, fmt.Sprintf("line %d", i))
+	}
+	logs = append(logs, "Traceback (most recent call last):", `  File "/app/mysite/settings.py", line 3, in <module>`, "ModuleNotFoundError: No module named 'psycopg'")
+	sim.Crashes(tdNew, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 3, Logs: logs, Alarm: alarm})
+	return f, sim
+}
+
+// TestFailureSaysWhy: a failed deployment's error carries why the revision
+// failed, from what AWS keeps: the failed lifecycle event and its diagnostics,
+// the stopped tasks with exit codes and each container's last log lines (the
+// awslogs stream <prefix>/<container>/<task id>), and the target groups'
+// unhealthy targets with their reasons; bounded.
+func TestFailureSaysWhy(t *testing.T) {
+	f, _ := broken(t, "", 30)
+	req := simRequest()
+	req.TargetGroups = []string{tgBlue, tgGreen}
+	_, err := f.ro.Run(context.Background(), req)
+	if err == nil {
+		t.Fatal("a crashing revision deployed")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"failed: HEALTH_CONSTRAINTS", "the previous revision serves again",
+		"why it failed:",
+		"lifecycle event Install failed: ScriptFailed: The deployment failed because the replacement task set did not become healthy",
+		"of web:2 stopped: EssentialContainerExited: Essential container in task exited",
+		"container app: exit 3",
+		"| ModuleNotFoundError: No module named 'psycopg'",
+		"target group web-green: 10.0.",
+		"unhealthy: Target.ResponseCodeMismatch: Health checks failed with these codes: [502]",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	// Bounded: three tasks, the last 20 lines of each container.
+	if n := strings.Count(msg, "of web:2 stopped:"); n != 3 {
+		t.Errorf("%d tasks reported, want 3", n)
+	}
+	if strings.Contains(msg, "| line 12\n") || !strings.Contains(msg, "| line 13\n") {
+		t.Errorf("log lines not cut to the last 20:\n%s", msg)
+	}
+	if n := strings.Count(msg, "ModuleNotFoundError"); n != 1 || strings.Count(msg, "(the same last lines as task ") != 4 {
+		t.Errorf("tasks with the same last lines repeat them (%d times):\n%s", n, msg)
+	}
+	if strings.Contains(msg, "target group web-blue:") {
+		t.Errorf("healthy blue targets reported:\n%s", msg)
+	}
+}
+
+// TestFailureNamesTheAlarm: a deployment stopped on an alarm names the alarm and
+// why it went off.
+func TestFailureNamesTheAlarm(t *testing.T) {
+	f, _ := broken(t, "web-green-unhealthy", 0)
+	req := simRequest()
+	req.Alarms = []string{"web-blue-5xx", "web-green-unhealthy"}
+	_, err := f.ro.Run(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "stopped: ALARM_ACTIVE") ||
+		!strings.Contains(err.Error(), "alarm web-green-unhealthy is in ALARM: Threshold Crossed") || strings.Contains(err.Error(), "web-blue-5xx") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+// TestFirstRevisionSaysWhy: a first revision judged unhealthy says why too.
+func TestFirstRevisionSaysWhy(t *testing.T) {
+	f, sim := simFixture(t, tdNew, "")
+	sim.RegisterTaskDefinition(tdNew, fakeaws.TaskDef{Containers: []fakeaws.Container{{Name: "app", LogGroup: "/ecs/web", StreamPrefix: "app"}}})
+	sim.Crashes(tdNew, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1, Logs: []string{"django.core.exceptions.ImproperlyConfigured: SECRET_KEY"}})
+	_, err := f.ro.Run(context.Background(), simRequest())
+	if err == nil || !strings.Contains(err.Error(), "| django.core.exceptions.ImproperlyConfigured: SECRET_KEY") {
+		t.Fatalf("error %v", err)
+	}
+}

@@ -1,0 +1,422 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"ecs-bluegreen/infra/iameval"
+	"ecs-bluegreen/infra/offline"
+)
+
+// The permission tests run the whole program for dev and prod, then evaluate each
+// role's policies (inline, and the AWS managed documents it attaches) against the
+// calls AWS makes as that role, with the graph's own ARNs and tags. The calls are
+// tables (permission_calls_test.go), each entry with where it comes from.
+
+// permOverrides turn on everything that needs permissions: CI with an S3 state
+// backend, a secret of each kind, a customer-managed key and a hook. Prod as
+// committed adds flow logs, access logs and a domain.
+var permOverrides = map[string]string{
+	"ciRepository":  "acme/shop",
+	"ciStateBucket": "acme-pulumi-state",
+	"appSecrets": `{"DB_PASSWORD": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:shop/db:password::",` +
+		` "API_TOKEN": "arn:aws:ssm:ap-northeast-2:123456789012:parameter/shop/api-token"}`,
+	"secretsKmsKeyArns": `["arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]`,
+	"rolloutHooks":      `{"AfterAllowTestTraffic": "arn:aws:lambda:ap-northeast-2:123456789012:function:smoke"}`,
+}
+
+// secretARNs are the ARNs AWS resolves the configured references to: a partial
+// Secrets Manager ARN names a secret whose ARN has a 6-character suffix.
+var secretARNs = map[string]string{
+	"DB_PASSWORD": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:shop/db-Xy12Ab",
+	"API_TOKEN":   "arn:aws:ssm:ap-northeast-2:123456789012:parameter/shop/api-token",
+}
+
+// stackFacts is what the call tables need of one stack's graph.
+type stackFacts struct {
+	g                              graph
+	stack, project, name           string
+	region, account, partition     string
+	tags                           map[string]string // the tags every resource carries
+	vpcID                          string
+	publicSubnets, privateSubnets  []string
+	cluster, service, serviceARN   string
+	taskDefARN, family             string
+	logGroup, logGroupARN          string
+	execRole, taskRole, deployRole *offline.Resource
+	flowRole                       *offline.Resource // nil without flow logs
+	app, group                     *offline.Resource
+	deploymentConfig               string
+	hooks                          []string
+	zoneID                         string
+	stateBucket                    string
+	rolloutParam                   string
+}
+
+func permissionStack(t *testing.T, stack string) stackFacts {
+	t.Helper()
+	g := runStack(t, stack, permOverrides)
+	svc, cluster := g.one(tService, "web"), g.one(tCluster, "web")
+	f := stackFacts{
+		g: g, stack: stack, project: "ecs-bluegreen", name: "web",
+		region: "ap-northeast-2", account: offline.Account, partition: "aws",
+		tags:       map[string]string{},
+		cluster:    str(t, cluster, "out:name"),
+		service:    str(t, svc, "out:name"),
+		taskDefARN: str(t, g.one(tTaskDef, "web"), "out:arn"),
+		family:     str(t, g.one(tTaskDef, "web"), "family"),
+		logGroup:   str(t, g.one(tLogGroup, "web"), "out:name"),
+		execRole:   g.one(tRole, "-exec"), taskRole: g.one(tRole, "-task"), deployRole: g.one(tRole, "-codedeploy"),
+		app: g.one(tCDApp, "web"), group: g.one(tCDGroup, "web"),
+		stateBucket: "acme-pulumi-state",
+	}
+	for k, v := range prop(t, cluster, "tags").ObjectValue() {
+		f.tags[string(k)] = v.StringValue()
+	}
+	f.serviceARN = f.arn("ecs", "service/"+f.cluster+"/"+f.service)
+	f.logGroupARN = str(t, g.one(tLogGroup, "web"), "out:arn")
+	f.deploymentConfig = str(t, f.group, "deploymentConfigName")
+	vpc := g.one(tVpc, "-vpc")
+	f.vpcID = str(t, vpc, "out:vpcId")
+	f.publicSubnets, f.privateSubnets = strs(t, vpc, "out:publicSubnetIds"), strs(t, vpc, "out:privateSubnetIds")
+	if fl := g.all(tFlowLog); len(fl) > 0 {
+		f.flowRole = g.one(tRole, "-flow-logs")
+	}
+	var hooks map[string]string
+	json.Unmarshal([]byte(permOverrides["rolloutHooks"]), &hooks)
+	f.hooks = slices.Sorted(maps.Values(hooks))
+	if recs := g.all(tRecord); len(recs) > 0 {
+		f.zoneID = str(t, recs[0], "zoneId")
+	}
+	f.rolloutParam = f.arn("ssm", fmt.Sprintf("parameter/%s/%s/%s/rollout", f.project, stack, f.name))
+	return f
+}
+
+func (f stackFacts) arn(service, rest string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", f.partition, service, f.region, f.account, rest)
+}
+
+// call is one authorization AWS makes.
+type call struct {
+	action, resource string
+	ctx              map[string][]string
+	why              string // where the entry comes from
+}
+
+// uncheckedResourceTypes are actions whose resource types the catalog gets wrong:
+// ELB v1 and v2 share the prefix elasticloadbalancing, and the catalog keeps one
+// entry per action name — v1's AddTags, which names only classic load balancers,
+// while v2's AddTags authorizes on the tagged load balancer, listener or target
+// group. Their ARNs are not checked against the catalog.
+var uncheckedResourceTypes = map[string]bool{"elasticloadbalancing:AddTags": true}
+
+func (c call) String() string {
+	keys := slices.Sorted(maps.Keys(c.ctx))
+	var kv []string
+	for _, k := range keys {
+		kv = append(kv, k+"="+strings.Join(c.ctx[k], "|"))
+	}
+	return fmt.Sprintf("%s on %s {%s} (%s)", c.action, c.resource, strings.Join(kv, " "), c.why)
+}
+
+// existing is the context of a call on a resource that carries tags.
+func onExisting(tags map[string]string) map[string][]string {
+	ctx := map[string][]string{}
+	for k, v := range tags {
+		ctx["aws:ResourceTag/"+k] = []string{v}
+	}
+	return ctx
+}
+
+// creating is the context of a call that creates a resource with tags.
+func creating(tags map[string]string) map[string][]string {
+	ctx := map[string][]string{}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		ctx["aws:RequestTag/"+k] = []string{tags[k]}
+		ctx["aws:TagKeys"] = append(ctx["aws:TagKeys"], k)
+	}
+	return ctx
+}
+
+func with(ctx map[string][]string, kv ...string) map[string][]string {
+	out := maps.Clone(ctx)
+	if out == nil {
+		out = map[string][]string{}
+	}
+	for i := 0; i < len(kv); i += 2 {
+		out[kv[i]] = append(out[kv[i]], kv[i+1])
+	}
+	return out
+}
+
+// rolePolicies are the documents that decide what a role may do: its inline
+// policies and the AWS managed policies attached to it (from iameval's test data).
+func rolePolicies(t *testing.T, g graph, role *offline.Resource) []iameval.Policy {
+	t.Helper()
+	name := str(t, role, "out:name")
+	var out []iameval.Policy
+	for _, rp := range g.all(tRolePolicy) {
+		if str(t, rp, "role") == name {
+			p, err := iameval.Parse(rp.Name, str(t, rp, "policy"))
+			if err != nil {
+				t.Fatalf("%s: %v", rp.URN, err)
+			}
+			out = append(out, p)
+		}
+	}
+	for _, a := range g.all(tAttachment) {
+		if str(t, a, "role") == name {
+			arn := str(t, a, "policyArn")
+			p, ok := iameval.Managed(arn)
+			if !ok {
+				t.Fatalf("%s attaches %s, which iameval's test data lacks: add its document with source and date", a.URN, arn)
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// evaluate decides each call for a role's policies, after checking the call names
+// a real action and an ARN of one of its resource types, and dropping the context
+// keys the action does not support (AWS leaves them out of the request).
+func evaluate(t *testing.T, policies []iameval.Policy, calls []call) (allowed, denied []string) {
+	t.Helper()
+	sar, err := iameval.SAR()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range calls {
+		req := iameval.Request{Action: c.action, Resource: c.resource}
+		if !uncheckedResourceTypes[c.action] {
+			if err := sar.Check(req); err != nil {
+				t.Errorf("call table: %v (%s)", err, c.why)
+				continue
+			}
+		}
+		req.Context = sar.Context(c.action, c.resource, c.ctx)
+		d, why := iameval.Evaluate(policies, req)
+		line := c.String() + ": " + why
+		if d == iameval.Allow {
+			allowed = append(allowed, line)
+		} else {
+			denied = append(denied, line)
+		}
+	}
+	return allowed, denied
+}
+
+func mustAllow(t *testing.T, role string, policies []iameval.Policy, calls []call) {
+	t.Helper()
+	_, denied := evaluate(t, policies, calls)
+	for _, d := range denied {
+		t.Errorf("%s may not: %s", role, d)
+	}
+}
+
+func mustDeny(t *testing.T, role string, policies []iameval.Policy, calls []call) {
+	t.Helper()
+	allowed, _ := evaluate(t, policies, calls)
+	for _, a := range allowed {
+		t.Errorf("%s may: %s", role, a)
+	}
+}
+
+// TestRolePermissions: every role the program creates may make every call AWS
+// makes as that role, for dev and prod.
+func TestRolePermissions(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			f := permissionStack(t, stack)
+			tested := map[string]bool{}
+			role := func(r *offline.Resource, calls []call) {
+				t.Run(r.Name, func(t *testing.T) {
+					tested[r.URN] = true
+					mustAllow(t, r.Name, rolePolicies(t, f.g, r), calls)
+				})
+			}
+			role(f.deployRole, codeDeployCalls(f))
+			role(f.execRole, executionCalls(f))
+			if f.flowRole != nil {
+				role(f.flowRole, flowLogCalls(f))
+			}
+			// The app makes no AWS calls: its task role has no policy at all.
+			t.Run(f.taskRole.Name, func(t *testing.T) {
+				tested[f.taskRole.URN] = true
+				if ps := rolePolicies(t, f.g, f.taskRole); len(ps) > 0 {
+					t.Errorf("the task role has policies %v; the app calls no AWS API", ps)
+				}
+			})
+			ci := f.g.one(tRole, "-ci-deploy")
+			first, later := deployCalls(t, f)
+			role(ci, slices.Concat(first, later, rolloutCalls(f)))
+			role(f.g.one(tRole, "-ci-preview"), previewCalls(f))
+			for _, r := range f.g.all(tRole) {
+				if !tested[r.URN] {
+					t.Errorf("%s: no table of the calls AWS makes as this role", r.URN)
+				}
+			}
+		})
+	}
+}
+
+// TestStackIsolation: dev and prod live in one account and region with the same
+// name. The dev deploy role may do all of dev's calls, and none of prod's — except
+// those the Service Authorization Reference gives no way to tell apart (no
+// resource-level permission, no per-stack name in the ARN, no tag condition key),
+// which sharedCalls lists and the README repeats — and may write no CI role or
+// OIDC provider of either stack.
+func TestStackIsolation(t *testing.T) {
+	dev, prod := permissionStack(t, "dev"), permissionStack(t, "prod")
+	policies := rolePolicies(t, dev.g, dev.g.one(tRole, "-ci-deploy"))
+
+	first, later := deployCalls(t, prod)
+	allowed, _ := evaluate(t, policies, slices.Concat(first, later, rolloutCalls(prod)))
+	sar, _ := iameval.SAR()
+	seen := map[string]bool{}
+	for _, a := range allowed {
+		action := strings.SplitN(a, " ", 2)[0]
+		seen[action] = true
+		if _, ok := sharedCalls[action]; !ok {
+			t.Errorf("dev's deploy role may act on prod: %s", a)
+		}
+	}
+	for action, why := range sharedCalls {
+		if !seen[action] {
+			t.Errorf("sharedCalls lists %s (%s), but dev's deploy role may not make it on prod: drop it here and in the README", action, why)
+		}
+		// Shared only where a tag condition is impossible.
+		if a, _, ok := sar.Action(action); ok {
+			for _, rt := range a.ResourceTypes {
+				svc := strings.SplitN(action, ":", 2)[0]
+				for _, k := range sar.Services[svc].ResourceTypes[rt.Name].ConditionKeys {
+					if strings.HasPrefix(k, "aws:ResourceTag/") && rt.Required && !slices.Contains(sharedUntagged, action) {
+						t.Errorf("sharedCalls lists %s, but its %s resources support %s: scope it by tag", action, rt.Name, k)
+					}
+				}
+			}
+		}
+	}
+
+	// No CI role or OIDC provider, of either stack, from a deploy role.
+	var ciWrites []call
+	for _, f := range []stackFacts{dev, prod} {
+		for _, r := range []*offline.Resource{f.g.one(tRole, "-ci-deploy"), f.g.one(tRole, "-ci-preview")} {
+			arn := str(t, r, "out:arn")
+			for _, a := range []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:PutRolePermissionsBoundary"} {
+				ciWrites = append(ciWrites, call{a, arn, with(onExisting(f.tags), "iam:PolicyARN", "arn:aws:iam::aws:policy/AdministratorAccess"), "a CI role is changed from the bootstrap workstation only"})
+			}
+		}
+		provider := str(t, f.g.one(tOIDC, "-github"), "out:arn")
+		for _, a := range []string{"iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:TagOpenIDConnectProvider"} {
+			ciWrites = append(ciWrites, call{a, provider, onExisting(f.tags), "the OIDC provider is changed from the bootstrap workstation only"})
+		}
+	}
+	mustDeny(t, "dev's deploy role", policies, ciWrites)
+
+	// Nor may it create a role of prod's name or tag, or pass prod's roles.
+	prodRole := fmt.Sprintf("arn:aws:iam::%s:role/web-prod-exec-%s", offline.Account, strings.Repeat("0", 26))
+	mustDeny(t, "dev's deploy role", policies, []call{
+		{"iam:CreateRole", prodRole, creating(prod.tags), "a role in prod's name"},
+		{"iam:PassRole", str(t, prod.execRole, "out:arn"), map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}, "prod's execution role"},
+		{"iam:CreateRole", fmt.Sprintf("arn:aws:iam::%s:role/web-dev-x-%s", offline.Account, strings.Repeat("0", 26)), creating(prod.tags), "a role tagged stack=prod"},
+	})
+}
+
+// TestPolicyActionsKnown: every action any policy of the program names (with its
+// wildcards) is one of the Service Authorization Reference.
+func TestPolicyActionsKnown(t *testing.T) {
+	sar, err := iameval.SAR()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stack := range []string{"dev", "prod"} {
+		g := runStack(t, stack, permOverrides)
+		type doc struct {
+			r    *offline.Resource
+			prop string
+		}
+		var docs []doc
+		for _, r := range g.all(tRolePolicy) {
+			docs = append(docs, doc{r, "policy"})
+		}
+		for _, r := range g.all("aws:s3/bucketPolicy:BucketPolicy") {
+			docs = append(docs, doc{r, "policy"})
+		}
+		for _, r := range g.all(tRole) {
+			docs = append(docs, doc{r, "assumeRolePolicy"})
+		}
+		for _, d := range docs {
+			// Trust and bucket policies name principals, not resources: read their
+			// actions only.
+			var raw struct{ Statement json.RawMessage }
+			if err := json.Unmarshal([]byte(str(t, d.r, d.prop)), &raw); err != nil {
+				t.Fatalf("%s: %v", d.r.URN, err)
+			}
+			var statements []map[string]any
+			if json.Unmarshal(raw.Statement, &statements) != nil {
+				var one map[string]any
+				json.Unmarshal(raw.Statement, &one)
+				statements = []map[string]any{one}
+			}
+			for _, st := range statements {
+				for _, v := range []any{st["Action"], st["NotAction"]} {
+					names, _ := v.([]any)
+					if one, ok := v.(string); ok {
+						names = []any{one}
+					}
+					for _, a := range names {
+						if !sar.KnownAction(a.(string)) {
+							t.Errorf("%s: %s statement %v names %v, which is no action of the Service Authorization Reference", d.r.URN, d.prop, st["Sid"], a)
+						}
+					}
+				}
+			}
+		}
+		for _, a := range g.all(tAttachment) {
+			if _, ok := iameval.Managed(str(t, a, "policyArn")); !ok {
+				t.Errorf("%s: %s is not in iameval's managed policy test data", a.URN, str(t, a, "policyArn"))
+			}
+		}
+	}
+}
+
+// secretCalls are the reads of the stack's secrets no role but the execution role
+// (and the deploy role, for the parameter it manages) may make.
+func secretCalls(f stackFacts) []call {
+	key := "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	generated := str(f.g.t, f.g.one(tParam, "-secret-key"), "out:arn")
+	return []call{
+		{"ssm:GetParameter", generated, with(onExisting(f.tags), "ssm:WithDecryption", "true"), "the generated secret key"},
+		{"ssm:GetParameters", generated, onExisting(f.tags), "the generated secret key"},
+		{"ssm:GetParameter", secretARNs["API_TOKEN"], nil, "an appSecrets parameter"},
+		{"secretsmanager:GetSecretValue", secretARNs["DB_PASSWORD"], nil, "an appSecrets secret"},
+		{"kms:Decrypt", key, nil, "the secrets' customer-managed key"},
+		{"s3:GetObject", "arn:aws:s3:::" + f.stateBucket + "-other/x", nil, "an object outside the state bucket"},
+	}
+}
+
+// TestPreviewReadsNoSecrets: the preview role may read what `pulumi preview`
+// reads, and no secret.
+func TestPreviewReadsNoSecrets(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			f := permissionStack(t, stack)
+			preview := rolePolicies(t, f.g, f.g.one(tRole, "-ci-preview"))
+			mustDeny(t, "the preview role", preview, append(secretCalls(f),
+				// The file backend's preview takes no lock (pkg/backend/diy/backend.go:
+				// Preview goes straight to apply; Update, Import, Refresh and Destroy lock).
+				call{"s3:PutObject", fmt.Sprintf("arn:aws:s3:::%s/.pulumi/locks/%s/%s/x.json", f.stateBucket, f.project, stack), nil, "a lock"},
+				call{"s3:PutObject", fmt.Sprintf("arn:aws:s3:::%s/.pulumi/stacks/%s/%s.json", f.stateBucket, f.project, stack), nil, "the state"},
+				call{"ecs:UpdateService", f.serviceARN, onExisting(f.tags), "a write"},
+			))
+			// The execution role reads its own secrets, and the task role none.
+			mustAllow(t, "the execution role", rolePolicies(t, f.g, f.execRole), executionCalls(f))
+			mustDeny(t, "the task role", rolePolicies(t, f.g, f.taskRole), secretCalls(f))
+		})
+	}
+}
