@@ -226,13 +226,16 @@ func TestCrashingWorkerFailsUp(t *testing.T) {
 	if r := s.up(cfg); r.err != nil {
 		t.Fatal(r.err)
 	}
-	s.sim.WorkerCrashes(tdOf("worker", 2), fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3})
+	s.sim.WorkerCrashes(tdOf("worker", 2), fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3,
+		Logs: []string{"django.core.exceptions.ImproperlyConfigured: WORKER_QUEUE_URL is not set"}})
 	cfg["appContext"] = changedApp(t)
 	r := s.up(cfg)
 	for _, want := range []string{
 		"rollout: worker worker: rolling deployment of ecs-bluegreen-dev-web-worker:2 failed: ECS deployment circuit breaker: tasks failed to start",
 		"the circuit breaker rolled the service back: ecs-bluegreen-dev-web-worker:1 runs again",
 		"stopped tasks: 3× Essential container in task exited [app exit 3]",
+		// and the last log lines of the worker's own stream
+		"container app: exit 3\n      | django.core.exceptions.ImproperlyConfigured: WORKER_QUEUE_URL is not set",
 	} {
 		if r.err == nil || !strings.Contains(r.err.Error(), want) {
 			t.Errorf("error %v\nwant %q", r.err, want)

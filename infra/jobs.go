@@ -63,10 +63,10 @@ func NewJobs(ctx *pulumi.Context, name string, args *JobsArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	parent := pulumi.Parent(j)
-	var err error
 
 	// Nothing connects to a worker or a job: no ingress at all. Out as the web
 	// tasks: HTTPS to AWS APIs and ECR, TCP within the VPC.
+	var err error
 	j.SecurityGroup, err = ec2.NewSecurityGroup(ctx, name+"-jobs", &ec2.SecurityGroupArgs{
 		Description: pulumi.String("Workers and scheduled jobs: no ingress; HTTPS out and TCP within the VPC"),
 		VpcId:       args.VpcID,
@@ -89,7 +89,17 @@ func NewJobs(ctx *pulumi.Context, name string, args *JobsArgs, opts ...pulumi.Re
 		return nil, fmt.Errorf("creating the jobs' security group: %w", err)
 	}
 
+	// Named <name>-<stack>-…, so each stack's deploy role manages its own.
+	execPrefix, err := roleNamePrefix(name, ctx.Stack(), "jobs-exec")
+	if err != nil {
+		return nil, err
+	}
+	taskPrefix, err := roleNamePrefix(name, ctx.Stack(), "jobs-task")
+	if err != nil {
+		return nil, err
+	}
 	j.ExecutionRole, err = iam.NewRole(ctx, name+"-jobs-exec", &iam.RoleArgs{
+		NamePrefix:       pulumi.String(execPrefix),
 		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
 		Tags:             args.Tags,
 	}, parent)
@@ -108,6 +118,7 @@ func NewJobs(ctx *pulumi.Context, name string, args *JobsArgs, opts ...pulumi.Re
 		return nil, fmt.Errorf("creating the jobs' execution policy: %w", err)
 	}
 	j.TaskRole, err = iam.NewRole(ctx, name+"-jobs-task", &iam.RoleArgs{
+		NamePrefix:       pulumi.String(taskPrefix),
 		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
 		Tags:             args.Tags,
 	}, parent)

@@ -138,7 +138,11 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 			Condition: map[string]map[string][]string{"StringEquals": {"aws:SourceAccount": {acct}}},
 		}).JSON()
 	}).(pulumi.StringOutput)
-	s.Role, err = iam.NewRole(ctx, name+"-scheduler", &iam.RoleArgs{AssumeRolePolicy: trust, Tags: args.Tags}, parent)
+	prefix, err := roleNamePrefix(name, ctx.Stack(), "scheduler")
+	if err != nil {
+		return nil, err
+	}
+	s.Role, err = iam.NewRole(ctx, name+"-scheduler", &iam.RoleArgs{NamePrefix: pulumi.String(prefix), AssumeRolePolicy: trust, Tags: args.Tags}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating Scheduler's role: %w", err)
 	}

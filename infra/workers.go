@@ -172,6 +172,7 @@ func scaleWorker(ctx *pulumi.Context, logical string, c WorkerConfig, args *Work
 		ResourceId:        pulumi.Sprintf("service/%s/%s", args.Cluster.Name, svc.Name),
 		MinCapacity:       pulumi.Int(c.MinCount),
 		MaxCapacity:       pulumi.Int(c.MaxCount),
+		Tags:              args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating autoscaling target of %s: %w", logical, err)
