@@ -917,6 +917,17 @@ func (l *loader) jobs(c *Config) JobsConfig {
 		}
 		j.Queues[name] = l.queue(name, q)
 	}
+	for _, qn := range slices.Sorted(maps.Keys(j.Queues)) {
+		env := QueueEnv(qn)
+		_, inEnv := c.Service.Environment[env]
+		_, inSecrets := c.Service.Secrets[env]
+		switch {
+		case inEnv || inSecrets:
+			l.fail("queues", qn, fmt.Sprintf("a name whose variable %s is not also set in appEnvironment or appSecrets", env))
+		case secrets.LikeSecretName(env):
+			l.fail("queues", qn, fmt.Sprintf("a name whose variable %s does not look like a secret (SECRET, PASSWORD, TOKEN, KEY): the policy pack refuses such names in plain environment", env))
+		}
+	}
 	for name, raw := range l.objects("workers", workerFields) {
 		var w workerJSON
 		if !l.decode("workers", name, raw, &w, workerFields) {
@@ -1095,7 +1106,7 @@ func (l *loader) worker(c *Config, j JobsConfig, name string, w workerJSON) Work
 func (l *loader) schedule(c *Config, name string, s scheduleJSON) ScheduleConfig {
 	out := ScheduleConfig{Expression: s.Schedule, Timezone: s.Timezone, Command: s.Command, Spot: s.Spot, TimeoutMinutes: s.TimeoutMinutes, Retries: 2}
 	if _, err := cron.Parse(s.Schedule); err != nil {
-		l.fail("schedules", name+".schedule: "+s.Schedule, err.Error())
+		l.fail("schedules", name+".schedule: "+s.Schedule, "an EventBridge Scheduler expression, cron(minutes hours day-of-month month day-of-week year) or rate(value unit): "+err.Error())
 	}
 	if out.Timezone == "" {
 		out.Timezone = "UTC"
