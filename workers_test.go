@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"ecs-bluegreen/infra"
 	"ecs-bluegreen/infra/offline"
 	"ecs-bluegreen/infra/rollout/fakeaws"
 )
@@ -254,5 +255,125 @@ func TestCrashingWorkerFailsUp(t *testing.T) {
 	}
 	if w := next.writes(); len(w) != 0 {
 		t.Errorf("next up wrote %v", w)
+	}
+}
+
+// TestJobsGraph: the workers' and schedules' resources and their wiring.
+func TestJobsGraph(t *testing.T) {
+	cfg := withConfig(jobsConfig(), "workers", `{"worker": {"command": ["python", "manage.py", "worker"], "minCount": 0, "maxCount": 3, "queue": "jobs", "spot": true, "healthCheck": ["python", "manage.py", "worker", "--check"]}}`)
+	g := runStack(t, "dev", cfg)
+	sg, svc, td := g.one(tSG, "-jobs"), g.one(tService, "web-worker"), g.one(tTaskDef, "web-worker")
+	if n := len(prop(t, sg, "ingress").ArrayValue()); n != 0 {
+		t.Errorf("%s: %d ingress rules, want none: nothing connects to a worker", sg.URN, n)
+	}
+	eq(t, svc, "deploymentController.type", str(t, svc, "deploymentController.type"), "ECS")
+	eq(t, svc, "circuit breaker", []bool{boolean(t, svc, "deploymentCircuitBreaker.enable"), boolean(t, svc, "deploymentCircuitBreaker.rollback")}, []bool{true, true})
+	eq(t, svc, "networkConfiguration.securityGroups", strs(t, svc, "networkConfiguration.securityGroups"), []string{sg.ID})
+	eq(t, svc, "networkConfiguration.subnets", strs(t, svc, "networkConfiguration.subnets"), strs(t, g.one(tService, "web"), "networkConfiguration.subnets"))
+	eq(t, svc, "capacity provider", str(t, svc, "capacityProviderStrategies.0.capacityProvider"), "FARGATE_SPOT")
+	eq(t, svc, "ignoreChanges", svc.IgnoreChanges, []string{"desiredCount"})
+	eq(t, svc, "taskDefinition", str(t, svc, "taskDefinition"), str(t, td, "out:arn"))
+
+	var defs []struct {
+		Name, Image, User      string
+		Command                []string
+		ReadonlyRootFilesystem bool
+		Environment            []struct{ Name, Value string }
+		Secrets                []struct{ Name, ValueFrom string }
+		HealthCheck            struct{ Command []string }
+		LogConfiguration       struct{ Options map[string]string }
+	}
+	if err := json.Unmarshal([]byte(str(t, td, "containerDefinitions")), &defs); err != nil || len(defs) != 1 {
+		t.Fatalf("%s: containers %v, %v", td.URN, defs, err)
+	}
+	c := defs[0]
+	eq(t, td, "image (the app of the same build)", c.Image, str(t, g.one(tImage, "web-app"), "out:repoDigest"))
+	eq(t, td, "command", c.Command, []string{"python", "manage.py", "worker"})
+	eq(t, td, "user, read-only root", []any{c.User, c.ReadonlyRootFilesystem}, []any{"10001", true})
+	eq(t, td, "health check", c.HealthCheck.Command, []string{"CMD", "python", "manage.py", "worker", "--check"})
+	eq(t, td, "log stream prefix and group", []string{c.LogConfiguration.Options["awslogs-stream-prefix"], c.LogConfiguration.Options["awslogs-group"]}, []string{"worker", str(t, g.one(tLogGroup, "web"), "out:name")})
+	env := map[string]string{}
+	for _, e := range c.Environment {
+		env[e.Name] = e.Value
+	}
+	queueURL := str(t, g.one(tQueue, "web-jobs"), "out:url")
+	if env["JOBS_QUEUE_URL"] != queueURL || env["WORKER_QUEUE_URL"] != queueURL || env["DJANGO_DEBUG"] != "0" {
+		t.Errorf("%s: environment %v, want the app's plus the queue URLs", td.URN, env)
+	}
+	if len(c.Secrets) != 1 || c.Secrets[0].Name != "DJANGO_SECRET_KEY" {
+		t.Errorf("%s: secrets %v, want the app's", td.URN, c.Secrets)
+	}
+	if !strings.Contains(str(t, g.one(tTaskDef, "web"), "containerDefinitions"), `{"name":"JOBS_QUEUE_URL","value":"`+queueURL+`"}`) {
+		t.Errorf("the web task definition lacks JOBS_QUEUE_URL")
+	}
+	// Queue scaling: the backlog alarm sets the count by steps, the idle one returns to the minimum.
+	eq(t, g.one(tScaleTarget, "web-worker"), "min, max", []int{num(t, g.one(tScaleTarget, "web-worker"), "minCapacity"), num(t, g.one(tScaleTarget, "web-worker"), "maxCapacity")}, []int{0, 3})
+	backlog := g.one(tScalePolicy, "web-worker-backlog")
+	eq(t, backlog, "adjustment", str(t, backlog, "stepScalingPolicyConfiguration.adjustmentType"), "ExactCapacity")
+	if a := g.one(tAlarm, "web-worker-backlog"); str(t, a, "metricName") != "ApproximateNumberOfMessagesVisible" || str(t, a, "dimensions.QueueName") != str(t, g.one(tQueue, "web-jobs"), "out:name") {
+		t.Errorf("%s: backlog alarm on %s of %s", a.URN, str(t, a, "metricName"), str(t, a, "dimensions.QueueName"))
+	}
+
+	// The schedule: the universal RunTask target on its family's revision, under
+	// timeout, retried, with the job-failure queue as dead-letter queue.
+	sched, failures := g.one(tSchedule, "web-report"), g.one(tQueue, "-job-failures")
+	eq(t, sched, "target.arn", str(t, sched, "target.arn"), "arn:aws:scheduler:::aws-sdk:ecs:runTask")
+	eq(t, sched, "expression and zone", []string{str(t, sched, "scheduleExpression"), str(t, sched, "scheduleExpressionTimezone")}, []string{"cron(0 3 * * ? *)", "Asia/Seoul"})
+	eq(t, sched, "groupName", str(t, sched, "groupName"), str(t, g.one(tScheduleGroup, "web"), "out:name"))
+	eq(t, sched, "retries", num(t, sched, "target.retryPolicy.maximumRetryAttempts"), 2)
+	eq(t, sched, "dead-letter queue", str(t, sched, "target.deadLetterConfig.arn"), str(t, failures, "out:arn"))
+	in := scheduleInput(t, sched)
+	eq(t, sched, "input", []string{in.Cluster, in.TaskDefinition, in.StartedBy}, []string{str(t, g.one(tCluster, "web"), "out:arn"), str(t, g.one(tTaskDef, "web-report"), "out:arn"), "schedule/report"})
+
+	// Scheduler's role: exactly the schedules' family, in the cluster; exactly the jobs' roles.
+	var doc struct {
+		Statement []struct {
+			Sid       string
+			Action    []string
+			Resource  []string
+			Condition map[string]map[string][]string
+		}
+	}
+	if err := json.Unmarshal([]byte(str(t, g.one(tRolePolicy, "-scheduler"), "policy")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, s := range doc.Statement {
+		got[s.Sid] = s.Resource
+		if s.Sid == "RunScheduledTasks" && !reflect.DeepEqual(s.Condition["ArnEquals"]["ecs:cluster"], []string{str(t, g.one(tCluster, "web"), "out:arn")}) {
+			t.Errorf("RunTask condition %v", s.Condition)
+		}
+	}
+	want := map[string][]string{
+		"RunScheduledTasks": {"arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web-report:*"},
+		"PassTaskRoles":     {str(t, g.one(tRole, "-jobs-exec"), "out:arn"), str(t, g.one(tRole, "-jobs-task"), "out:arn")},
+		"DeadLetters":       {str(t, failures, "out:arn")},
+	}
+	eq(t, g.one(tRolePolicy, "-scheduler"), "statements", got, want)
+	// Failed runs: the rule matches the schedules' families and feeds the job-failure queue.
+	rule := g.one(tEventRule, "-job-failures")
+	if p := str(t, rule, "eventPattern"); !strings.Contains(p, `"prefix":"arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web-report:"`) || !strings.Contains(p, `"anything-but":0`) {
+		t.Errorf("%s: pattern %s", rule.URN, p)
+	}
+	eq(t, g.one(tEventTarget, "-job-failures"), "arn", str(t, g.one(tEventTarget, "-job-failures"), "arn"), str(t, failures, "out:arn"))
+	if a := g.one(tAlarm, "-job-failures"); str(t, a, "dimensions.QueueName") != str(t, failures, "out:name") {
+		t.Errorf("%s watches %s", a.URN, str(t, a, "dimensions.QueueName"))
+	}
+}
+
+// TestBacklogSteps: the backlog maps to ceil(backlog / messagesPerTask) tasks,
+// in at most ten steps, the last one open-ended at maxCount.
+func TestBacklogSteps(t *testing.T) {
+	eq := func(got, want []infra.BacklogStep) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("steps %+v, want %+v", got, want)
+		}
+	}
+	eq(infra.BacklogSteps(10, 3), []infra.BacklogStep{{Lower: 0, Upper: 10, Tasks: 1}, {Lower: 10, Upper: 20, Tasks: 2}, {Lower: 20, Upper: 0, Tasks: 3}})
+	eq(infra.BacklogSteps(5, 1), []infra.BacklogStep{{Lower: 0, Upper: 0, Tasks: 1}})
+	s := infra.BacklogSteps(10, 25)
+	if len(s) != 10 || s[0] != (infra.BacklogStep{Lower: 0, Upper: 30, Tasks: 3}) || s[9].Tasks != 25 || s[9].Upper != 0 {
+		t.Errorf("steps %+v, want ten, 3 tasks first and 25 last", s)
 	}
 }
