@@ -41,6 +41,8 @@ type PriceInfo struct {
 	Source    string `json:"source"`
 	Usage     string `json:"usage"`
 	Spot      string `json:"spot"`
+	// Jobs says what the workers', schedules' and queues' lines assume; "" without any.
+	Jobs string `json:"jobs,omitempty"`
 }
 
 // Node is a resource and its children.
@@ -90,9 +92,12 @@ func Build(dir, stack string, overrides map[string]string) (*Plan, error) {
 	p := &Plan{
 		Project: cfg.Project, Stack: stack, Region: cfg.Region, Environment: cfg.Environment,
 		Resources: tree(m.Resources()),
-		Task:      taskSummary(cfg),
+		Task:      append(taskSummary(cfg), jobSummary(cfg, prices.Usage)...),
 		LeadTime:  EstimateLeadTime(cfg),
 		Prices:    PriceInfo{Retrieved: prices.Retrieved, Source: prices.Source, Usage: prices.Usage.Note, Spot: prices.SpotNote},
+	}
+	if cfg.Jobs.Enabled() || len(cfg.Jobs.Queues) > 0 {
+		p.Prices.Jobs = prices.Usage.JobsNote
 	}
 	if p.Cost, err = EstimateCost(cfg, prices); err != nil {
 		p.CostError = err.Error()
@@ -175,11 +180,18 @@ var keySettings = map[string][]string{
 	"aws:iam/rolePolicy:RolePolicy":                             {"policy"},
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":         {"policyArn"},
 	"aws:ecs/taskDefinition:TaskDefinition":                     {"family", "cpu", "memory", "runtimePlatform.cpuArchitecture", "skipDestroy", "containerDefinitions"},
-	"aws:ecs/service:Service":                                   {"deploymentController.type", "desiredCount", "capacityProviderStrategies", "networkConfiguration.assignPublicIp", "healthCheckGracePeriodSeconds", "taskDefinition"},
+	"aws:ecs/service:Service":                                   {"deploymentController.type", "deploymentCircuitBreaker.rollback", "desiredCount", "capacityProviderStrategies", "networkConfiguration.assignPublicIp", "healthCheckGracePeriodSeconds", "taskDefinition"},
 	"aws:appautoscaling/target:Target":                          {"minCapacity", "maxCapacity"},
-	"aws:appautoscaling/policy:Policy":                          {"targetTrackingScalingPolicyConfiguration.targetValue"},
+	"aws:appautoscaling/policy:Policy":                          {"targetTrackingScalingPolicyConfiguration.targetValue", "stepScalingPolicyConfiguration.stepAdjustments"},
 	"aws:cloudwatch/metricAlarm:MetricAlarm":                    {"metricName", "statistic", "threshold", "evaluationPeriods"},
 	"aws:codedeploy/application:Application":                    {"computePlatform"},
+	// workers, schedules, queues
+	"aws:sqs/queue:Queue":                       {"visibilityTimeoutSeconds", "messageRetentionSeconds", "receiveWaitTimeSeconds", "redrivePolicy", "sqsManagedSseEnabled"},
+	"aws:sqs/queuePolicy:QueuePolicy":           {"policy"},
+	"aws:scheduler/scheduleGroup:ScheduleGroup": {"name"},
+	"aws:scheduler/schedule:Schedule":           {"scheduleExpression", "scheduleExpressionTimezone", "target.arn", "target.retryPolicy.maximumRetryAttempts", "target.input"},
+	"aws:cloudwatch/eventRule:EventRule":        {"eventPattern"},
+	"aws:cloudwatch/eventTarget:EventTarget":    {"arn"},
 	"aws:codedeploy/deploymentGroup:DeploymentGroup": {"deploymentConfigName", "deploymentStyle.deploymentType",
 		"blueGreenDeploymentConfig.terminateBlueInstancesOnDeploymentSuccess.terminationWaitTimeInMinutes", "autoRollbackConfiguration.events", "alarmConfiguration.alarms"},
 }
@@ -279,6 +291,26 @@ func summarize(typ, path string, v resource.PropertyValue) string {
 		}
 	case path == "capacityProviderStrategies":
 		return elementField(v, "capacityProvider")
+	case path == "stepScalingPolicyConfiguration.stepAdjustments":
+		// "from 0 messages: 1, from 10: 2" (bounds are offsets from the alarm's threshold)
+		var steps []string
+		for _, e := range v.ArrayValue() {
+			o := e.ObjectValue()
+			from := "-∞"
+			if l := o["metricIntervalLowerBound"]; l.IsString() {
+				from = l.StringValue()
+			}
+			steps = append(steps, fmt.Sprintf("from %s: %v", from, o["scalingAdjustment"].NumberValue()))
+		}
+		return strings.Join(steps, ", ")
+	case path == "target.input" && typ == "aws:scheduler/schedule:Schedule":
+		var in struct {
+			TaskDefinition string
+			Overrides      struct{ ContainerOverrides []struct{ Command []string } }
+		}
+		if json.Unmarshal([]byte(v.StringValue()), &in) == nil && len(in.Overrides.ContainerOverrides) > 0 {
+			return fmt.Sprintf("RunTask %s: %s", in.TaskDefinition, strings.Join(in.Overrides.ContainerOverrides[0].Command, " "))
+		}
 	case path == "subnetSpecs":
 		return elementField(v, "type")
 	}
