@@ -3,15 +3,22 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
 	"ecs-bluegreen/infra"
 	"ecs-bluegreen/infra/offline"
 	"ecs-bluegreen/infra/rollout/fakeaws"
+	"ecs-bluegreen/policy/rules"
 )
 
 // These tests run the whole program, `pulumi up` after `pulumi up`, with a worker
@@ -375,5 +382,50 @@ func TestBacklogSteps(t *testing.T) {
 	s := infra.BacklogSteps(10, 25)
 	if len(s) != 10 || s[0] != (infra.BacklogStep{Lower: 0, Upper: 30, Tasks: 3}) || s[9].Tasks != 25 || s[9].Upper != 0 {
 		t.Errorf("steps %+v, want ten, 3 tasks first and 25 last", s)
+	}
+}
+
+// TestReadmeExampleStackFile: the README's complete example stack file passes the
+// Pulumi SDK's own checks against Pulumi.yaml, the program's validation, and the
+// policy pack.
+func TestReadmeExampleStackFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := offline.ExampleProject(dir, ".", "dev"); err != nil {
+		t.Fatal(err)
+	}
+	proj, err := workspace.LoadProject(filepath.Join(dir, "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := workspace.LoadProjectStack(diag.DefaultSink(io.Discard, io.Discard, diag.FormatOptions{Color: colors.Never}), proj, filepath.Join(dir, "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, value := range ps.Config {
+		if key.Namespace() != proj.Name.String() {
+			continue
+		}
+		v, err := value.ToObject()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if decl, ok := proj.Config[key.Name()]; !ok || !workspace.ValidateConfigValue(decl.TypeName(), decl.Items, v) {
+			t.Errorf("the example sets %s = %v, which Pulumi.yaml does not declare so", key, v)
+		}
+	}
+	m, err := offline.Run(dir, "dev", program, offline.Options{Overrides: map[string]string{"rollout": "false"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []rules.Resource
+	for _, r := range m.Resources() {
+		rs = append(rs, rules.Resource{Type: r.Type, URN: r.URN, Name: r.Name, Props: rules.Plain(r.Outputs),
+			IgnoreChanges: r.IgnoreChanges, Protect: r.Protect, PropertyDependencies: r.PropertyDependencies})
+	}
+	if n := len(offline.ByType(m.Resources(), tSchedule)); n != 2 {
+		t.Errorf("%d schedules from the example, want 2", n)
+	}
+	for _, v := range rules.Check(rs) {
+		t.Errorf("%s: %s: %s", v.Rule, v.URN, v.Message)
 	}
 }

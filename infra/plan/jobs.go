@@ -96,7 +96,8 @@ func addJobCosts(cfg *infra.Config, p *Prices, rp RegionPrices, fp FargatePrice,
 	// requests prices SQS or Scheduler requests, or says the region has no price.
 	requests := func(items *[]LineItem, name, what string, n float64, price *float64) {
 		if price == nil {
-			add(items, name, fmt.Sprintf("%.0f %s; no %s price in prices.json for %s, not counted", n, what, name, cfg.Region), 0)
+			service, _, _ := strings.Cut(name, " requests")
+			add(items, name, fmt.Sprintf("%.0f %s; no %s price in prices.json for %s, not counted", n, what, service, cfg.Region), 0)
 			return
 		}
 		add(items, name, fmt.Sprintf("%.0f %s × %s per million", n, what, usd(*price)), n/1e6**price)
@@ -112,7 +113,7 @@ func addJobCosts(cfg *infra.Config, p *Prices, rp RegionPrices, fp FargatePrice,
 		}
 		minutes := RunMinutes(s, p.Usage)
 		totalRuns += runs
-		add(&c.Fixed, "Schedule "+sn, fmt.Sprintf("%.1f runs × %.0f min (assumed) × %.2f vCPU, %.1f GB, %s", runs, minutes, float64(s.CPU)/1024, float64(s.Memory)/1024, strings.ToLower(capacityName(s.Spot))),
+		add(&c.Fixed, "Schedule "+sn, fmt.Sprintf("%.1f runs × %.0f min (assumed) × %.2f vCPU, %.1f GB, %s", runs, minutes, float64(s.CPU)/1024, float64(s.Memory)/1024, capacityName(s.Spot)),
 			runs*minutes/60*perHour(s.CPU, s.Memory, s.Spot))
 	}
 	if len(j.Schedules) > 0 {
@@ -121,7 +122,7 @@ func addJobCosts(cfg *infra.Config, p *Prices, rp RegionPrices, fp FargatePrice,
 	}
 	if n := len(j.Queues); n > 0 {
 		msgs := float64(n) * p.Usage.SQSMessagesPerQueue
-		requests(&c.Fixed, "SQS requests: messages", fmt.Sprintf("requests (%d queues × %.0f messages × send, receive, delete; assumed)", n, p.Usage.SQSMessagesPerQueue), 3*msgs, rp.SQSPerMillion)
+		requests(&c.Fixed, "SQS requests: messages", fmt.Sprintf("requests (%s × %.0f messages × send, receive, delete; assumed)", plural(n, "queue"), p.Usage.SQSMessagesPerQueue), 3*msgs, rp.SQSPerMillion)
 	}
 	for _, w := range j.Workers {
 		switch w.Scaling {
@@ -152,7 +153,7 @@ func addJobCosts(cfg *infra.Config, p *Prices, rp RegionPrices, fp FargatePrice,
 			if w.Queue != "" {
 				polling += n
 			}
-			add(scale.items, "Worker "+wn, fmt.Sprintf("%d × %.2f vCPU, %.1f GB, %s", n, float64(w.CPU)/1024, float64(w.Memory)/1024, strings.ToLower(capacityName(w.Spot))), float64(n)*perHour(w.CPU, w.Memory, w.Spot)*h)
+			add(scale.items, "Worker "+wn, fmt.Sprintf("%d × %.2f vCPU, %.1f GB, %s", n, float64(w.CPU)/1024, float64(w.Memory)/1024, capacityName(w.Spot)), float64(n)*perHour(w.CPU, w.Memory, w.Spot)*h)
 		}
 		if len(j.Workers) == 0 {
 			continue
@@ -165,7 +166,14 @@ func addJobCosts(cfg *infra.Config, p *Prices, rp RegionPrices, fp FargatePrice,
 		add(scale.items, "CloudWatch Logs: workers", fmt.Sprintf("%.0f GB ingested × %s + %.1f GB stored × %s", logGB, usd(rp.LogsIngestGB), stored, usd(rp.LogsStorageGBMonth)), logGB*rp.LogsIngestGB+stored*rp.LogsStorageGBMonth)
 		if polling > 0 {
 			polls := float64(polling) * p.Usage.SQSPollsPerMinute * 60 * h
-			requests(scale.items, "SQS requests: polling", fmt.Sprintf("receives (%d tasks × %.0f a minute, long polling)", polling, p.Usage.SQSPollsPerMinute), polls, rp.SQSPerMillion)
+			requests(scale.items, "SQS requests: polling", fmt.Sprintf("receives (%s × %.0f a minute, long polling)", plural(polling, "task"), p.Usage.SQSPollsPerMinute), polls, rp.SQSPerMillion)
 		}
 	}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -292,15 +293,17 @@ func summarize(typ, path string, v resource.PropertyValue) string {
 	case path == "capacityProviderStrategies":
 		return elementField(v, "capacityProvider")
 	case path == "stepScalingPolicyConfiguration.stepAdjustments":
-		// "from 0 messages: 1, from 10: 2" (bounds are offsets from the alarm's threshold)
+		// "threshold+0: 1, threshold+20: 2": bounds are offsets from the alarm's threshold
 		var steps []string
 		for _, e := range v.ArrayValue() {
 			o := e.ObjectValue()
-			from := "-∞"
+			at := "below threshold"
 			if l := o["metricIntervalLowerBound"]; l.IsString() {
-				from = l.StringValue()
+				at = "threshold+" + l.StringValue()
+			} else if u := o["metricIntervalUpperBound"]; u.IsString() && u.StringValue() != "0" {
+				at = "below threshold+" + u.StringValue()
 			}
-			steps = append(steps, fmt.Sprintf("from %s: %v", from, o["scalingAdjustment"].NumberValue()))
+			steps = append(steps, fmt.Sprintf("%s: %v", at, o["scalingAdjustment"].NumberValue()))
 		}
 		return strings.Join(steps, ", ")
 	case path == "target.input" && typ == "aws:scheduler/schedule:Schedule":
@@ -346,7 +349,7 @@ func text(v resource.PropertyValue) string {
 	case v.IsString():
 		return v.StringValue()
 	case v.IsNumber():
-		return fmt.Sprint(v.NumberValue())
+		return strconv.FormatFloat(v.NumberValue(), 'f', -1, 64)
 	case v.IsBool():
 		return fmt.Sprint(v.BoolValue())
 	case v.IsArray():
