@@ -155,6 +155,9 @@ func TestBadConfig(t *testing.T) {
 		// A timeout that ends before the deployment's own schedule rolls back good deployments.
 		{"termination wait longer than the rollout timeout", "dev", map[string]string{"terminationWaitMinutes": "2880"},
 			[]string{`ecs-bluegreen:rolloutTimeoutMinutes = "30": must be at least 2887 min: with deploymentConfig CodeDeployDefault.ECSAllAtOnce, all traffic is on the new tasks after about 1m30s and terminationWaitMinutes 2880 keeps the old tasks after that`}},
+		// CI's job and AWS session end after 6 h.
+		{"a rollout timeout longer than CI's session", "dev", map[string]string{"ciRepository": "acme/shop", "rolloutTimeoutMinutes": "400"},
+			[]string{`ecs-bluegreen:rolloutTimeoutMinutes = "400": must be at most 300 while ciRepository is set: CI's AWS session lasts 6 h`}},
 		{"linear shift longer than the rollout timeout", "dev", map[string]string{"deploymentConfig": "CodeDeployDefault.ECSLinear10PercentEvery3Minutes"},
 			[]string{`ecs-bluegreen:rolloutTimeoutMinutes = "30": must be at least 35 min: with deploymentConfig CodeDeployDefault.ECSLinear10PercentEvery3Minutes, all traffic is on the new tasks after about 28m30s`, "or set acceptTrafficShifted: true"}},
 		{"load gate with an unknown field", "dev", map[string]string{"rolloutCheck": `{"rps": 5}`},

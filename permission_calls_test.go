@@ -136,6 +136,20 @@ func rolloutCalls(f stackFacts) []call {
 	}, workerRolloutCalls(f)...) // permission_jobs_test.go
 }
 
+// opsCalls are the day-N commands' calls beyond the rollout's (infra/ops), as the
+// deploy role when CI or an operator runs them with it [OPS].
+func opsCalls(f stackFacts) []call {
+	tags := onExisting(f.tags)
+	cluster := with(tags, "ecs:cluster", f.arn("ecs", "cluster/"+f.cluster))
+	task := f.arn("ecs", "task/"+f.cluster+"/0123456789abcdef0123456789abcdef")
+	return []call{
+		{"ecs:StopTask", task, cluster, "OPS run.go: Ctrl-C or -timeout stops the one-off task"},
+		{"sts:GetCallerIdentity", "*", nil, "OPS rollback.go: who rolled back"},
+		{"logs:FilterLogEvents", f.logGroupARN, tags, "OPS logs.go"},
+		{"elasticloadbalancing:DescribeTargetHealth", "*", nil, "OPS status.go"},
+	}
+}
+
 // previewCalls: what `pulumi preview` of this program reads. The bridge does not
 // refresh in a preview, so no resource is read: the provider's configure
 // (sts:GetCallerIdentity), the invokes the program makes in preview

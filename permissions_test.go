@@ -259,7 +259,7 @@ func TestRolePermissions(t *testing.T) {
 			role(f.scheduler, schedulerCalls(f))
 			ci := f.g.one(tRole, "-ci-deploy")
 			first, later := deployCalls(t, f)
-			role(ci, slices.Concat(first, later, rolloutCalls(f)))
+			role(ci, slices.Concat(first, later, rolloutCalls(f), opsCalls(f)))
 			role(f.g.one(tRole, "-ci-preview"), previewCalls(f))
 			for _, r := range f.g.all(tRole) {
 				if !tested[r.URN] {
@@ -281,7 +281,7 @@ func TestStackIsolation(t *testing.T) {
 	policies := rolePolicies(t, dev.g, dev.g.one(tRole, "-ci-deploy"))
 
 	first, later := deployCalls(t, prod)
-	allowed, _ := evaluate(t, policies, slices.Concat(first, later, rolloutCalls(prod)))
+	allowed, _ := evaluate(t, policies, slices.Concat(first, later, rolloutCalls(prod), opsCalls(prod)))
 	sar, _ := iameval.SAR()
 	seen := map[string]bool{}
 	for _, a := range allowed {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"ecs-bluegreen/infra"
@@ -159,7 +160,31 @@ func TestStageBuild(t *testing.T) {
 		t.Errorf("external Dockerfile staged at %s: %q, %v", staged.Dockerfile, b, err)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(out))
-	if len(entries) != 1 {
-		t.Errorf("staging left %d entries beside %s", len(entries), out)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !reflect.DeepEqual(names, []string{"web-app", "web-app.lock"}) {
+		t.Errorf("staging left %v beside %s, want only the copy and its lock", names, out)
+	}
+
+	// A <Dockerfile>.dockerignore wins over the context's; symlinks stay symlinks.
+	dockerfile := filepath.Join(src, "Dockerfile")
+	write("Dockerfile.dockerignore", "app/secret.txt\n", 0o644)
+	write("app/secret.txt", "s3cr3t", 0o644)
+	if err := os.Symlink("run.sh", filepath.Join(src, "app/start.sh")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := infra.StageBuild(infra.BuildConfig{Context: src, Dockerfile: dockerfile}, out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "context", "app/secret.txt")); err == nil {
+		t.Error("the Dockerfile's own .dockerignore was not applied")
+	}
+	if _, err := os.Stat(filepath.Join(out, "context", "app/a.pyc")); err != nil {
+		t.Error("the context's .dockerignore was applied although the Dockerfile has its own")
+	}
+	if target, err := os.Readlink(filepath.Join(out, "context", "app/start.sh")); err != nil || target != "run.sh" {
+		t.Errorf("symlink staged as %q, %v", target, err)
 	}
 }

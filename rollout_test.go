@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,6 +24,7 @@ import (
 	"ecs-bluegreen/infra"
 	"ecs-bluegreen/infra/iameval"
 	"ecs-bluegreen/infra/offline"
+	"ecs-bluegreen/infra/ops"
 	"ecs-bluegreen/infra/rollout"
 	"ecs-bluegreen/infra/rollout/fakeaws"
 )
@@ -43,14 +46,7 @@ func fakeAWS(t *testing.T) *fakeaws.Server {
 	t.Helper()
 	srv := fakeaws.New()
 	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	srv.Environ(t)
 	return srv
 }
 
@@ -703,5 +699,76 @@ func TestCodeDeployMayPassTheTaskRoles(t *testing.T) {
 		case !granted && (r.err == nil || !strings.Contains(r.err.Error(), "ECS_UPDATE_ERROR") || !strings.Contains(r.err.Error(), "is not authorized to perform: iam:PassRole on resource: arn:aws:iam::")):
 			t.Errorf("without the grant: %v", r.err)
 		}
+	}
+}
+
+// opsOf is the day-N commands on the stack, as `go run ./cmd/ops` acts: the
+// provider's identity (here the fake's endpoint and keys) and the stack's outputs.
+func (s *liveStack) opsOf(outputs map[string]any) (*ops.Ops, ops.Stack) {
+	s.t.Helper()
+	clients, err := rollout.NewClients(context.Background(), rollout.Identity{Region: "ap-northeast-2"})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	o := ops.New(clients, io.Discard)
+	o.Poll = time.Millisecond
+	o.Rollout.PollInterval = time.Millisecond
+	str := func(k string) string { v, _ := outputs[k].(string); return v }
+	return o, ops.Stack{Name: s.name, Cluster: str("clusterName"), Service: str("serviceName"), Application: str("codedeployApplication"),
+		DeploymentGroup: str("codedeployDeploymentGroup"), Declared: str("taskDefinitionArn"), StateParameter: "/ecs-bluegreen/" + s.name + "/web/rollout"}
+}
+
+// TestRollbackIsNotUndoneByTheNextUp: `ops rollback` makes the previous revision
+// serve again without a rebuild (one deployment of it). The stack is then behind
+// its code on purpose: the next `up` of the same code refuses the rolled-back
+// revision (a CI push of an unrelated change would otherwise redeploy it), status
+// shows the record, a preview writes nothing; an `up` of a new revision is
+// accepted and clears the record.
+func TestRollbackIsNotUndoneByTheNextUp(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	if r := s.up(nil); r.err != nil {
+		t.Fatal(r.err)
+	}
+	app := changedApp(t)
+	deployed := s.up(map[string]string{"appContext": app})
+	if deployed.err != nil {
+		t.Fatal(deployed.err)
+	}
+	o, st := s.opsOf(deployed.outputs)
+	res, err := o.Rollback(context.Background(), st, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if td, _ := s.sim.Serving(); td != tdDev(1) || res.Record.From != tdDev(2) || res.Record.To != tdDev(1) {
+		t.Fatalf("serving %s after the rollback, record %+v", td, res.Record)
+	}
+	if status, err := o.Status(context.Background(), st); err != nil || status.Rollback == nil || !status.Serving.Behind {
+		t.Errorf("status: %+v, %v", status, err)
+	}
+
+	again := s.up(map[string]string{"appContext": app}) // a push of an unrelated change: the same image
+	var blocked *rollout.BlockedError
+	if !errors.As(again.err, &blocked) || !strings.Contains(again.err.Error(), "revision ecs-bluegreen-dev-web:2 of service") ||
+		!strings.Contains(again.err.Error(), "go run ./cmd/ops unblock -stack dev") {
+		t.Fatalf("the up of the rolled-back revision: %v", again.err)
+	}
+	if w := again.writes(); len(w) != 0 {
+		t.Errorf("the refused up wrote %v", w)
+	}
+	if p := s.up(map[string]string{"appContext": app}, existing); p.err != nil || len(p.writes()) != 0 || len(p.outputs) != 0 {
+		t.Errorf("preview of the refused revision: err %v, writes %v, outputs %v (want unknown)", p.err, p.writes(), p.outputs)
+	}
+
+	newer := changedApp(t)
+	os.WriteFile(filepath.Join(newer, "CHANGED"), []byte("a fix\n"), 0o644)
+	fixed := s.up(map[string]string{"appContext": newer})
+	if fixed.err != nil {
+		t.Fatal(fixed.err)
+	}
+	if td, _ := s.sim.Serving(); td != tdDev(3) {
+		t.Errorf("serving %s after a new revision", td)
+	}
+	if v, _ := s.sim.Parameter("/ecs-bluegreen/dev/web/rollout"); strings.Contains(v, "rollback") {
+		t.Errorf("the record outlived the new revision: %s", v)
 	}
 }

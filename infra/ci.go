@@ -9,6 +9,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// CISessionHours is how long CI's AWS session lasts: as long as a GitHub-hosted
+// job may run ("Each job in a workflow can run for up to 6 hours of execution
+// time", GitHub Actions usage limits), so a job never outlives its credentials.
+// deploy.yml asks for the same (role-duration-seconds), and the config refuses a
+// rollout timeout that does not fit in it.
+const CISessionHours = 6
+
 // GitHub's OIDC issuer, and the audience aws-actions/configure-aws-credentials asks for.
 const (
 	githubOIDCHost     = "token.actions.githubusercontent.com"
@@ -153,7 +160,7 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 		Description:      pulumi.Sprintf("pulumi up of stack %s from GitHub Actions (%s)", ctx.Stack(), deploySubject),
 		AssumeRolePolicy: trust(deploySubject),
 		// `pulumi up` with a rollout can take a while.
-		MaxSessionDuration: pulumi.Int(2 * 3600),
+		MaxSessionDuration: pulumi.Int(CISessionHours * 3600),
 		Tags:               args.Tags,
 	}, parent)
 	if err != nil {

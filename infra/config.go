@@ -401,6 +401,13 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 	if b := c.CI.StateBucket; b != "" && !bucketRE.MatchString(b) {
 		l.fail("ciStateBucket", b, "an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens), without s3://, or empty for Pulumi Cloud")
 	}
+	// CI's `pulumi up` must end within its AWS session (CISessionHours), an hour of
+	// which building, pushing and updating take.
+	if r := c.Deploy.Rollout; c.CI.Enabled() && r.Enabled && r.Timeout > time.Duration(CISessionHours-1)*time.Hour {
+		l.fail("rolloutTimeoutMinutes", strconv.Itoa(int(r.Timeout/time.Minute)), fmt.Sprintf(
+			"at most %d while ciRepository is set: CI's AWS session lasts %d h, as long as a GitHub-hosted job may run, and building, pushing and updating take the last hour; for longer termination waits set acceptTrafficShifted: true (the rollout then ends once all traffic moved)",
+			(CISessionHours-1)*60, CISessionHours))
+	}
 	if v, _ := get("aws:assumeRoleWithWebIdentity"); v != "" && c.Deploy.Rollout.Enabled {
 		l.fail("aws:assumeRoleWithWebIdentity", "(set)", "unset while rollout is true: the rollout cannot act as that identity yet; assume the role before `pulumi up` (environment credentials, as CI's OIDC step does) or set rollout: false")
 	}

@@ -2,6 +2,7 @@ package infra
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -297,6 +298,7 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 			StopOnTimeout:        r.StopOnTimeout,
 			AcceptTrafficShifted: r.AcceptTrafficShifted,
 			Gate:                 LoadGate(r.Check, v[10].(string)),
+			GateTimeout:          gateTimeout(r.Check),
 			TargetGroups:         []string{v[8].(string), v[11].(string)},
 			Alarms:               v[12].([]string),
 		}
@@ -314,8 +316,13 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 			}
 			ro := clients.Rollout(log)
 			res, known, err := ro.Preview(goctx, request(v))
-			if err != nil {
-				log.Warn("pulumi up would fail: " + err.Error())
+			var blocked *rollout.BlockedError
+			switch {
+			case errors.As(err, &blocked):
+				log.Warn("pulumi up would refuse this revision: " + err.Error())
+				return previewResult{}
+			case err != nil: // e.g. the preview role may not read it: the outputs stay unknown
+				log.Warn("preview could not read what serves, so the rollout's outputs show as unknown: " + err.Error())
 				return previewResult{}
 			}
 			return previewResult{Result: res, known: known}
@@ -377,6 +384,14 @@ type pulumiLog struct {
 func (l pulumiLog) Info(msg string) { _ = l.ctx.Log.Info(msg, &pulumi.LogArgs{Resource: l.res}) }
 func (l pulumiLog) Warn(msg string) { _ = l.ctx.Log.Warn(msg, &pulumi.LogArgs{Resource: l.res}) }
 
+// gateTimeout bounds the load gate: its load and a minute to spare.
+func gateTimeout(c *RolloutCheck) time.Duration {
+	if c == nil {
+		return 0
+	}
+	return time.Duration(c.WarmUpSeconds+c.DurationSeconds)*time.Second + time.Minute
+}
+
 // LoadGate turns the rolloutCheck config into the rollout's gate: open-model load
 // on the production URL, judged by the configured thresholds.
 func LoadGate(c *RolloutCheck, url string) rollout.Gate {
@@ -394,6 +409,9 @@ func LoadGate(c *RolloutCheck, url string) rollout.Gate {
 		}, nil)
 		if err != nil {
 			return false, "", err
+		}
+		if err := ctx.Err(); err != nil { // cut short: a verdict on part of the load would be a guess
+			return false, report.Text(), fmt.Errorf("the load was cut short after %d requests: %w", report.Requests, err)
 		}
 		th := loadtest.Thresholds{
 			MaxP99: time.Duration(c.MaxP99Ms) * time.Millisecond, MaxP95: time.Duration(c.MaxP95Ms) * time.Millisecond,

@@ -92,7 +92,7 @@ func newRepositoryImage(ctx *pulumi.Context, parent pulumi.Resource, name string
 
 	// docker builds a staged copy whose file modes do not depend on the umask of
 	// the machine that checked the sources out (see StageBuild).
-	staged, err := StageBuild(build, filepath.Join(StageDir, name))
+	staged, err := StageBuild(build, filepath.Join(StageDir, ctx.Stack(), name))
 	if err != nil {
 		return nil, fmt.Errorf("staging build context %s: %w", build.Context, err)
 	}
@@ -161,7 +161,7 @@ func ImageTag(b BuildConfig, platform string) (string, error) {
 	for _, k := range sortedKeys(b.Args) {
 		fmt.Fprintf(h, "arg\x00%s\x00%d\x00%s\x00", k, len(b.Args[k]), b.Args[k])
 	}
-	if err := hashContext(h, b.Context); err != nil {
+	if err := hashContext(h, b.Context, b.Dockerfile); err != nil {
 		return "", fmt.Errorf("hashing build context %s: %w", b.Context, err)
 	}
 	if err := hashFile(h, "\x00dockerfile", b.Dockerfile); err != nil {
@@ -172,19 +172,25 @@ func ImageTag(b BuildConfig, platform string) (string, error) {
 
 // hashContext hashes the files docker sends for a context: those its .dockerignore
 // does not exclude.
-func hashContext(h io.Writer, contextDir string) error {
-	return walkContext(contextDir, func(rel, path string) error { return hashFile(h, rel, path) })
+func hashContext(h io.Writer, contextDir, dockerfile string) error {
+	return walkContext(contextDir, dockerfile, func(rel, path string) error { return hashFile(h, rel, path) })
 }
 
 // walkContext calls fn, in a stable order, for each file of a build context that
 // its .dockerignore does not exclude, with its slash-separated relative name.
-func walkContext(contextDir string, fn func(rel, path string) error) error {
+func walkContext(contextDir, dockerfile string, fn func(rel, path string) error) error {
 	var patterns []string
-	if f, err := os.Open(filepath.Join(contextDir, ".dockerignore")); err == nil {
+	// A <Dockerfile>.dockerignore beside the Dockerfile wins over the context's
+	// .dockerignore, as BuildKit and pulumi-docker (hashContext) read them.
+	ignore := dockerfile + ".dockerignore"
+	if _, err := os.Stat(ignore); dockerfile == "" || err != nil {
+		ignore = filepath.Join(contextDir, ".dockerignore")
+	}
+	if f, err := os.Open(ignore); err == nil {
 		patterns, err = ignorefile.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("reading .dockerignore: %w", err)
+			return fmt.Errorf("reading %s: %w", ignore, err)
 		}
 	}
 	pm, err := patternmatcher.New(patterns)
@@ -207,6 +213,10 @@ func walkContext(contextDir string, fn func(rel, path string) error) error {
 }
 
 func hashFile(h io.Writer, name, path string) error {
+	if target, err := os.Readlink(path); err == nil { // docker sends a symlink as one
+		fmt.Fprintf(h, "%s\x00symlink\x00%d\x00%s", name, len(target), target)
+		return nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -250,7 +260,9 @@ var stagedTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // as checked out would rebuild — and push new bytes under the same immutable tag,
 // or with the mode in the tag, deploy again — whenever one machine's umask (002 on
 // a workstation, 022 on a CI runner) differs from another's. A Dockerfile outside
-// the context is staged beside it. dir is replaced whole.
+// the context is staged beside it; symlinks stay symlinks. dir is replaced whole,
+// under a lock. dir is per stack: a dev and a prod run of one checkout never
+// share a staged copy.
 func StageBuild(b BuildConfig, dir string) (BuildConfig, error) {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -262,7 +274,7 @@ func StageBuild(b BuildConfig, dir string) (BuildConfig, error) {
 	}
 	defer os.RemoveAll(tmp)
 	ctxDir := filepath.Join(tmp, "context")
-	err = walkContext(b.Context, func(rel, path string) error { return stageFile(path, filepath.Join(ctxDir, rel)) })
+	err = walkContext(b.Context, b.Dockerfile, func(rel, path string) error { return stageFile(path, filepath.Join(ctxDir, rel)) })
 	if err != nil {
 		return b, err
 	}
@@ -283,19 +295,25 @@ func StageBuild(b BuildConfig, dir string) (BuildConfig, error) {
 			return b, err
 		}
 	}
-	// Swap the new copy in; another run staging the same name at the same moment
-	// (two test packages) may swap in between, so try again a few times.
-	for attempt := 0; ; attempt++ {
-		if err := os.RemoveAll(dir); err != nil {
-			return b, err
-		}
-		if err = os.Rename(tmp, dir); err == nil || attempt == 3 {
-			return staged, err
-		}
+	// Swap the new copy in, one process at a time (two runs of one checkout).
+	unlock, err := lockFile(dir + ".lock")
+	if err != nil {
+		return b, err
 	}
+	defer unlock()
+	if err := os.RemoveAll(dir); err != nil {
+		return b, err
+	}
+	return staged, os.Rename(tmp, dir)
 }
 
 func stageFile(src, dst string) error {
+	if target, err := os.Readlink(src); err == nil {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.Symlink(target, dst)
+	}
 	in, err := os.Open(src)
 	if err != nil {
 		return err

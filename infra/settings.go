@@ -79,7 +79,7 @@ var Settings = []Setting{
 	{"ciRepository", "string", "", "GitHub repository whose Actions deploy this stack through OIDC, as its OIDC subject names it: owner/name, or owner@OWNER_ID/name@REPO_ID when the repository uses immutable subject claims. The stack then manages a deploy role (pushes to ciBranch; prod: the GitHub environment prod) and a read-only preview role (pull requests; prod: the GitHub environment prod-preview). Empty: no CI roles."},
 	{"ciOidcProviderArn", "string", "", "ARN of the account's existing GitHub OIDC provider (an account has only one). Empty: this stack creates it."},
 	{"ciBranch", "string", "main", "Branch whose pushes may deploy a non-prod stack; .github/workflows/deploy.yml deploys from the same branch (a test keeps them equal)."},
-	{"ciStateBucket", "string", "", "S3 bucket of the Pulumi state backend the CI roles may use (name only). Empty: Pulumi Cloud."},
+	{"ciStateBucket", "string", "", "S3 bucket of the Pulumi state backend the CI roles may use (name only; encrypted with SSE-S3: the CI roles have no kms:Decrypt for an SSE-KMS bucket). Empty: Pulumi Cloud."},
 
 	// workers, schedules and queues (README "Workers and scheduled jobs")
 	{"workers", "object", map[string]any{}, "Worker services on the app image of the same build, each name: {command, cpu (256), memory (2 x cpu), count (1) or minCount and maxCount (autoscaled on CPU, or on queue's backlog when queue names one), queue, messagesPerTask (10), cpuTargetPercent (60), spot (false; dev only), healthCheck}. They roll to a new revision only once the web deployment succeeded."},

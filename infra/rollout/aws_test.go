@@ -364,3 +364,31 @@ func TestInterruptible(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// TestGateHasItsOwnClock: the load gate runs on its own clock, not on what is
+// left of the rollout's: a rollout whose deadline passes during the load lets the
+// load finish and judges all of it.
+func TestGateHasItsOwnClock(t *testing.T) {
+	f, sim := simFixture(t, tdOld, "d-OLD")
+	sim.WaitLooks = 1 << 30
+	req := simRequest()
+	req.Timeout = 60 * time.Millisecond
+	req.GateTimeout = time.Second
+	var ran time.Duration
+	req.Gate = func(ctx context.Context) (bool, string, error) {
+		start := time.Now()
+		select { // a load of 200ms, longer than the rollout has left
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		ran = time.Since(start)
+		return ctx.Err() == nil, "all requests", ctx.Err()
+	}
+	res, err := f.ro.Run(context.Background(), req)
+	if ran < 200*time.Millisecond || err != nil || !res.Deployed {
+		t.Fatalf("gate ran %s, result %+v, err %v: the rollout's deadline cut the load short", ran, res, err)
+	}
+	if f.aws.Count("StopDeployment") != 0 {
+		t.Errorf("a passed gate stopped the deployment: %v", f.aws.Writes())
+	}
+}

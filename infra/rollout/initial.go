@@ -129,26 +129,35 @@ func (ro *Rollout) taskSetStatus(ctx context.Context, req Request, arn string) (
 }
 
 // stoppedTasks are the service's tasks of the declared revision that stopped
-// since `since` for a reason that means the revision is broken.
+// since `since` for a reason that means the revision is broken. Every page of
+// ListTasks is read: ECS keeps stopped tasks about an hour, so an earlier attempt
+// may have left more than a page of them.
 func (ro *Rollout) stoppedTasks(ctx context.Context, req Request, since time.Time) ([]ecstypes.Task, error) {
-	list, err := ro.ECS.ListTasks(ctx, &ecs.ListTasksInput{
-		Cluster: aws.String(req.Cluster), ServiceName: aws.String(req.Service), DesiredStatus: ecstypes.DesiredStatusStopped,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("failed to list stopped tasks of service %s: %w", req.Service, err)
-	}
-	if len(list.TaskArns) == 0 {
-		return nil, nil
-	}
-	arns := list.TaskArns[:min(len(list.TaskArns), 100)] // DescribeTasks takes at most 100
-	out, err := ro.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(req.Cluster), Tasks: arns})
-	if err != nil {
-		return nil, fmt.Errorf("failed to describe stopped tasks of service %s: %w", req.Service, err)
+	var arns []string
+	in := &ecs.ListTasksInput{Cluster: aws.String(req.Cluster), ServiceName: aws.String(req.Service), DesiredStatus: ecstypes.DesiredStatusStopped}
+	for {
+		list, err := ro.ECS.ListTasks(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list stopped tasks of service %s: %w", req.Service, err)
+		}
+		arns = append(arns, list.TaskArns...)
+		if list.NextToken == nil {
+			break
+		}
+		in.NextToken = list.NextToken
 	}
 	var tasks []ecstypes.Task
-	for _, t := range out.Tasks {
-		if aws.ToString(t.TaskDefinitionArn) == req.TaskDefinition && t.StoppedAt != nil && !t.StoppedAt.Before(since) && brokenStop(t) {
-			tasks = append(tasks, t)
+	for len(arns) > 0 {
+		batch := arns[:min(len(arns), 100)] // DescribeTasks takes at most 100
+		arns = arns[len(batch):]
+		out, err := ro.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(req.Cluster), Tasks: batch})
+		if err != nil {
+			return nil, fmt.Errorf("failed to describe stopped tasks of service %s: %w", req.Service, err)
+		}
+		for _, t := range out.Tasks {
+			if aws.ToString(t.TaskDefinitionArn) == req.TaskDefinition && t.StoppedAt != nil && !t.StoppedAt.Before(since) && brokenStop(t) {
+				tasks = append(tasks, t)
+			}
 		}
 	}
 	return tasks, nil

@@ -78,3 +78,11 @@ func (p *progress) target(ctx context.Context) *cdtypes.ECSTarget {
 	p.last = out.DeploymentTarget.EcsTarget
 	return p.last
 }
+
+// targetStatus is a target's status, "" for none.
+func targetStatus(t *cdtypes.ECSTarget) cdtypes.TargetStatus {
+	if t == nil {
+		return ""
+	}
+	return t.Status
+}

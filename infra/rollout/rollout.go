@@ -110,7 +110,9 @@ type Request struct {
 	Alarms       []string
 	// Gate, when set, runs once all traffic is on the new tasks, while the old ones
 	// wait to be terminated; a failed gate stops the deployment with rollback.
-	Gate Gate
+	// GateTimeout bounds it on its own clock (default 15 minutes).
+	Gate        Gate
+	GateTimeout time.Duration
 }
 
 // Gate judges the new tasks under production traffic: passed, and a report to show.
@@ -175,8 +177,11 @@ func (ro *Rollout) rollbackWait() time.Duration {
 }
 
 // sleep waits one poll interval, or returns the context's error.
-func (ro *Rollout) sleep(ctx context.Context) error {
-	t := time.NewTimer(ro.poll())
+func (ro *Rollout) sleep(ctx context.Context) error { return Sleep(ctx, ro.poll()) }
+
+// Sleep waits d, or returns the context's error when it ends first.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -415,6 +420,14 @@ type servingState struct {
 	initial      bool
 	taskSetARN   string
 	targetGroups []string
+	// containerName and containerPort are the task set's load balancer entry.
+	containerName string
+	containerPort int32
+	// The task set's counts, and every task set (PRIMARY and ACTIVE) as ECS says.
+	running, pending, computed int32
+	stability                  ecstypes.StabilityStatus
+	taskSets                   []ecstypes.TaskSet
+	events                     []ecstypes.ServiceEvent
 }
 
 func (ro *Rollout) serving(ctx context.Context, req Request) (servingState, error) {
@@ -426,7 +439,8 @@ func (ro *Rollout) serving(ctx context.Context, req Request) (servingState, erro
 		return servingState{}, fmt.Errorf("failed to describe service %s: not found in cluster %s", req.Service, req.Cluster)
 	}
 	svc := out.Services[0]
-	s := servingState{taskDefinition: aws.ToString(svc.TaskDefinition), platformVersion: aws.ToString(svc.PlatformVersion), desired: svc.DesiredCount}
+	s := servingState{taskDefinition: aws.ToString(svc.TaskDefinition), platformVersion: aws.ToString(svc.PlatformVersion), desired: svc.DesiredCount,
+		taskSets: svc.TaskSets, events: svc.Events}
 	net := svc.NetworkConfiguration
 	strategy := svc.CapacityProviderStrategy
 	// With CODE_DEPLOY, what serves is the PRIMARY task set.
@@ -442,7 +456,9 @@ func (ro *Rollout) serving(ctx context.Context, req Request) (servingState, erro
 			}
 			for _, l := range ts.LoadBalancers {
 				s.targetGroups = append(s.targetGroups, aws.ToString(l.TargetGroupArn))
+				s.containerName, s.containerPort = aws.ToString(l.ContainerName), aws.ToInt32(l.ContainerPort)
 			}
+			s.running, s.pending, s.computed, s.stability = ts.RunningCount, ts.PendingCount, ts.ComputedDesiredCount, ts.StabilityStatus
 		}
 	}
 	if net != nil && net.AwsvpcConfiguration != nil {
@@ -537,29 +553,11 @@ func (ro *Rollout) activeDeployments(ctx context.Context, req Request) ([]active
 // revisionTaskDefinition reads the task definition a deployment's revision
 // deploys; "" for a revision that is not an AppSpec this package wrote.
 func (ro *Rollout) revisionTaskDefinition(ctx context.Context, req Request, rev *cdtypes.RevisionLocation) (string, error) {
-	if rev == nil || rev.RevisionType != cdtypes.RevisionLocationTypeAppSpecContent || rev.AppSpecContent == nil {
-		return "", nil
+	content, err := ro.revisionContent(ctx, req.Application, rev)
+	if err != nil || content == "" {
+		return "", err
 	}
-	if c := aws.ToString(rev.AppSpecContent.Content); c != "" { // not from AWS, but harmless to read
-		return appSpecTaskDefinition(c), nil
-	}
-	if rev.AppSpecContent.Sha256 == nil {
-		return "", nil
-	}
-	out, err := ro.CodeDeploy.GetApplicationRevision(ctx, &codedeploy.GetApplicationRevisionInput{
-		ApplicationName: aws.String(req.Application),
-		Revision: &cdtypes.RevisionLocation{
-			RevisionType:   cdtypes.RevisionLocationTypeAppSpecContent,
-			AppSpecContent: &cdtypes.AppSpecContent{Sha256: rev.AppSpecContent.Sha256},
-		},
-	})
-	if err != nil {
-		return "", fmt.Errorf("failed to read the revision of a deployment under way: %w", err)
-	}
-	if out.Revision == nil || out.Revision.AppSpecContent == nil {
-		return "", nil
-	}
-	return appSpecTaskDefinition(aws.ToString(out.Revision.AppSpecContent.Content)), nil
+	return appSpecTaskDefinition(content), nil
 }
 
 // Outcome is the verdict on a deployment's status.
@@ -639,7 +637,18 @@ func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (
 // returns a zero Result and no error: following goes on.
 func (ro *Rollout) gate(parent, ctx context.Context, req Request, id string) (Result, error) {
 	ro.Log.Info(fmt.Sprintf("deployment %s: running the load gate", id))
-	passed, report, err := req.Gate(ctx)
+	// The gate's own clock, not what is left of the rollout's: a load cut short by
+	// the rollout's deadline would be judged on part of its requests.
+	budget := req.GateTimeout
+	if budget <= 0 {
+		budget = 15 * time.Minute
+	}
+	gateCtx, cancelGate := context.WithTimeout(parent, budget)
+	passed, report, err := req.Gate(gateCtx)
+	cancelGate()
+	if parent.Err() != nil {
+		return Result{DeploymentID: id}, fmt.Errorf("rollout interrupted during the load gate; deployment %s continues in CodeDeploy, unjudged: follow it with `aws deploy get-deployment --deployment-id %s`: %w", id, id, parent.Err())
+	}
 	if err == nil && passed {
 		ro.Log.Info(fmt.Sprintf("deployment %s: load gate passed\n%s", id, report))
 		return Result{}, nil
@@ -721,6 +730,23 @@ func (ro *Rollout) followRollback(parent context.Context, info *cdtypes.Deployme
 	if e := info.ErrorInformation; e != nil {
 		msg += fmt.Sprintf(": %s: %s", e.Code, aws.ToString(e.Message))
 	}
+	rb, status, err := ro.rollbackOf(parent, info)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s; %w", msg, err)
+	case status == cdtypes.DeploymentStatusSucceeded:
+		return fmt.Errorf("%s; rolled back by %s: the previous revision serves again", msg, rb)
+	default:
+		return fmt.Errorf("%s; rollback %s ended %s: check the service", msg, rb, status)
+	}
+}
+
+// rollbackOf waits (RollbackWait, from now) for a failed or stopped deployment's
+// rollback: its id may show a poll after the status (ecspresso waits for both),
+// so it keeps looking until it shows or nothing is active in the group. It then
+// follows the rollback to its end.
+func (ro *Rollout) rollbackOf(parent context.Context, info *cdtypes.DeploymentInfo) (string, cdtypes.DeploymentStatus, error) {
+	id := aws.ToString(info.DeploymentId)
 	ctx, cancel := context.WithTimeout(parent, ro.rollbackWait())
 	defer cancel()
 	rb := rollbackID(info)
@@ -729,29 +755,25 @@ func (ro *Rollout) followRollback(parent context.Context, info *cdtypes.Deployme
 			ApplicationName: info.ApplicationName, DeploymentGroupName: info.DeploymentGroupName, IncludeOnlyStatuses: ActiveStatuses,
 		})
 		if err != nil {
-			return fmt.Errorf("%s; looking for its rollback failed: %w", msg, err)
+			return "", "", fmt.Errorf("looking for its rollback failed: %w", err)
 		}
 		if len(active.Deployments) == 0 {
-			return errors.New(msg + "; no rollback deployment was started")
+			return "", "", errors.New("no rollback deployment was started")
 		}
 		if err := ro.sleep(ctx); err != nil {
-			return fmt.Errorf("%s; its rollback did not show within %s: %w", msg, ro.rollbackWait(), err)
+			return "", "", fmt.Errorf("its rollback did not show within %s: %w", ro.rollbackWait(), err)
 		}
 		if info, err = ro.getDeployment(ctx, id); err != nil {
-			return fmt.Errorf("%s; %w", msg, err)
+			return "", "", err
 		}
 		rb = rollbackID(info)
 	}
 	ro.Log.Info(fmt.Sprintf("deployment %s %s; following rollback %s", id, strings.ToLower(string(info.Status)), rb))
 	status, err := ro.waitTerminal(ctx, rb)
-	switch {
-	case err != nil:
-		return fmt.Errorf("%s; rollback %s did not finish: %w", msg, rb, err)
-	case status == cdtypes.DeploymentStatusSucceeded:
-		return fmt.Errorf("%s; rolled back by %s: the previous revision serves again", msg, rb)
-	default:
-		return fmt.Errorf("%s; rollback %s ended %s: check the service", msg, rb, status)
+	if err != nil {
+		return rb, "", fmt.Errorf("rollback %s did not finish: %w", rb, err)
 	}
+	return rb, status, nil
 }
 
 func rollbackID(info *cdtypes.DeploymentInfo) string {
@@ -784,6 +806,11 @@ func (ro *Rollout) timedOut(parent, ctx context.Context, req Request, id string,
 	// A fresh deadline: the rollout's own has passed, and the stop must still go out.
 	stopCtx, cancel := context.WithTimeout(parent, ro.rollbackWait())
 	defer cancel()
+	// The termination wait may have begun since the last poll: look once more.
+	if info, err := ro.getDeployment(stopCtx, id); err == nil && Evaluate(info.Status, targetStatus((&progress{ro: ro, id: id}).target(stopCtx))) == Shifted {
+		ro.Log.Info(fmt.Sprintf("%s, but all traffic is on the new tasks and only the old ones' termination wait remains: not stopped; CodeDeploy finishes it", msg))
+		return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
+	}
 	ro.Log.Info(fmt.Sprintf("%s; stopping it with rollback", msg))
 	info, err := ro.stop(stopCtx, id)
 	if err != nil {

@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
@@ -60,18 +57,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	srv := fakeaws.New()
 	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region:       "ap-northeast-2",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		// The SDK's standard retryer, with backoff shortened for tests.
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = rollout.MaxAttempts
-				o.MaxBackoff = 5 * time.Millisecond
-			})
-		},
-	}
+	cfg := srv.Config(rollout.MaxAttempts)
 	l := &logs{}
 	return &fixture{
 		aws: srv,

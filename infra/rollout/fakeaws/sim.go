@@ -41,8 +41,10 @@ type Sim struct {
 	// WaitLooks is how many looks the termination wait lasts once all traffic is on
 	// the new tasks (default Steps).
 	WaitLooks int
-	// MigrationExit is the exit code of one-off tasks (RunTask).
+	// MigrationExit is the exit code of one-off tasks (RunTask), and OneOffLogs the
+	// lines their app container writes before it exits.
 	MigrationExit int
+	OneOffLogs    []string
 	// Authorize, when set, decides what a principal may do: the sim asks it for
 	// the calls AWS makes as the deployment group's service role (nil allows all).
 	// It returns the reason of a denial, or "".
@@ -133,6 +135,8 @@ type simTaskSet struct {
 
 type simDeployment struct {
 	id, td, creator, status string
+	description             string
+	created, completed      time.Time
 	content                 string
 	spec                    appSpecTarget
 	looks                   int
@@ -192,7 +196,7 @@ func NewSim(srv *Server) *Sim {
 		logs: map[string][]LogEvent{}, alarms: map[string]alarmState{}}
 	for op, h := range map[string]Handler{
 		"DescribeServices": s.describeServices, "DescribeTaskSets": s.describeTaskSets, "UpdateService": s.updateService,
-		"ListTasks": s.listTasks, "DescribeTasks": s.describeTasks, "RunTask": s.runTask, "TagResource": s.tagResource,
+		"ListTasks": s.listTasks, "DescribeTasks": s.describeTasks, "RunTask": s.runTask, "TagResource": s.tagResource, "StopTask": s.stopTask,
 		"ListDeployments": s.listDeployments, "GetDeployment": s.getDeployment, "CreateDeployment": s.createDeployment,
 		"StopDeployment": s.stopDeployment, "ListDeploymentTargets": s.listTargets, "GetDeploymentTarget": s.getTarget,
 		"GetApplicationRevision": s.getApplicationRevision,
@@ -417,7 +421,7 @@ func (s *Sim) addDeployment(td, creator, content string) *simDeployment {
 		}}}})
 		content = string(b)
 	}
-	d := &simDeployment{id: s.next("d-"), td: td, creator: creator, status: "Created", content: content}
+	d := &simDeployment{id: s.next("d-"), td: td, creator: creator, status: "Created", content: content, created: time.Now()}
 	if content != "" {
 		s.revisions[sha(content)] = content
 		var spec struct {
@@ -603,9 +607,13 @@ func assumed(roleARN string) string {
 }
 
 func (s *Sim) info(d *simDeployment) map[string]any {
+	if !Active(d.status) && d.completed.IsZero() {
+		d.completed = time.Now()
+	}
 	info := map[string]any{
 		"deploymentId": d.id, "status": d.status, "creator": d.creator,
 		"applicationName": "app", "deploymentGroupName": "group",
+		"createTime": float64(d.created.UnixMilli()) / 1000,
 		// Never true for ECS deployments, even during the termination wait: a
 		// CodeDeploy bug AWS acknowledged in aws/containers-roadmap#269 (open).
 		"instanceTerminationWaitTimeStarted": false,
@@ -617,6 +625,12 @@ func (s *Sim) info(d *simDeployment) map[string]any {
 	}
 	if d.errCode != "" {
 		info["errorInformation"] = map[string]any{"code": d.errCode, "message": d.errMessage}
+	}
+	if !d.completed.IsZero() {
+		info["completeTime"] = float64(d.completed.UnixMilli()) / 1000
+	}
+	if d.description != "" {
+		info["description"] = d.description
 	}
 	if d.rollbackID != "" && d.terminalAnswers >= 1 {
 		info["rollbackInfo"] = map[string]any{"rollbackDeploymentId": d.rollbackID}
@@ -692,6 +706,7 @@ func (s *Sim) createDeployment(body map[string]any) (any, *Error) {
 	asc, _ := rev["appSpecContent"].(map[string]any)
 	content, _ := asc["content"].(string)
 	d := s.addDeployment("", "user", content)
+	d.description, _ = body["description"].(string)
 	if d.td == "" {
 		return nil, &Error{Status: 400, Type: "InvalidRevisionException", Message: "AppSpec has no TargetService TaskDefinition"}
 	}
@@ -831,11 +846,24 @@ func (s *Sim) describeServices(body map[string]any) (any, *Error) {
 			s.crashTask(ts, c)
 		}
 	}
+	sets := []any{s.taskSetJSON(ts)}
+	events := []any{}
+	for i := len(s.timeline) - 1; i >= 0 && len(events) < 10; i-- {
+		e := s.timeline[i]
+		events = append(events, map[string]any{"id": fmt.Sprint(i), "createdAt": float64(e.At.UnixMilli()) / 1000, "message": "(service " + s.svc.name + ") " + e.What})
+	}
+	if a := s.active(); a != nil && a.creator != "codeDeployRollback" && a.status == "InProgress" && !a.waiting {
+		// The replacement task set, not yet behind production traffic.
+		green := s.taskSetJSON(&simTaskSet{arn: ts.arn + "-replacement", id: "ecs-svc/replacement", td: a.td, externalID: a.id, network: ts.network, capacity: ts.capacity, targetGroup: s.otherTargetGroup(ts.targetGroup)})
+		green["status"] = "ACTIVE"
+		sets = append(sets, green)
+	}
 	return map[string]any{"services": []any{map[string]any{
 		"serviceName": s.svc.name, "clusterArn": s.svc.cluster, "status": "ACTIVE",
 		"desiredCount": s.svc.desired, "taskDefinition": ts.td,
 		"deploymentController": map[string]any{"type": "CODE_DEPLOY"},
-		"taskSets":             []any{s.taskSetJSON(ts)},
+		"taskSets":             sets,
+		"events":               events,
 	}}}, nil
 }
 

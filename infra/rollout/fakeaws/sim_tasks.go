@@ -145,7 +145,9 @@ func (s *Sim) describeTasks(body map[string]any) (any, *Error) {
 				if t.startedBy == "pulumi-migrate" {
 					what = "migration task"
 				}
-				s.log(t, "app", fmt.Sprintf("exit %d", t.exit))
+				for _, line := range s.OneOffLogs {
+					s.log(t, "app", line)
+				}
 				s.event("%s exited %d", what, t.exit)
 			}
 		}
@@ -196,7 +198,8 @@ func (s *Sim) describeTaskDefinition(body map[string]any) (any, *Error) {
 }
 
 // getLogEvents answers one stream's events: the newest `limit` unless
-// startFromHead (CloudWatch Logs API reference, GetLogEvents).
+// startFromHead, then on from a nextToken, which at the stream's end is the one
+// given (CloudWatch Logs API reference, GetLogEvents).
 func (s *Sim) getLogEvents(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -209,16 +212,20 @@ func (s *Sim) getLogEvents(body map[string]any) (any, *Error) {
 	if l, ok := body["limit"].(float64); ok {
 		limit = int(l)
 	}
-	if body["startFromHead"] != true && len(events) > limit {
-		events = events[len(events)-limit:]
-	} else if len(events) > limit {
-		events = events[:limit]
+	from, to := 0, len(events)
+	if tok, ok := body["nextToken"].(string); ok && strings.HasPrefix(tok, "f/") {
+		fmt.Sscanf(tok, "f/%d", &from)
+		to = min(len(events), from+limit)
+	} else if body["startFromHead"] == true {
+		to = min(len(events), limit)
+	} else {
+		from = max(0, len(events)-limit)
 	}
 	out := []any{}
-	for _, e := range events {
+	for _, e := range events[from:to] {
 		out = append(out, map[string]any{"timestamp": e.At.UnixMilli(), "message": e.Message, "ingestionTime": e.At.UnixMilli()})
 	}
-	return map[string]any{"events": out, "nextForwardToken": "f/end", "nextBackwardToken": "b/start"}, nil
+	return map[string]any{"events": out, "nextForwardToken": fmt.Sprintf("f/%d", to), "nextBackwardToken": fmt.Sprintf("b/%d", from)}, nil
 }
 
 // filterLogEvents answers events of a group's streams (named, or by prefix) from
@@ -333,4 +340,20 @@ func (s *Sim) describeAlarms(body map[string]any) (any, *Error) {
 		}
 	}
 	return map[string]any{"MetricAlarms": out}, nil
+}
+
+// stopTask is ECS StopTask: the task stops, its containers killed (exit 137).
+func (s *Sim) stopTask(body map[string]any) (any, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tasks[fmt.Sprint(body["task"])]
+	if !ok {
+		return nil, &Error{Status: 400, Type: "InvalidParameterException", Message: "The referenced task was not found."}
+	}
+	if !t.stopped {
+		reason, _ := body["reason"].(string)
+		t.stopped, t.stopCode, t.reason, t.exit, t.stoppedAt = true, "UserInitiated", reason, 137, time.Now()
+		s.event("task %s stopped by the user", t.arn)
+	}
+	return map[string]any{"task": map[string]any{"taskArn": t.arn, "lastStatus": "STOPPED"}}, nil
 }
