@@ -429,3 +429,33 @@ func TestReadmeExampleStackFile(t *testing.T) {
 		t.Errorf("%s: %s: %s", v.Rule, v.URN, v.Message)
 	}
 }
+
+// TestPreviewWithWorkers: a preview with workers and schedules writes nothing and
+// runs no worker verdict (no look at the worker's service); its rollouts are
+// unknown. With rollout false there is no verdict either.
+func TestPreviewWithWorkers(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	if r := s.up(jobsConfig()); r.err != nil {
+		t.Fatal(r.err)
+	}
+	p := s.up(withConfig(jobsConfig(), "appContext", changedApp(t)), existing)
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	if w := p.writes(); len(w) != 0 {
+		t.Errorf("preview wrote %v", w)
+	}
+	if n := slices.Index(p.names(), "DescribeServices"); n < 0 || slices.Contains(p.names()[n+1:], "DescribeServices") {
+		t.Errorf("preview made %v: one look at what the web serves, none at the worker", p.names())
+	}
+	off := s.up(withConfig(jobsConfig(), "rollout", "false"))
+	if off.err != nil {
+		t.Fatal(off.err)
+	}
+	if got := off.outputs["workerRollouts"].(map[string]string)["worker"]; got != "rollout off" {
+		t.Errorf("workerRollouts with rollout false: %q", got)
+	}
+	if ops := off.names(); len(ops) != 0 {
+		t.Errorf("rollout false made %v", ops)
+	}
+}
