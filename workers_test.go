@@ -88,6 +88,18 @@ func (s *liveStack) when(parts ...string) time.Time {
 	return time.Time{}
 }
 
+// liveJobs is a live dev stack after its first `up` with jobsConfig: the config,
+// that run, and the worker service's name.
+func liveJobs(t *testing.T) (*liveStack, map[string]string, run, string) {
+	t.Helper()
+	s, cfg := newLiveStack(t, "dev"), jobsConfig()
+	first := s.up(cfg)
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	return s, cfg, first, str(t, first.one(tService, "web-worker"), "out:name")
+}
+
 // scheduleInput reads a schedule's RunTask request.
 func scheduleInput(t *testing.T, r *offline.Resource) runTask {
 	t.Helper()
@@ -114,13 +126,7 @@ type runTask struct {
 // schedule pointed at its new one — the order read from the sim's timeline and the
 // registrations' times.
 func TestWorkersAndSchedulesFollowTheWebRelease(t *testing.T) {
-	s := newLiveStack(t, "dev")
-	cfg := jobsConfig()
-	first := s.up(cfg)
-	if first.err != nil {
-		t.Fatal(first.err)
-	}
-	worker := str(t, first.one(tService, "web-worker"), "out:name")
+	s, cfg, first, worker := liveJobs(t)
 	if td, _, _ := s.sim.RollingService(worker); td != tdOf("worker", 1) {
 		t.Fatalf("worker runs %q after the first up", td)
 	}
@@ -197,13 +203,7 @@ func TestIdenticalUpWithWorkers(t *testing.T) {
 // no worker or schedule task definition is registered and nothing updates the
 // worker or the schedule: they stay on the revision that still serves.
 func TestFailedWebRolloutLeavesWorkersAndSchedules(t *testing.T) {
-	s := newLiveStack(t, "dev")
-	cfg := jobsConfig()
-	first := s.up(cfg)
-	if first.err != nil {
-		t.Fatal(first.err)
-	}
-	worker := str(t, first.one(tService, "web-worker"), "out:name")
+	s, cfg, _, worker := liveJobs(t)
 	s.sim.Crashes(tdDev(2), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
 	r := s.up(withConfig(cfg, "appContext", changedApp(t)))
 	if r.err == nil || !strings.Contains(r.err.Error(), "HEALTH_CONSTRAINTS") {

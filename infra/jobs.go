@@ -65,25 +65,14 @@ func NewJobs(ctx *pulumi.Context, name string, args *JobsArgs, opts ...pulumi.Re
 	parent := pulumi.Parent(j)
 
 	// Nothing connects to a worker or a job: no ingress at all. Out as the web
-	// tasks: HTTPS to AWS APIs and ECR, TCP within the VPC.
+	// tasks (TaskEgress).
 	var err error
 	j.SecurityGroup, err = ec2.NewSecurityGroup(ctx, name+"-jobs", &ec2.SecurityGroupArgs{
 		Description: pulumi.String("Workers and scheduled jobs: no ingress; HTTPS out and TCP within the VPC"),
 		VpcId:       args.VpcID,
 		Ingress:     ec2.SecurityGroupIngressArray{},
-		Egress: ec2.SecurityGroupEgressArray{
-			ec2.SecurityGroupEgressArgs{
-				Description: pulumi.String("HTTPS: AWS APIs, ECR, SQS, secrets"),
-				Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
-				CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")},
-			},
-			ec2.SecurityGroupEgressArgs{
-				Description: pulumi.String("TCP within the VPC"),
-				Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(0), ToPort: pulumi.Int(65535),
-				CidrBlocks: pulumi.StringArray{pulumi.String(args.VpcCIDR)},
-			},
-		},
-		Tags: args.Tags,
+		Egress:      TaskEgress(args.VpcCIDR),
+		Tags:        args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating the jobs' security group: %w", err)

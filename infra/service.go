@@ -246,24 +246,30 @@ func (s *Service) Autoscale(ctx *pulumi.Context, name string, c ServiceConfig, t
 	if err != nil {
 		return fmt.Errorf("creating autoscaling target: %w", err)
 	}
-	s.ScalingPolicy, err = appautoscaling.NewPolicy(ctx, name+"-cpu", &appautoscaling.PolicyArgs{
-		PolicyType:        pulumi.String("TargetTrackingScaling"),
-		ServiceNamespace:  s.ScalingTarget.ServiceNamespace,
-		ScalableDimension: s.ScalingTarget.ScalableDimension,
-		ResourceId:        s.ScalingTarget.ResourceId,
-		TargetTrackingScalingPolicyConfiguration: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
-			PredefinedMetricSpecification: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
-				PredefinedMetricType: pulumi.String("ECSServiceAverageCPUUtilization"),
-			},
-			TargetValue:      pulumi.Float64(float64(c.CPUTargetPercent)),
-			ScaleOutCooldown: pulumi.Int(60),
-			ScaleInCooldown:  pulumi.Int(300),
-		},
-	}, parent)
+	s.ScalingPolicy, err = appautoscaling.NewPolicy(ctx, name+"-cpu", cpuTracking(s.ScalingTarget, c.CPUTargetPercent), parent)
 	if err != nil {
 		return fmt.Errorf("creating autoscaling policy: %w", err)
 	}
 	return nil
+}
+
+// cpuTracking is target tracking of a service's average CPU: out after a minute,
+// in after five.
+func cpuTracking(target *appautoscaling.Target, percent int) *appautoscaling.PolicyArgs {
+	return &appautoscaling.PolicyArgs{
+		PolicyType:        pulumi.String("TargetTrackingScaling"),
+		ServiceNamespace:  target.ServiceNamespace,
+		ScalableDimension: target.ScalableDimension,
+		ResourceId:        target.ResourceId,
+		TargetTrackingScalingPolicyConfiguration: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
+			PredefinedMetricSpecification: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
+				PredefinedMetricType: pulumi.String("ECSServiceAverageCPUUtilization"),
+			},
+			TargetValue:      pulumi.Float64(float64(percent)),
+			ScaleOutCooldown: pulumi.Int(60),
+			ScaleInCooldown:  pulumi.Int(300),
+		},
+	}
 }
 
 // roles creates the execution role (pull exactly these images, write these logs,

@@ -178,20 +178,7 @@ func scaleWorker(ctx *pulumi.Context, logical string, c WorkerConfig, args *Work
 		return nil, fmt.Errorf("creating autoscaling target of %s: %w", logical, err)
 	}
 	if c.Scaling == "cpu" {
-		_, err := appautoscaling.NewPolicy(ctx, logical+"-cpu", &appautoscaling.PolicyArgs{
-			PolicyType:        pulumi.String("TargetTrackingScaling"),
-			ServiceNamespace:  target.ServiceNamespace,
-			ScalableDimension: target.ScalableDimension,
-			ResourceId:        target.ResourceId,
-			TargetTrackingScalingPolicyConfiguration: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
-				PredefinedMetricSpecification: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
-					PredefinedMetricType: pulumi.String("ECSServiceAverageCPUUtilization"),
-				},
-				TargetValue:      pulumi.Float64(float64(c.CPUTargetPercent)),
-				ScaleOutCooldown: pulumi.Int(60),
-				ScaleInCooldown:  pulumi.Int(300),
-			},
-		}, parent)
+		_, err := appautoscaling.NewPolicy(ctx, logical+"-cpu", cpuTracking(target, c.CPUTargetPercent), parent)
 		if err != nil {
 			return nil, fmt.Errorf("creating CPU scaling of %s: %w", logical, err)
 		}

@@ -1,7 +1,6 @@
 package plan_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -22,21 +21,7 @@ func TestPlanSnapshotWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := p.Text()
-	path := filepath.Join("infra", "testdata", "plan-dev-workers.txt")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (create it with: go test ./infra/plan -update)", err)
-	}
-	if diff := lineDiff(string(want), got); diff != "" {
-		t.Errorf("plan of the README's example differs from %s (review, then go test ./infra/plan -update):\n%s", path, diff)
-	}
+	checkSnapshot(t, p.Text(), filepath.Join("infra", "testdata", "plan-dev-workers.txt"))
 }
 
 // TestJobCosts: workers at their minimum and maximum counts, schedule runs at
