@@ -92,7 +92,7 @@ func flowLogCalls(f stackFacts) []call {
 	stream := group + ":log-stream:eni-0123456789abcdef0-reject"
 	return []call{
 		{"logs:DescribeLogGroups", "*", nil, "EC2: flow log delivery"},
-		{"logs:DescribeLogStreams", group, nil, "EC2: flow log delivery"},
+		{"logs:DescribeLogStreams", group, onExisting(f.tags), "EC2: flow log delivery (the group carries the stack's tags)"},
 		{"logs:CreateLogStream", stream, nil, "EC2: a stream per network interface"},
 		{"logs:PutLogEvents", stream, nil, "EC2: flow log records"},
 	}
@@ -234,6 +234,13 @@ func deployCalls(t *testing.T, f stackFacts) (first, later []call) {
 		}
 		return out
 	}
+	// bounded adds a role's permissions boundary (iam:PermissionsBoundary) to a context.
+	bounded := func(role *offline.Resource, ctx map[string][]string) map[string][]string {
+		if v, ok := role.Inputs["permissionsBoundary"]; ok && v.IsString() {
+			return with(ctx, "iam:PermissionsBoundary", v.StringValue())
+		}
+		return ctx
+	}
 	var c, u []call // create (+ read after create), update
 	add := func(list *[]call, why, arn string, ctx map[string][]string, actions ...string) {
 		for _, a := range actions {
@@ -268,7 +275,7 @@ func deployCalls(t *testing.T, f stackFacts) (first, later []call) {
 		why := "TF " + r.Type
 		switch r.Type {
 		case "ecs-bluegreen:index:WebService", "ecs-bluegreen:infra:Network", "ecs-bluegreen:infra:Registry", "ecs-bluegreen:infra:Edge",
-			"ecs-bluegreen:infra:Service", "ecs-bluegreen:infra:Deploy", "ecs-bluegreen:infra:CI",
+			"ecs-bluegreen:infra:Service", "ecs-bluegreen:infra:Deploy", "ecs-bluegreen:infra:CI", "ecs-bluegreen:infra:Boundary",
 			"ecs-bluegreen:infra:Queues", "ecs-bluegreen:infra:Jobs", "ecs-bluegreen:infra:Workers", "ecs-bluegreen:infra:Schedules":
 			// components: no API calls
 		case tQueue, tQueuePolicy, tSchedule, tScheduleGroup, tEventRule, tEventTarget:
@@ -348,26 +355,28 @@ func deployCalls(t *testing.T, f stackFacts) (first, later []call) {
 			if strings.Contains(r.Name, "-ci-") {
 				continue // CI roles: from the bootstrap workstation only
 			}
-			// internal/service/iam/role.go: tags in CreateRole need iam:TagRole.
-			add(&c, why, arn, cr, "iam:CreateRole", "iam:TagRole")
-			add(&c, why+" read", arn, ex, "iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies")
+			// internal/service/iam/role.go: tags in CreateRole need iam:TagRole; the
+			// boundary goes in CreateRole's PermissionsBoundary (iam:PermissionsBoundary
+			// of the request), and is then the role's for every later call.
+			add(&c, why, arn, bounded(r, cr), "iam:CreateRole", "iam:TagRole")
+			add(&c, why+" read", arn, bounded(r, ex), "iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies")
 		case tRolePolicy:
 			role := g.roleNamed(str(t, r, "role"))
 			if strings.Contains(role.Name, "-ci-") {
 				continue
 			}
 			// internal/service/iam/role_policy.go
-			add(&c, why, str(t, role, "out:arn"), onExisting(tagsOf(role)), "iam:PutRolePolicy", "iam:GetRolePolicy")
-			add(&u, why+" changed", str(t, role, "out:arn"), onExisting(tagsOf(role)), "iam:PutRolePolicy", "iam:GetRolePolicy")
+			add(&c, why, str(t, role, "out:arn"), bounded(role, onExisting(tagsOf(role))), "iam:PutRolePolicy", "iam:GetRolePolicy")
+			add(&u, why+" changed", str(t, role, "out:arn"), bounded(role, onExisting(tagsOf(role))), "iam:PutRolePolicy", "iam:GetRolePolicy")
 		case tAttachment:
 			role := g.roleNamed(str(t, r, "role"))
 			if strings.Contains(role.Name, "-ci-") {
 				continue
 			}
 			// internal/service/iam/role_policy_attachment.go
-			add(&c, why, str(t, role, "out:arn"), with(onExisting(tagsOf(role)), "iam:PolicyARN", str(t, r, "policyArn")), "iam:AttachRolePolicy", "iam:ListAttachedRolePolicies")
-		case tOIDC:
-			continue // from the bootstrap workstation only
+			add(&c, why, str(t, role, "out:arn"), bounded(role, with(onExisting(tagsOf(role)), "iam:PolicyARN", str(t, r, "policyArn"))), "iam:AttachRolePolicy", "iam:ListAttachedRolePolicies")
+		case tOIDC, tPolicy:
+			continue // the OIDC provider and the boundary: from the bootstrap workstation only
 		case tRepo:
 			// internal/service/ecr/repository.go
 			add(&c, why, arn, cr, "ecr:CreateRepository")

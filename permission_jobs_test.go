@@ -182,7 +182,7 @@ func TestJobRolesExactly(t *testing.T) {
 			f := permissionStack(t, stack)
 			other := f.arn("ecs", "cluster/someone-elses")
 			passTo := map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}
-			mustDeny(t, "Scheduler's role", rolePolicies(t, f.g, f.scheduler), []call{
+			mustDeny(t, "Scheduler's role", rolePrincipal(t, f.g, f.scheduler), []call{
 				{"ecs:RunTask", f.taskDefARN, with(onExisting(f.tags), "ecs:cluster", f.arn("ecs", "cluster/"+f.cluster)), "the web task definition"},
 				{"ecs:RunTask", str(t, f.g.one(tTaskDef, "-worker"), "out:arn"), with(onExisting(f.tags), "ecs:cluster", f.arn("ecs", "cluster/"+f.cluster)), "a worker's task definition"},
 				{"ecs:RunTask", str(t, f.g.one(tTaskDef, "-report"), "out:arn"), with(onExisting(f.tags), "ecs:cluster", other), "the schedule's family in another cluster"},
@@ -190,8 +190,8 @@ func TestJobRolesExactly(t *testing.T) {
 				{"iam:PassRole", str(t, f.jobsExec, "out:arn"), map[string][]string{"iam:PassedToService": {"lambda.amazonaws.com"}}, "the jobs' role to another service"},
 				{"sqs:SendMessage", queueArns(f)[0], onExisting(f.tags), "a work queue"},
 			})
-			mustDeny(t, "the jobs' task role", rolePolicies(t, f.g, f.jobsTask), secretCalls(f))
-			mustDeny(t, "the web task role", rolePolicies(t, f.g, f.taskRole), queueCalls(f, true)[3:6])
+			mustDeny(t, "the jobs' task role", rolePrincipal(t, f.g, f.jobsTask), secretCalls(f))
+			mustDeny(t, "the web task role", rolePrincipal(t, f.g, f.taskRole), queueCalls(f, true)[3:6])
 		})
 	}
 }

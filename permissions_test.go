@@ -62,7 +62,11 @@ type stackFacts struct {
 	zoneID                        string
 	stateBucket                   string
 	rolloutParam                  string
+	boundary                      string // the ARN of the stack's permissions boundary
 }
+
+// tPolicy is a customer managed policy: the stack's permissions boundary.
+const tPolicy = "aws:iam/policy:Policy"
 
 func permissionStack(t *testing.T, stack string) stackFacts {
 	t.Helper()
@@ -101,6 +105,8 @@ func permissionStack(t *testing.T, stack string) stackFacts {
 		f.zoneID = str(t, recs[0], "zoneId")
 	}
 	f.rolloutParam = f.arn("ssm", fmt.Sprintf("parameter/%s/%s/%s/rollout", f.project, stack, f.name))
+	// Under /ci/ with the CI roles: from the bootstrap workstation only.
+	f.boundary = fmt.Sprintf("arn:%s:iam::%s:policy/ci/%s-%s-boundary", f.partition, f.account, f.name, stack)
 	return f
 }
 
@@ -189,10 +195,40 @@ func rolePolicies(t *testing.T, g graph, role *offline.Resource) []iameval.Polic
 	return out
 }
 
-// evaluate decides each call for a role's policies, after checking the call names
-// a real action and an ARN of one of its resource types, and dropping the context
+// principal is what IAM decides a role's calls by: its identity policies and its
+// permissions boundary (nil: none).
+type principal struct {
+	policies []iameval.Policy
+	boundary *iameval.Policy
+}
+
+// rolePrincipal is a role as IAM sees it: its policies (rolePolicies) and the
+// managed policy its permissionsBoundary names, found in the graph.
+func rolePrincipal(t *testing.T, g graph, role *offline.Resource) principal {
+	t.Helper()
+	p := principal{policies: rolePolicies(t, g, role)}
+	v, ok := role.Inputs["permissionsBoundary"]
+	if !ok || !v.IsString() || v.StringValue() == "" {
+		return p
+	}
+	for _, b := range g.all(tPolicy) {
+		if str(t, b, "out:arn") == v.StringValue() {
+			doc, err := iameval.Parse(b.Name, str(t, b, "policy"))
+			if err != nil {
+				t.Fatalf("%s: %v", b.URN, err)
+			}
+			p.boundary = &doc
+			return p
+		}
+	}
+	t.Fatalf("%s: permissionsBoundary %s is no policy of the graph", role.URN, v.StringValue())
+	return p
+}
+
+// evaluate decides each call for a principal, after checking the call names a
+// real action and an ARN of one of its resource types, and dropping the context
 // keys the action does not support (AWS leaves them out of the request).
-func evaluate(t *testing.T, policies []iameval.Policy, calls []call) (allowed, denied []string) {
+func evaluate(t *testing.T, p principal, calls []call) (allowed, denied []string) {
 	t.Helper()
 	sar, err := iameval.SAR()
 	if err != nil {
@@ -207,7 +243,7 @@ func evaluate(t *testing.T, policies []iameval.Policy, calls []call) (allowed, d
 			}
 		}
 		req.Context = sar.Context(c.action, c.resource, c.ctx)
-		d, why := iameval.Evaluate(policies, req)
+		d, why := iameval.EvaluateBounded(p.policies, p.boundary, req)
 		line := c.String() + ": " + why
 		if d == iameval.Allow {
 			allowed = append(allowed, line)
@@ -218,20 +254,33 @@ func evaluate(t *testing.T, policies []iameval.Policy, calls []call) (allowed, d
 	return allowed, denied
 }
 
-func mustAllow(t *testing.T, role string, policies []iameval.Policy, calls []call) {
+func mustAllow(t *testing.T, role string, p principal, calls []call) {
 	t.Helper()
-	_, denied := evaluate(t, policies, calls)
+	_, denied := evaluate(t, p, calls)
 	for _, d := range denied {
 		t.Errorf("%s may not: %s", role, d)
 	}
 }
 
-func mustDeny(t *testing.T, role string, policies []iameval.Policy, calls []call) {
+func mustDeny(t *testing.T, role string, p principal, calls []call) {
 	t.Helper()
-	allowed, _ := evaluate(t, policies, calls)
+	allowed, _ := evaluate(t, p, calls)
 	for _, a := range allowed {
 		t.Errorf("%s may: %s", role, a)
 	}
+}
+
+// mustExplicitlyDeny: not just nothing allows these calls, a Deny names them, so
+// no Allow added later opens them.
+func mustExplicitlyDeny(t *testing.T, role string, p principal, calls []call) {
+	t.Helper()
+	_, denied := evaluate(t, p, calls)
+	for _, d := range denied {
+		if !strings.Contains(d, ": denied by ") {
+			t.Errorf("%s is not explicitly denied: %s", role, d)
+		}
+	}
+	mustDeny(t, role, p, calls)
 }
 
 // TestRolePermissions: every role the program creates may make every call AWS
@@ -244,7 +293,7 @@ func TestRolePermissions(t *testing.T) {
 			role := func(r *offline.Resource, calls []call) {
 				t.Run(r.Name, func(t *testing.T) {
 					tested[r.URN] = true
-					mustAllow(t, r.Name, rolePolicies(t, f.g, r), calls)
+					mustAllow(t, r.Name, rolePrincipal(t, f.g, r), calls)
 				})
 			}
 			role(f.deployRole, codeDeployCalls(f))
@@ -278,7 +327,7 @@ func TestRolePermissions(t *testing.T) {
 // OIDC provider of either stack.
 func TestStackIsolation(t *testing.T) {
 	dev, prod := permissionStack(t, "dev"), permissionStack(t, "prod")
-	policies := rolePolicies(t, dev.g, dev.g.one(tRole, "-ci-deploy"))
+	policies := rolePrincipal(t, dev.g, dev.g.one(tRole, "-ci-deploy"))
 
 	first, later := deployCalls(t, prod)
 	allowed, _ := evaluate(t, policies, slices.Concat(first, later, rolloutCalls(prod), opsCalls(prod)))
@@ -309,8 +358,23 @@ func TestStackIsolation(t *testing.T) {
 	}
 
 	// No CI role or OIDC provider, of either stack, from a deploy role.
+	mustDeny(t, "dev's deploy role", policies, ciWriteCalls(t, dev, prod))
+
+	// Nor may it create a role of prod's name or tag, or pass prod's roles.
+	prodRole := fmt.Sprintf("arn:aws:iam::%s:role/web-prod-exec-%s", offline.Account, strings.Repeat("0", 26))
+	mustDeny(t, "dev's deploy role", policies, []call{
+		{"iam:CreateRole", prodRole, creating(prod.tags), "a role in prod's name"},
+		{"iam:PassRole", str(t, prod.execRole, "out:arn"), map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}, "prod's execution role"},
+		{"iam:CreateRole", fmt.Sprintf("arn:aws:iam::%s:role/web-dev-x-%s", offline.Account, strings.Repeat("0", 26)), creating(prod.tags), "a role tagged stack=prod"},
+	})
+}
+
+// ciWriteCalls are writes of the CI roles and OIDC provider of the stacks, which
+// change from the bootstrap workstation only.
+func ciWriteCalls(t *testing.T, stacks ...stackFacts) []call {
+	t.Helper()
 	var ciWrites []call
-	for _, f := range []stackFacts{dev, prod} {
+	for _, f := range stacks {
 		for _, r := range []*offline.Resource{f.g.one(tRole, "-ci-deploy"), f.g.one(tRole, "-ci-preview")} {
 			arn := str(t, r, "out:arn")
 			for _, a := range []string{"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:PutRolePermissionsBoundary"} {
@@ -322,15 +386,7 @@ func TestStackIsolation(t *testing.T) {
 			ciWrites = append(ciWrites, call{a, provider, onExisting(f.tags), "the OIDC provider is changed from the bootstrap workstation only"})
 		}
 	}
-	mustDeny(t, "dev's deploy role", policies, ciWrites)
-
-	// Nor may it create a role of prod's name or tag, or pass prod's roles.
-	prodRole := fmt.Sprintf("arn:aws:iam::%s:role/web-prod-exec-%s", offline.Account, strings.Repeat("0", 26))
-	mustDeny(t, "dev's deploy role", policies, []call{
-		{"iam:CreateRole", prodRole, creating(prod.tags), "a role in prod's name"},
-		{"iam:PassRole", str(t, prod.execRole, "out:arn"), map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}, "prod's execution role"},
-		{"iam:CreateRole", fmt.Sprintf("arn:aws:iam::%s:role/web-dev-x-%s", offline.Account, strings.Repeat("0", 26)), creating(prod.tags), "a role tagged stack=prod"},
-	})
+	return ciWrites
 }
 
 // TestPolicyActionsKnown: every action any policy of the program names (with its
@@ -351,6 +407,9 @@ func TestPolicyActionsKnown(t *testing.T) {
 			docs = append(docs, doc{r, "policy"})
 		}
 		for _, r := range g.all("aws:s3/bucketPolicy:BucketPolicy") {
+			docs = append(docs, doc{r, "policy"})
+		}
+		for _, r := range g.all(tPolicy) {
 			docs = append(docs, doc{r, "policy"})
 		}
 		for _, r := range g.all(tRole) {
@@ -376,7 +435,7 @@ func TestPolicyActionsKnown(t *testing.T) {
 						names = []any{one}
 					}
 					for _, a := range names {
-						if !sar.KnownAction(a.(string)) {
+						if a != "*" && !sar.KnownAction(a.(string)) { // "*": the boundary's Everything
 							t.Errorf("%s: %s statement %v names %v, which is no action of the Service Authorization Reference", d.r.URN, d.prop, st["Sid"], a)
 						}
 					}
@@ -412,7 +471,7 @@ func TestPreviewReadsNoSecrets(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
 			f := permissionStack(t, stack)
-			preview := rolePolicies(t, f.g, f.g.one(tRole, "-ci-preview"))
+			preview := rolePrincipal(t, f.g, f.g.one(tRole, "-ci-preview"))
 			mustDeny(t, "the preview role", preview, append(secretCalls(f),
 				// The file backend's preview takes no lock (pkg/backend/diy/backend.go:
 				// Preview goes straight to apply; Update, Import, Refresh and Destroy lock).
@@ -421,8 +480,190 @@ func TestPreviewReadsNoSecrets(t *testing.T) {
 				call{"ecs:UpdateService", f.serviceARN, onExisting(f.tags), "a write"},
 			))
 			// The execution role reads its own secrets, and the task role none.
-			mustAllow(t, "the execution role", rolePolicies(t, f.g, f.execRole), executionCalls(f))
-			mustDeny(t, "the task role", rolePolicies(t, f.g, f.taskRole), secretCalls(f))
+			mustAllow(t, "the execution role", rolePrincipal(t, f.g, f.execRole), executionCalls(f))
+			mustDeny(t, "the task role", rolePrincipal(t, f.g, f.taskRole), secretCalls(f))
 		})
 	}
+}
+
+// TestStackRolesBounded: every role of the stack but the CI roles carries the
+// stack's permissions boundary, a customer managed policy under /ci/ with a stable
+// name, tagged like the stack.
+func TestStackRolesBounded(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			f := permissionStack(t, stack)
+			var boundary *offline.Resource
+			for _, p := range f.g.all(tPolicy) {
+				if str(t, p, "out:arn") == f.boundary {
+					boundary = p
+				}
+			}
+			if boundary == nil {
+				t.Fatalf("no policy %s in the graph", f.boundary)
+			}
+			eq(t, boundary, "path", str(t, boundary, "path"), "/ci/")
+			eq(t, boundary, "tags.stack", str(t, boundary, "tags.stack"), stack)
+			// Every IAM write but iam:PassRole is one of the boundary's write verbs, which
+			// it denies without the boundary; no read is.
+			sar, _ := iameval.SAR()
+			doc := iameval.MustParse(boundary.Name, str(t, boundary, "policy"))
+			var writes []string
+			for _, st := range doc.Statements {
+				if st.Sid == "OnlyWithThisBoundary" {
+					writes = st.Actions
+				}
+			}
+			for name, a := range sar.Services["iam"].Actions {
+				covered := slices.ContainsFunc(writes, func(p string) bool { return iameval.MatchAction(p, "iam:"+name) })
+				read := a.AccessLevel == "Read" || a.AccessLevel == "List"
+				if want := !read && name != "PassRole"; covered != want {
+					t.Errorf("iam:%s (%s): covered by the boundary's OnlyWithThisBoundary %v, want %v", name, a.AccessLevel, covered, want)
+				}
+			}
+			for _, r := range f.g.all(tRole) {
+				got := ""
+				if v, ok := r.Inputs["permissionsBoundary"]; ok && v.IsString() {
+					got = v.StringValue()
+				}
+				want := f.boundary
+				if strings.Contains(r.Name, "-ci-") {
+					want = "" // the CI roles change from the bootstrap workstation only
+				}
+				eq(t, r, "permissionsBoundary", got, want)
+			}
+			// Without CI there is no deploy role to bound.
+			plain := runStack(t, stack, nil)
+			if n := len(plain.all(tPolicy)); n != 0 {
+				t.Errorf("without CI: %d managed policies", n)
+			}
+			for _, r := range plain.all(tRole) {
+				if _, ok := r.Inputs["permissionsBoundary"]; ok {
+					t.Errorf("without CI: %s has a permissions boundary", r.URN)
+				}
+			}
+		})
+	}
+}
+
+// TestDeployRoleKeepsTheBoundary: dev's deploy role may create and change its
+// stack's roles only with the stack's boundary, may never remove or replace a
+// boundary, and may not change the boundary policy.
+func TestDeployRoleKeepsTheBoundary(t *testing.T) {
+	dev := permissionStack(t, "dev")
+	deploy := rolePrincipal(t, dev.g, dev.g.one(tRole, "-ci-deploy"))
+	role := func(name string) string {
+		return fmt.Sprintf("arn:aws:iam::%s:role/web-dev-%s-%s", dev.account, name, strings.Repeat("0", 26))
+	}
+	evil, task := role("evil"), str(t, dev.taskRole, "out:arn")
+	bounded := func(ctx map[string][]string) map[string][]string {
+		return with(ctx, "iam:PermissionsBoundary", dev.boundary)
+	}
+	admin := "arn:aws:iam::aws:policy/AdministratorAccess"
+	limited := "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECSLimited"
+
+	mustAllow(t, "dev's deploy role", deploy, []call{
+		{"iam:CreateRole", evil, bounded(creating(dev.tags)), "a role of the stack, with its boundary"},
+		{"iam:PutRolePolicy", task, bounded(onExisting(dev.tags)), "an inline policy on a bounded role"},
+		{"iam:AttachRolePolicy", role("codedeploy"), bounded(with(onExisting(dev.tags), "iam:PolicyARN", limited)), "CodeDeploy's managed policy on a bounded role"},
+	})
+	mustDeny(t, "dev's deploy role", deploy, []call{
+		{"iam:CreateRole", evil, creating(dev.tags), "a role without a boundary"},
+		{"iam:CreateRole", evil, with(creating(dev.tags), "iam:PermissionsBoundary", admin), "a role with another boundary"},
+		{"iam:PutRolePolicy", evil, onExisting(dev.tags), "an inline policy on a role without the boundary"},
+		{"iam:AttachRolePolicy", evil, with(onExisting(dev.tags), "iam:PolicyARN", limited), "a managed policy on a role without the boundary"},
+		{"iam:UpdateAssumeRolePolicy", evil, onExisting(dev.tags), "the trust of a role without the boundary"},
+		{"iam:DeleteRolePolicy", evil, onExisting(dev.tags), "an inline policy of a role without the boundary"},
+	})
+	mustExplicitlyDeny(t, "dev's deploy role", deploy, []call{
+		{"iam:DeleteRolePermissionsBoundary", task, bounded(onExisting(dev.tags)), "removing the boundary"},
+		{"iam:PutRolePermissionsBoundary", task, with(onExisting(dev.tags), "iam:PermissionsBoundary", admin), "replacing the boundary"},
+		// The upgrade that puts the boundary on existing roles and creates it runs
+		// from the bootstrap workstation: the Terraform provider puts a changed
+		// permissions_boundary with PutRolePermissionsBoundary (internal/service/iam/role.go).
+		{"iam:PutRolePermissionsBoundary", str(t, dev.execRole, "out:arn"), bounded(onExisting(dev.tags)), "putting boundaries is the bootstrap workstation's"},
+		{"iam:CreatePolicy", dev.boundary, creating(dev.tags), "creating the boundary is the bootstrap workstation's"},
+		{"iam:CreatePolicyVersion", dev.boundary, onExisting(dev.tags), "changing the boundary"},
+		{"iam:SetDefaultPolicyVersion", dev.boundary, onExisting(dev.tags), "changing the boundary"},
+		{"iam:DeletePolicyVersion", dev.boundary, onExisting(dev.tags), "changing the boundary"},
+		{"iam:DeletePolicy", dev.boundary, onExisting(dev.tags), "deleting the boundary"},
+	})
+}
+
+// boundedShared are prod's calls a dev role with every permission inside dev's
+// boundary may still make beyond sharedCalls, and why the boundary leaves them
+// (the README's "What the stacks share" says the same).
+var boundedShared = map[string]string{
+	"ssm:GetParameter":                   "prod's rollout state parameter (/<project>/prod/<name>/rollout) is untagged; writing it is denied by path, reading shows the judged task set",
+	"elasticloadbalancing:DescribeRules": "ELB Describe calls have no resource-level permissions",
+	"logs:CreateLogStream":               "log streams carry no tags of their own, and the log groups' names no stack: a role could write lines into prod's task logs",
+	"logs:PutLogEvents":                  "log streams carry no tags of their own, and the log groups' names no stack: a role could write lines into prod's task logs",
+	"ecs:DeleteTaskSet":                  "CodeDeploy's task sets: the call table gives them no tags (whether CodeDeploy tags them is unverified), and their ARNs carry no stack",
+}
+
+// TestBoundaryStopsEscalation: the reviewer's escalation (finding F1). A commit on
+// main runs as dev's deploy role, which may put any inline policy on dev's task
+// role; a task then runs with that role. With {"Action":"*","Resource":"*"} on it,
+// dev's boundary still denies it every prod call of the call tables but the shared
+// ones, every write of a CI role or the OIDC provider, and the ways around a
+// boundary: IAM principals without it, other roles (passed or assumed), the state.
+func TestBoundaryStopsEscalation(t *testing.T) {
+	dev, prod := permissionStack(t, "dev"), permissionStack(t, "prod")
+	escalated := rolePrincipal(t, dev.g, dev.taskRole)
+	if escalated.boundary == nil {
+		t.Errorf("%s: no permissions boundary", dev.taskRole.URN)
+	}
+	escalated.policies = append(escalated.policies, iameval.MustParse("escalated",
+		`{"Version":"2012-10-17","Statement":[{"Sid":"Everything","Effect":"Allow","Action":"*","Resource":"*"}]}`))
+
+	// Prod's calls, less the references both stacks are configured with here
+	// (permOverrides gives dev and prod the same secrets, key and hook, so they are
+	// dev's too).
+	first, later := deployCalls(t, prod)
+	own := slices.Concat(slices.Collect(maps.Values(secretARNs)), dev.hooks)
+	var prodCalls []call
+	for _, c := range slices.Concat(first, later, rolloutCalls(prod), codeDeployCalls(prod), executionCalls(prod), flowLogCalls(prod), secretCalls(prod)) {
+		if !slices.Contains(own, c.resource) && c.action != "kms:Decrypt" {
+			prodCalls = append(prodCalls, c)
+		}
+	}
+	allowed, _ := evaluate(t, escalated, prodCalls)
+	seen := map[string]bool{}
+	for _, a := range allowed {
+		action := strings.SplitN(a, " ", 2)[0]
+		seen[action] = true
+		_, shared := sharedCalls[action]
+		_, bounded := boundedShared[action]
+		if !shared && !bounded {
+			t.Errorf("dev's task role with *:* may act on prod: %s", a)
+		}
+	}
+	for action, why := range boundedShared {
+		if !seen[action] {
+			t.Errorf("boundedShared lists %s (%s), but the boundary denies it on prod: drop it here and in the README", action, why)
+		}
+	}
+	mustDeny(t, "dev's task role with *:*", escalated, ciWriteCalls(t, dev, prod))
+
+	acct := dev.account
+	adminRole := fmt.Sprintf("arn:aws:iam::%s:role/Admin", acct)
+	mustDeny(t, "dev's task role with *:*", escalated, []call{
+		// IAM principals without the boundary.
+		{"iam:CreateRole", fmt.Sprintf("arn:aws:iam::%s:role/web-dev-x", acct), creating(dev.tags), "a role without the boundary"},
+		{"iam:CreateUser", fmt.Sprintf("arn:aws:iam::%s:user/x", acct), creating(dev.tags), "a user without the boundary"},
+		{"iam:CreateAccessKey", fmt.Sprintf("arn:aws:iam::%s:user/admin", acct), nil, "keys of an existing user"},
+		{"iam:PutRolePolicy", adminRole, nil, "a role of the account without the boundary"},
+		{"iam:UpdateAssumeRolePolicy", adminRole, nil, "trusting itself from a role without the boundary"},
+		{"iam:CreatePolicyVersion", fmt.Sprintf("arn:aws:iam::%s:policy/team", acct), nil, "a managed policy another principal has"},
+		{"iam:DeleteRolePermissionsBoundary", str(t, dev.execRole, "out:arn"), with(onExisting(dev.tags), "iam:PermissionsBoundary", dev.boundary), "its own stack's boundary"},
+		{"iam:PutRolePermissionsBoundary", str(t, dev.execRole, "out:arn"), with(onExisting(dev.tags), "iam:PermissionsBoundary", "arn:aws:iam::aws:policy/AdministratorAccess"), "another boundary"},
+		{"iam:CreatePolicyVersion", dev.boundary, onExisting(dev.tags), "its own boundary"},
+		// Other roles' permissions.
+		{"sts:AssumeRole", adminRole, nil, "a role that trusts the account"},
+		{"iam:PassRole", adminRole, map[string][]string{"iam:PassedToService": {"ec2.amazonaws.com"}}, "a role of the account, to an instance"},
+		{"iam:PassRole", str(t, prod.taskRole, "out:arn"), map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}, "prod's task role"},
+		// Prod's state in the S3 backend.
+		{"s3:GetObject", fmt.Sprintf("arn:aws:s3:::%s/.pulumi/stacks/%s/prod.json", prod.stateBucket, prod.project), nil, "prod's state"},
+		{"s3:PutObject", fmt.Sprintf("arn:aws:s3:::%s/.pulumi/stacks/%s/prod.json", prod.stateBucket, prod.project), nil, "prod's state"},
+	})
 }

@@ -134,6 +134,7 @@ func setPolicy(doc string) func(r *rules.Resource) {
 // internet ingress off the listener ports).
 func TestEveryRuleCanFail(t *testing.T) {
 	dev, prod := analyzed(t, "dev", nil), analyzed(t, "prod", nil)
+	devCI := analyzed(t, "dev", map[string]string{"ciRepository": "acme/shop"})
 	// With a test listener source, so the fixtures below have its rule to break.
 	devTest := analyzed(t, "dev", map[string]string{"testListenerCidrs": `["198.51.100.7/32"]`})
 	obj := func(r *rules.Resource, k string) map[string]any { return r.Props[k].(map[string]any) }
@@ -217,6 +218,20 @@ func TestEveryRuleCanFail(t *testing.T) {
 		}},
 		{"iam-no-wildcards", `statement "Admin" allows *`, func() []rules.Resource {
 			return mutate(t, dev, tRolePolicy, "web-exec", setPolicy(`{"Version":"2012-10-17","Statement":[{"Sid":"Admin","Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::x"}]}`))
+		}},
+		{"iam-no-wildcards", `statement "Everything" allows *`, func() []rules.Resource {
+			return mutate(t, devCI, tPolicy, "web-boundary", func(r *rules.Resource) { r.Props["path"] = "/" })
+		}},
+		{"roles-bounded", "role web-task does not carry the stack's permissions boundary", func() []rules.Resource {
+			return mutate(t, devCI, tRole, "web-task", func(r *rules.Resource) {
+				delete(r.Props, "permissionsBoundary")
+				delete(r.PropertyDependencies, "permissionsBoundary")
+			})
+		}},
+		{"roles-bounded", "attaches the permissions boundary", func() []rules.Resource {
+			return mutate(t, devCI, tAttachment, "web-codedeploy", func(r *rules.Resource) {
+				r.Props["policyArn"] = "arn:aws:iam::123456789012:policy/ci/web-dev-boundary"
+			})
 		}},
 		{"execution-role-scoped", "not one of the stack's repositories", func() []rules.Resource {
 			return mutate(t, dev, tRolePolicy, "web-exec", func(r *rules.Resource) {

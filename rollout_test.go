@@ -85,9 +85,25 @@ func (s *liveStack) authorize(principal, action, resource string, context map[st
 	defer s.mu.Unlock()
 	name := principal[strings.LastIndex(principal, "/")+1:]
 	var policies []iameval.Policy
+	var boundary *iameval.Policy
 	for _, r := range s.iam {
 		role, _ := r.Inputs["role"].V.(string)
 		switch {
+		case r.Type == tRole && r.Outputs["name"].V == name:
+			if b, ok := r.Inputs["permissionsBoundary"].V.(string); ok && b != "" {
+				for _, p := range s.iam {
+					if p.Type == tPolicy && p.Outputs["arn"].V == b {
+						doc, err := iameval.Parse(p.Name, p.Inputs["policy"].StringValue())
+						if err != nil {
+							return err.Error()
+						}
+						boundary = &doc
+					}
+				}
+				if boundary == nil {
+					return "its permissions boundary " + b + " does not exist"
+				}
+			}
 		case r.Type == tRolePolicy && role == name:
 			p, err := iameval.Parse(r.Name, r.Inputs["policy"].StringValue())
 			if err != nil {
@@ -102,7 +118,7 @@ func (s *liveStack) authorize(principal, action, resource string, context map[st
 			policies = append(policies, p)
 		}
 	}
-	if d, why := iameval.Evaluate(policies, iameval.Request{Action: action, Resource: resource, Context: context}); d != iameval.Allow {
+	if d, why := iameval.EvaluateBounded(policies, boundary, iameval.Request{Action: action, Resource: resource, Context: context}); d != iameval.Allow {
 		return why
 	}
 	return ""
@@ -188,7 +204,7 @@ func (s *liveStack) create(r *offline.Resource) {
 		return
 	}
 	switch r.Type {
-	case tRolePolicy, tAttachment:
+	case tRolePolicy, tAttachment, tRole, tPolicy: // what IAM keeps of the stack's roles
 		s.mu.Lock()
 		s.iam[r.URN] = r
 		s.mu.Unlock()
@@ -684,15 +700,16 @@ func TestLoadGateFailsDuringTheTerminationWait(t *testing.T) {
 func TestCodeDeployMayPassTheTaskRoles(t *testing.T) {
 	for _, granted := range []bool{true, false} {
 		s := newLiveStack(t, "dev")
+		ci := map[string]string{"ciRepository": "acme/shop"} // with CI, under the stack's permissions boundary
 		if !granted {
 			s.drop = func(r *offline.Resource) bool {
 				return r.Type == tRolePolicy && strings.HasSuffix(r.Name, "-codedeploy-pass")
 			}
 		}
-		if r := s.up(nil); r.err != nil { // the first revision: ECS's CreateService, as the deployer
+		if r := s.up(ci); r.err != nil { // the first revision: ECS's CreateService, as the deployer
 			t.Fatal(r.err)
 		}
-		r := s.up(map[string]string{"appContext": changedApp(t)})
+		r := s.up(map[string]string{"ciRepository": "acme/shop", "appContext": changedApp(t)})
 		switch {
 		case granted && r.err != nil:
 			t.Errorf("with the grant: %v", r.err)

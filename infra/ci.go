@@ -89,7 +89,10 @@ type CIArgs struct {
 	AccessLogBucket pulumi.StringInput
 	// HostedZoneID is the Route 53 zone the stack's records are in; "" for none.
 	HostedZoneID string
-	Tags         pulumi.StringMap
+	// Boundary is the stack's permissions boundary: the deploy role may write the
+	// stack's roles only where they carry it.
+	Boundary *Boundary
+	Tags     pulumi.StringMap
 }
 
 // CIPasses are the roles CI's `pulumi up` passes, by the service they go to.
@@ -180,10 +183,14 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 	if args.AccessLogBucket != nil {
 		accessLogs = args.AccessLogBucket.ToStringOutput()
 	}
-	deployPolicy := pulumi.All(args.Account, args.Passes.ECSTasks, args.Passes.CodeDeploy, flowLogs, accessLogs, schedulerRole).ApplyT(func(v []any) (string, error) {
+	if args.Boundary == nil || args.Boundary.Policy == nil {
+		return nil, fmt.Errorf("creating CI deploy policy: stack %s has no permissions boundary (NewBoundary)", ctx.Stack())
+	}
+	deployPolicy := pulumi.All(args.Account, args.Passes.ECSTasks, args.Passes.CodeDeploy, flowLogs, accessLogs, args.Boundary.Policy.Arn, schedulerRole).ApplyT(func(v []any) (string, error) {
 		s := scope
 		s.Account, s.TaskRoles, s.CodeDeployRole, s.FlowLogRole, s.AccessLogBucket = v[0].(string), v[1].([]string), v[2].(string), v[3].(string), v[4].(string)
-		s.SchedulerRole = v[5].(string)
+		s.Boundary = v[5].(string)
+		s.SchedulerRole = v[6].(string)
 		return ciDeployPolicy(s)
 	}).(pulumi.StringOutput)
 	if _, err = iam.NewRolePolicy(ctx, name+"-ci-deploy", &iam.RolePolicyArgs{Role: c.DeployRole.Name, Policy: deployPolicy}, parent); err != nil {
@@ -215,6 +222,149 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 	})
 }
 
+// BoundaryArgs configures NewBoundary.
+type BoundaryArgs struct {
+	Name      string // the stack's resource name prefix: its roles are <name>-<stack>-…
+	Project   string
+	Partition string
+	// StateBucket is the S3 bucket of the Pulumi state ("" for Pulumi Cloud), which
+	// no role of the stack has any business in.
+	StateBucket string
+	// HostedZoneID is the stack's Route 53 zone ("" for none): the only one its
+	// roles may touch.
+	HostedZoneID string
+	Tags         pulumi.StringMap
+}
+
+// Boundary is the permissions boundary of every role of the stack that a deploy
+// role may change (IAM User Guide, "Permissions boundaries for IAM entities", and
+// its "Delegating responsibility to others using permissions boundaries":
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html,
+// read 2026-12). The deploy role may put any policy on such a role; the boundary
+// caps what that policy can grant: nothing of another stack, of CI, of the state,
+// no other role, no IAM principal without this boundary, no change to a boundary.
+// Like the CI roles it lives under /ci/ and changes from the bootstrap workstation
+// only.
+type Boundary struct {
+	pulumi.ResourceState
+
+	Policy *iam.Policy
+}
+
+// NewBoundary creates the stack's boundary policy, <name>-<stack>-boundary under /ci/.
+func NewBoundary(ctx *pulumi.Context, name string, args *BoundaryArgs, opts ...pulumi.ResourceOption) (*Boundary, error) {
+	b := &Boundary{}
+	if err := ctx.RegisterComponentResource("ecs-bluegreen:infra:Boundary", name, b, opts...); err != nil {
+		return nil, err
+	}
+	doc, err := boundaryPolicy(ciScope{
+		Partition: args.Partition, Project: args.Project, Stack: ctx.Stack(), Name: args.Name,
+		StateBucket: args.StateBucket, HostedZoneID: args.HostedZoneID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writing the permissions boundary: %w", err)
+	}
+	b.Policy, err = iam.NewPolicy(ctx, name+"-boundary", &iam.PolicyArgs{
+		Path:        pulumi.String(ciRolePath),
+		Name:        pulumi.String(boundaryName(args.Name, ctx.Stack())),
+		Description: pulumi.Sprintf("Permissions boundary of the roles of stack %s (from the bootstrap workstation only)", ctx.Stack()),
+		Policy:      pulumi.String(doc),
+		Tags:        args.Tags,
+	}, pulumi.Parent(b))
+	if err != nil {
+		return nil, fmt.Errorf("creating the permissions boundary: %w", err)
+	}
+	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"arn": b.Policy.Arn})
+}
+
+// ARN is what iam.RoleArgs.PermissionsBoundary takes, for every role a stack
+// creates: the boundary's ARN, or nil (no boundary) on a stack without CI.
+func (b *Boundary) ARN() pulumi.StringPtrInput {
+	if b == nil || b.Policy == nil {
+		return nil
+	}
+	return b.Policy.Arn
+}
+
+// boundaryName is the stable name of a stack's boundary policy.
+func boundaryName(name, stack string) string { return fmt.Sprintf("%s-%s-boundary", name, stack) }
+
+// iamWrites are IAM's write actions by their verbs: every action of the Service
+// Authorization Reference's IAM page whose access level is not Read or List,
+// except iam:PassRole (TestBoundaryCoversIAMWrites keeps the two in step).
+var iamWrites = []string{
+	"iam:Accept*", "iam:Add*", "iam:Associate*", "iam:Attach*", "iam:Change*", "iam:Create*", "iam:Deactivate*", "iam:Delete*",
+	"iam:Detach*", "iam:Disable*", "iam:Enable*", "iam:Put*", "iam:Reject*", "iam:Remove*", "iam:Reset*", "iam:Resync*",
+	"iam:Send*", "iam:Set*", "iam:Tag*", "iam:Untag*", "iam:Update*", "iam:Upload*",
+}
+
+// boundaryPolicy is the boundary's document: everything, except (each deny
+// scoped so that what the stack's roles do — pull images, write logs, read the
+// stack's secrets, pass the task's roles to ECS, deliver flow logs — stays open):
+//   - any resource, or new one, tagged with another stack (otherStacks, every action);
+//   - any IAM action on the CI roles, the OIDC provider and the boundaries (policy/ci/…);
+//   - any IAM write on a principal without this boundary, and every IAM write that
+//     cannot show one (iam:PermissionsBoundary absent: users' keys, groups,
+//     managed policies and their versions, instance profiles, …) — so a role under
+//     it creates or edits only roles and users under it (the delegation example's
+//     CreateOrChangeOnlyWithBoundary, turned into a Deny);
+//   - removing any boundary (putting another one is a write without this one);
+//   - passing any role but the stack's own, and assuming any role: another role's
+//     permissions are not capped by this boundary;
+//   - what AWS offers no tag condition for by default, by name: every schedule
+//     and schedule group but the stack's own, the state bucket,
+//     the stacks' access-log buckets (S3 evaluates bucket tags only with
+//     attribute-based access control turned on), writing the project's SSM
+//     parameters (another stack's rollout state is untagged), and every Route 53
+//     zone but the stack's (Route 53 has no tag conditions).
+//
+// Account ids are wildcards: the document is written before the account is known,
+// and a boundary of this name under /ci/ exists only in this account.
+func boundaryPolicy(s ciScope) (string, error) {
+	iamARN := func(rest string) string { return fmt.Sprintf("arn:%s:iam::*:%s", s.Partition, rest) }
+	self := iamARN("policy" + ciRolePath + boundaryName(s.Name, s.Stack))
+	statements := []policyStatement{{Sid: "Everything", Effect: "Allow", Action: []string{"*"}, Resource: []string{"*"}}}
+	statements = append(statements, otherStacks(s.Stack, "*")...)
+	statements = append(statements,
+		policyStatement{Sid: "CIFromBootstrapOnly", Effect: "Deny", Action: []string{"iam:*"},
+			Resource: []string{iamARN("role" + ciRolePath + "*"), iamARN("policy" + ciRolePath + "*"), iamARN("oidc-provider/*")}},
+		policyStatement{Sid: "OnlyWithThisBoundary", Effect: "Deny", Action: iamWrites, Resource: []string{"*"},
+			Condition: map[string]map[string][]string{"StringNotLike": {"iam:PermissionsBoundary": {self}}}},
+		policyStatement{Sid: "NoBoundaryRemoval", Effect: "Deny", Action: []string{"iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"}, Resource: []string{"*"}},
+		policyStatement{Sid: "NoOtherRoles", Effect: "Deny", Action: []string{"iam:PassRole"},
+			NotResource: []string{iamARN(fmt.Sprintf("role/%s-%s-*", s.Name, s.Stack))}},
+		policyStatement{Sid: "NoAssumedRoles", Effect: "Deny", Action: []string{"sts:AssumeRole", "sts:AssumeRoot"}, Resource: []string{"*"}},
+		policyStatement{Sid: "NoProjectParameterWrites", Effect: "Deny", Action: []string{
+			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:LabelParameterVersion", "ssm:UnlabelParameterVersion",
+			"ssm:AddTagsToResource", "ssm:RemoveTagsFromResource",
+		}, Resource: []string{fmt.Sprintf("arn:%s:ssm:*:*:parameter/%s/*", s.Partition, s.Project)}})
+	// Schedules carry no tags and their resource type takes no tag condition
+	// (SAR: Amazon EventBridge Scheduler, resource types schedule and
+	// schedule-group), so otherStacks cannot keep a role off another stack's
+	// schedules: only the stack's own group, by name, stays open.
+	group := fmt.Sprintf("%s-%s-%s", s.Project, s.Stack, s.Name)
+	statements = append(statements, policyStatement{Sid: "OnlyTheStacksSchedules", Effect: "Deny", Action: []string{"scheduler:*"},
+		NotResource: []string{
+			fmt.Sprintf("arn:%s:scheduler:*:*:schedule-group/%s", s.Partition, group),
+			fmt.Sprintf("arn:%s:scheduler:*:*:schedule/%s/*", s.Partition, group),
+		}})
+	buckets := []string{fmt.Sprintf("arn:%s:s3:::%s-alb-logs-*", s.Partition, s.Name)}
+	if s.StateBucket != "" {
+		buckets = append(buckets, fmt.Sprintf("arn:%s:s3:::%s", s.Partition, s.StateBucket))
+	}
+	for _, b := range slices.Clone(buckets) {
+		buckets = append(buckets, b+"/*")
+	}
+	statements = append(statements, policyStatement{Sid: "NoStateOrLogBuckets", Effect: "Deny", Action: []string{"s3:*"}, Resource: buckets})
+	if s.HostedZoneID != "" {
+		statements = append(statements, policyStatement{Sid: "OnlyTheStacksZone", Effect: "Deny", Action: []string{"route53:*"},
+			NotResource: []string{fmt.Sprintf("arn:%s:route53:::hostedzone/%s", s.Partition, s.HostedZoneID), fmt.Sprintf("arn:%s:route53:::change/*", s.Partition)}})
+	} else {
+		statements = append(statements, policyStatement{Sid: "NoZones", Effect: "Deny", Action: []string{"route53:*"}, Resource: []string{"*"}})
+	}
+	return policy(statements...).JSON()
+}
+
 // GitHubTrustPolicy lets GitHub Actions assume a role through OIDC, for tokens
 // issued to exactly one subject (repository and branch, environment or pull
 // request), compared whole and case-sensitively: a repository on immutable subject
@@ -243,6 +393,7 @@ type ciScope struct {
 	TaskRoles                                        []string
 	CodeDeployRole, FlowLogRole, AccessLogBucket     string // "" for none
 	SchedulerRole                                    string // "" for none
+	Boundary                                         string // the ARN of the stack's permissions boundary
 }
 
 // ciStackServices are the services whose resources this stack creates and updates
@@ -267,15 +418,16 @@ var ciNoResourceLevel = []string{"ssm:DescribeParameters", "ecr:GetAuthorization
 // another stack's tag.
 var ciTagScoped = append(slices.Clone(ciStackServices), "ssm", "iam", "s3", "scheduler")
 
-// otherStacks denies a role every action on a resource, or creating one, whose
-// stack tag names another stack — wherever the service puts the tag in the request
+// otherStacks denies a role every action (of ciTagScoped's services, or the
+// actions given) on a resource, or creating one, whose stack tag names another stack — wherever the service puts the tag in the request
 // (the Service Authorization Reference's aws:ResourceTag and aws:RequestTag per
 // action and resource type). A resource without the tag, or an action that does
 // not support the key, is not denied here: the key is absent, and Null is true.
-func otherStacks(stack string) []policyStatement {
-	var actions []string
-	for _, svc := range ciTagScoped {
-		actions = append(actions, svc+":*")
+func otherStacks(stack string, actions ...string) []policyStatement {
+	if len(actions) == 0 {
+		for _, svc := range ciTagScoped {
+			actions = append(actions, svc+":*")
+		}
 	}
 	deny := func(sid, key string) policyStatement {
 		return policyStatement{Sid: sid, Effect: "Deny", Action: actions, Resource: []string{"*"},
@@ -298,6 +450,10 @@ func ciDeployPolicy(s ciScope) (string, error) {
 	}
 	iamARN := func(rest string) string { return fmt.Sprintf("arn:%s:iam::%s:%s", s.Partition, s.Account, rest) }
 	roles := iamARN(fmt.Sprintf("role/%s-%s-*", s.Name, s.Stack))
+	if s.Boundary == "" {
+		return "", fmt.Errorf("the CI deploy policy of stack %s needs the stack's permissions boundary", s.Stack)
+	}
+	bounded := map[string]map[string][]string{"StringEquals": {"iam:PermissionsBoundary": {s.Boundary}}}
 	statements := []policyStatement{
 		{Sid: "Read", Effect: "Allow", Action: ciReads, Resource: []string{"*"}},
 		{Sid: "StackResources", Effect: "Allow", Action: manage, Resource: scopes},
@@ -305,15 +461,24 @@ func ciDeployPolicy(s ciScope) (string, error) {
 		// The generated secret key and the rollout's state: /<project>/<stack>/….
 		{Sid: "StackParameters", Effect: "Allow", Action: []string{"ssm:*"},
 			Resource: []string{fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s/%s/*", s.Partition, s.Region, s.Account, s.Project, s.Stack)}},
-		{Sid: "StackRoles", Effect: "Allow", Action: []string{
-			"iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
-			"iam:TagRole", "iam:UntagRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
-			"iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy",
+		{Sid: "StackRolesRead", Effect: "Allow", Action: []string{
+			"iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:GetRolePolicy",
 		}, Resource: []string{roles}},
+		// Every write that can grant a role more carries the stack's boundary, in the
+		// request (CreateRole) or on the role: iam:PermissionsBoundary, which the
+		// Service Authorization Reference lists for each of these actions.
+		{Sid: "StackRoles", Effect: "Allow", Action: []string{
+			"iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
+			"iam:PutRolePolicy", "iam:DeleteRolePolicy",
+		}, Resource: []string{roles}, Condition: bounded},
+		// TagRole and UntagRole take no iam:PermissionsBoundary (SAR); a tag grants
+		// nothing here, and otherStacks denies tagging a role with another stack.
+		{Sid: "StackRoleTags", Effect: "Allow", Action: []string{"iam:TagRole", "iam:UntagRole"}, Resource: []string{roles}},
 		{Sid: "StackRoleManagedPolicies", Effect: "Allow", Action: []string{"iam:AttachRolePolicy", "iam:DetachRolePolicy"}, Resource: []string{roles},
-			Condition: map[string]map[string][]string{"ArnEquals": {"iam:PolicyARN": {
-				fmt.Sprintf("arn:%s:iam::aws:policy/AWSCodeDeployRoleForECSLimited", s.Partition),
-			}}}},
+			Condition: map[string]map[string][]string{
+				"ArnEquals":    {"iam:PolicyARN": {fmt.Sprintf("arn:%s:iam::aws:policy/AWSCodeDeployRoleForECSLimited", s.Partition)}},
+				"StringEquals": bounded["StringEquals"],
+			}},
 		passRoleStatement("PassTaskRoles", s.TaskRoles, "ecs-tasks.amazonaws.com"),
 		passRoleStatement("PassCodeDeployRole", []string{s.CodeDeployRole}, "codedeploy.amazonaws.com"),
 		{Sid: "ServiceLinkedRoles", Effect: "Allow", Action: []string{"iam:CreateServiceLinkedRole"}, Resource: []string{iamARN("role/aws-service-role/*")},
@@ -362,8 +527,21 @@ func ciDeployPolicy(s ciScope) (string, error) {
 		statements = append(statements, stateStatements(s, true)...)
 	}
 	statements = append(statements, otherStacks(s.Stack)...)
-	statements = append(statements, policyStatement{Sid: "CIRolesFromBootstrapOnly", Effect: "Deny", Action: []string{"iam:*"},
-		Resource: []string{iamARN("role" + ciRolePath + "*"), iamARN("oidc-provider/*")}})
+	statements = append(statements,
+		// The CI roles, the OIDC provider and the boundaries (policy/ci/…).
+		policyStatement{Sid: "CIRolesFromBootstrapOnly", Effect: "Deny", Action: []string{"iam:*"},
+			Resource: []string{iamARN("role" + ciRolePath + "*"), iamARN("policy" + ciRolePath + "*"), iamARN("oidc-provider/*")}},
+		// Boundaries are put and removed from the bootstrap workstation only: CreateRole
+		// sets one in the same call (its PermissionsBoundary parameter, which the
+		// Terraform provider passes; iam:CreateRole with the condition is all AWS's
+		// Well-Architected lab "IAM Permission Boundaries Delegating Role Creation"
+		// grants for it), and no role may lose or swap it. A changed
+		// permissions_boundary of an existing role is a PutRolePermissionsBoundary
+		// (terraform-provider-aws v5 internal/service/iam/role.go, update): the
+		// upgrade that adds the boundary runs from the workstation.
+		policyStatement{Sid: "BoundariesFromBootstrapOnly", Effect: "Deny", Action: []string{
+			"iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:PutUserPermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
+		}, Resource: []string{"*"}})
 	return policy(statements...).JSON()
 }
 

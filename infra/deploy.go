@@ -32,7 +32,9 @@ type DeployArgs struct {
 	// TaskRoles are the task definition's execution and task roles: CodeDeploy
 	// passes them to ECS when it creates a deployment's task set.
 	TaskRoles pulumi.StringArrayInput
-	Tags      pulumi.StringMap
+	// Boundary is the permissions boundary of the roles created here (nil: none).
+	Boundary *Boundary
+	Tags     pulumi.StringMap
 
 	// What the rollout deploys: the service's declared revision and network.
 	Release Release
@@ -102,9 +104,10 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 		return nil, err
 	}
 	d.Role, err = iam.NewRole(ctx, name+"-codedeploy", &iam.RoleArgs{
-		NamePrefix:       pulumi.String(prefix),
-		AssumeRolePolicy: pulumi.String(assumeRolePolicy("codedeploy.amazonaws.com")),
-		Tags:             args.Tags,
+		NamePrefix:          pulumi.String(prefix),
+		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("codedeploy.amazonaws.com")),
+		PermissionsBoundary: args.Boundary.ARN(),
+		Tags:                args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating CodeDeploy role: %w", err)

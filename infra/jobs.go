@@ -36,6 +36,8 @@ type JobsArgs struct {
 	// succeeded (Deploy.Released); Gate is a resource of the deployment it follows.
 	Released pulumi.StringOutput
 	Gate     pulumi.Resource
+	// Boundary is the permissions boundary of the roles created here (nil: none).
+	Boundary *Boundary
 	Tags     pulumi.StringMap
 }
 
@@ -88,9 +90,10 @@ func NewJobs(ctx *pulumi.Context, name string, args *JobsArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	j.ExecutionRole, err = iam.NewRole(ctx, name+"-jobs-exec", &iam.RoleArgs{
-		NamePrefix:       pulumi.String(execPrefix),
-		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
-		Tags:             args.Tags,
+		NamePrefix:          pulumi.String(execPrefix),
+		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
+		PermissionsBoundary: args.Boundary.ARN(),
+		Tags:                args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating the jobs' execution role: %w", err)
@@ -107,9 +110,10 @@ func NewJobs(ctx *pulumi.Context, name string, args *JobsArgs, opts ...pulumi.Re
 		return nil, fmt.Errorf("creating the jobs' execution policy: %w", err)
 	}
 	j.TaskRole, err = iam.NewRole(ctx, name+"-jobs-task", &iam.RoleArgs{
-		NamePrefix:       pulumi.String(taskPrefix),
-		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
-		Tags:             args.Tags,
+		NamePrefix:          pulumi.String(taskPrefix),
+		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
+		PermissionsBoundary: args.Boundary.ARN(),
+		Tags:                args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating the jobs' task role: %w", err)

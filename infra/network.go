@@ -19,7 +19,9 @@ type NetworkArgs struct {
 	Edge    EdgeConfig
 	// LogRetentionDays is how long flow logs are kept.
 	LogRetentionDays int
-	Tags             pulumi.StringMap
+	// Boundary is the permissions boundary of the roles created here (nil: none).
+	Boundary *Boundary
+	Tags     pulumi.StringMap
 }
 
 // Network is the VPC and the two security groups: the ALB's, open only on its
@@ -237,9 +239,10 @@ func flowLog(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, args *N
 		return nil, nil, err
 	}
 	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
-		NamePrefix:       pulumi.String(prefix),
-		AssumeRolePolicy: pulumi.String(assumeRolePolicy("vpc-flow-logs.amazonaws.com")),
-		Tags:             args.Tags,
+		NamePrefix:          pulumi.String(prefix),
+		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("vpc-flow-logs.amazonaws.com")),
+		PermissionsBoundary: args.Boundary.ARN(),
+		Tags:                args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating flow log role: %w", err)

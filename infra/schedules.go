@@ -24,7 +24,9 @@ type SchedulesArgs struct {
 	AssignPublicIP bool
 	Partition      string
 	Region         string
-	Tags           pulumi.StringMap
+	// Boundary is the permissions boundary of Scheduler's role (nil: none).
+	Boundary *Boundary
+	Tags     pulumi.StringMap
 }
 
 // Schedules are EventBridge Scheduler schedules, in the stack's own schedule
@@ -142,7 +144,7 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 	if err != nil {
 		return nil, err
 	}
-	s.Role, err = iam.NewRole(ctx, name+"-scheduler", &iam.RoleArgs{NamePrefix: pulumi.String(prefix), AssumeRolePolicy: trust, Tags: args.Tags}, parent)
+	s.Role, err = iam.NewRole(ctx, name+"-scheduler", &iam.RoleArgs{NamePrefix: pulumi.String(prefix), AssumeRolePolicy: trust, PermissionsBoundary: args.Boundary.ARN(), Tags: args.Tags}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating Scheduler's role: %w", err)
 	}

@@ -50,7 +50,9 @@ type ServiceArgs struct {
 	// for none.
 	ExtraEnvironment pulumi.StringMapInput
 	Protect          bool
-	Tags             pulumi.StringMap
+	// Boundary is the permissions boundary of the roles created here (nil: none).
+	Boundary *Boundary
+	Tags     pulumi.StringMap
 }
 
 // Service is the cluster, the task definition and the ECS service deployed by CodeDeploy.
@@ -284,9 +286,10 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, sec
 		return err
 	}
 	s.ExecutionRole, err = iam.NewRole(ctx, name+"-exec", &iam.RoleArgs{
-		NamePrefix:       pulumi.String(execPrefix),
-		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
-		Tags:             args.Tags,
+		NamePrefix:          pulumi.String(execPrefix),
+		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
+		PermissionsBoundary: args.Boundary.ARN(),
+		Tags:                args.Tags,
 	}, parent)
 	if err != nil {
 		return fmt.Errorf("creating execution role: %w", err)
@@ -302,9 +305,10 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, sec
 		return fmt.Errorf("creating execution role policy: %w", err)
 	}
 	s.TaskRole, err = iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
-		NamePrefix:       pulumi.String(taskPrefix),
-		AssumeRolePolicy: pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
-		Tags:             args.Tags,
+		NamePrefix:          pulumi.String(taskPrefix),
+		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
+		PermissionsBoundary: args.Boundary.ARN(),
+		Tags:                args.Tags,
 	}, parent)
 	if err != nil {
 		return fmt.Errorf("creating task role: %w", err)

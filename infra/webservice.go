@@ -19,8 +19,9 @@ type WebService struct {
 	Edge     *Edge
 	Service  *Service
 	Deploy   *Deploy
-	// CI is nil unless ciRepository is set.
-	CI *CI
+	// Boundary and CI are nil unless ciRepository is set.
+	Boundary *Boundary
+	CI       *CI
 	// Queues, Jobs, Workers and Schedules are nil unless configured.
 	Queues    *Queues
 	Jobs      *Jobs
@@ -39,9 +40,18 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 	tags := pulumi.StringMap{"app": pulumi.String(cfg.Name), "environment": pulumi.String(cfg.Environment), "stack": pulumi.String(ctx.Stack())}
 	var err error
 
+	// First: every role below carries it (a deploy role may change them).
+	if cfg.CI.Enabled() {
+		if w.Boundary, err = NewBoundary(ctx, name, &BoundaryArgs{
+			Name: name, Project: ctx.Project(), Partition: cfg.Partition,
+			StateBucket: cfg.CI.StateBucket, HostedZoneID: cfg.Edge.HostedZoneID, Tags: tags,
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
 	if w.Network, err = NewNetwork(ctx, name, &NetworkArgs{
 		Network: cfg.Network, Edge: cfg.Edge,
-		LogRetentionDays: cfg.Service.LogRetentionDays, Tags: tags,
+		LogRetentionDays: cfg.Service.LogRetentionDays, Boundary: w.Boundary, Tags: tags,
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -87,6 +97,7 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		Listeners:      listeners,
 		StartEmpty:     cfg.Deploy.Rollout.Enabled && len(cfg.Deploy.Rollout.MigrationCommand) > 0,
 		Protect:        cfg.Protect,
+		Boundary:       w.Boundary,
 		Tags:           tags,
 
 		ExtraEnvironment: queueEnv,
@@ -110,6 +121,7 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		ProdListener: w.Edge.ProdListener,
 		TestListener: w.Edge.TestListener,
 		TaskRoles:    pulumi.StringArray{w.Service.ExecutionRole.Arn, w.Service.TaskRole.Arn},
+		Boundary:     w.Boundary,
 		Tags:         tags,
 		Release: Release{
 			Identity:           cfg.AWS,
@@ -160,6 +172,7 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 			Passes:          passes,
 			AccessLogBucket: accessLogs,
 			HostedZoneID:    cfg.Edge.HostedZoneID,
+			Boundary:        w.Boundary,
 			Tags:            tags,
 		}, parent); err != nil {
 			return nil, err
@@ -188,7 +201,7 @@ func (w *WebService) jobs(ctx *pulumi.Context, name string, cfg *Config, tags pu
 		LogGroup: w.Service.LogGroup, SecretKey: secretKey,
 		VpcID: w.Network.VpcID, VpcCIDR: cfg.Network.CIDR, Queues: w.Queues,
 		Released: w.Deploy.Released, Gate: w.Deploy.DeploymentGroup,
-		Tags: tags,
+		Boundary: w.Boundary, Tags: tags,
 	}, parent); err != nil {
 		return err
 	}
@@ -206,7 +219,7 @@ func (w *WebService) jobs(ctx *pulumi.Context, name string, cfg *Config, tags pu
 		if w.Schedules, err = NewSchedules(ctx, name, &SchedulesArgs{
 			Schedules: cfg.Jobs.Schedules, Jobs: w.Jobs, Cluster: w.Service.Cluster,
 			Subnets: w.Network.TaskSubnetIDs, AssignPublicIP: w.Network.AssignPublicIP,
-			Partition: cfg.Partition, Region: cfg.Region, Tags: tags,
+			Partition: cfg.Partition, Region: cfg.Region, Boundary: w.Boundary, Tags: tags,
 		}, parent); err != nil {
 			return err
 		}

@@ -192,6 +192,38 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestEvaluateBounded: a permissions boundary limits what the identity policies
+// allow, grants nothing itself, and its explicit Deny wins.
+func TestEvaluateBounded(t *testing.T) {
+	admin := MustParse("admin", `{"Statement":[{"Sid":"Admin","Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	readOnly := MustParse("read", `{"Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+	boundary := MustParse("boundary", `{"Statement":[{"Sid":"All","Effect":"Allow","Action":"*","Resource":"*"},`+
+		`{"Sid":"NoProd","Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/stack":"prod"}}}]}`)
+	s3Only := MustParse("s3only", `{"Statement":[{"Sid":"S3","Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
+	prod := map[string][]string{"aws:ResourceTag/stack": {"prod"}}
+	cases := []struct {
+		name     string
+		policies []Policy
+		boundary *Policy
+		req      Request
+		want     Decision
+		reason   string
+	}{
+		{"no boundary", []Policy{admin}, nil, Request{Action: "ecs:UpdateService", Resource: "*", Context: prod}, Allow, "admin/Admin"},
+		{"both allow", []Policy{admin}, &boundary, Request{Action: "ecs:UpdateService", Resource: "*"}, Allow, "within the permissions boundary boundary"},
+		{"boundary's deny wins", []Policy{admin}, &boundary, Request{Action: "ecs:UpdateService", Resource: "*", Context: prod}, ExplicitDeny, "boundary/NoProd (permissions boundary)"},
+		{"boundary's deny wins without an allow", nil, &boundary, Request{Action: "ecs:UpdateService", Resource: "*", Context: prod}, ExplicitDeny, "boundary/NoProd"},
+		{"outside the boundary", []Policy{admin}, &s3Only, Request{Action: "iam:CreateUser", Resource: "*"}, ImplicitDeny, "the permissions boundary s3only allows it not"},
+		{"the boundary grants nothing", []Policy{readOnly}, &boundary, Request{Action: "iam:CreateUser", Resource: "*"}, ImplicitDeny, "no statement"},
+	}
+	for _, c := range cases {
+		got, why := EvaluateBounded(c.policies, c.boundary, c.req)
+		if got != c.want || !strings.Contains(why, c.reason) {
+			t.Errorf("%s: %v (%s), want %v (%s)", c.name, got, why, c.want, c.reason)
+		}
+	}
+}
+
 func TestCatalog(t *testing.T) {
 	c, err := SAR()
 	if err != nil {

@@ -223,6 +223,31 @@ func Evaluate(policies []Policy, r Request) (Decision, string) {
 	return ImplicitDeny, "no statement allows it"
 }
 
+// EvaluateBounded decides a request of a principal with a permissions boundary
+// (nil: none). IAM User Guide, "Permissions boundaries for IAM entities"
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html,
+// read 2026-12): "The effective permissions are everything that is allowed by both
+// policy types. An explicit deny in either of these policies overrides the allow";
+// "Policy evaluation logic" lists the boundary among the policies whose explicit
+// Deny ends the evaluation. A boundary grants nothing: an action it allows but no
+// identity policy does is still implicitly denied.
+func EvaluateBounded(policies []Policy, boundary *Policy, r Request) (Decision, string) {
+	d, why := Evaluate(policies, r)
+	if boundary == nil || d == ExplicitDeny {
+		return d, why
+	}
+	bd, bwhy := Evaluate([]Policy{*boundary}, r)
+	switch {
+	case bd == ExplicitDeny:
+		return ExplicitDeny, bwhy + " (permissions boundary)"
+	case d == Allow && bd == Allow:
+		return Allow, why + ", within the permissions boundary " + boundary.Name
+	case d == Allow:
+		return ImplicitDeny, why + ", but the permissions boundary " + boundary.Name + " allows it not"
+	}
+	return d, why
+}
+
 func (s Statement) applies(action, resource string, ctx map[string][]string) bool {
 	matched := false
 	for _, a := range s.Actions {

@@ -2,6 +2,7 @@ package loadtest_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -139,11 +140,13 @@ func findGroups(t *testing.T) map[string]map[string]string {
 		"cpu":    {"cpu.cfs_quota_us", "cpu.cfs_period_us", "nginx/cpu.shares", "app/cpu.shares"},
 		"memory": {"memory.limit_in_bytes", "app/memory.soft_limit_in_bytes"},
 	} {
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/" + ctrl + "/**/ecs-replica-*")
-		more, _ := filepath.Glob("/sys/fs/cgroup/" + ctrl + "/ecs-replica-*")
+		// This process's groups only: another run's may be left on a shared machine.
+		own := fmt.Sprintf("ecs-replica-%d-*", os.Getpid())
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/" + ctrl + "/**/" + own)
+		more, _ := filepath.Glob("/sys/fs/cgroup/" + ctrl + "/" + own)
 		dirs = append(dirs, more...)
 		if len(dirs) == 0 {
-			deeper, _ := filepath.Glob("/sys/fs/cgroup/" + ctrl + "/*/*/ecs-replica-*")
+			deeper, _ := filepath.Glob("/sys/fs/cgroup/" + ctrl + "/*/*/" + own)
 			dirs = deeper
 		}
 		if len(dirs) != 1 {

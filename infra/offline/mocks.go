@@ -322,6 +322,13 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 			path = "/"
 		}
 		set("arn", fmt.Sprintf("arn:aws:iam::%s:role%s%s", acct, path, name))
+	case "aws:iam/policy:Policy":
+		path := str("path")
+		if path == "" {
+			path = "/"
+		}
+		id = fmt.Sprintf("arn:aws:iam::%s:policy%s%s", acct, path, name)
+		set("arn", id)
 	case "aws:codedeploy/application:Application":
 		set("arn", arn("codedeploy", "application:"+name))
 	case "aws:codedeploy/deploymentGroup:DeploymentGroup":

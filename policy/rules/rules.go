@@ -120,8 +120,11 @@ func Rules() []Rule {
 		{Name: "ecr-lifecycle-policy", Covers: "FSBP ECR.3", Description: "Every repository has a lifecycle policy.", Stack: ecrLifecycle},
 		// IAM
 		{Name: "iam-no-wildcards", Covers: "FSBP IAM.1, IAM.21; checkov CKV_AWS_62, CKV_AWS_63, CKV_AWS_290, CKV_AWS_355",
-			Description: "No `*` action; `*` resource only for actions without resource-level permissions: " + strings.Join(noResourceLevel, ", ") + ", and read actions (" + strings.Join(readPrefixes, ", ") + ") of the stack's services.",
+			Description: "No `*` action; `*` resource only for actions without resource-level permissions: " + strings.Join(noResourceLevel, ", ") + ", and read actions (" + strings.Join(readPrefixes, ", ") + ") of the stack's services. A permissions boundary (a managed policy under /ci/) grants nothing and is exempt.",
 			Types:       []string{tRolePolicy, tPolicy, tRole}, Resource: iamWildcards},
+		{Name: "roles-bounded", Covers: "—",
+			Description: "With a permissions boundary (a managed policy under /ci/, which the bootstrap workstation creates with the CI roles), every role but the CI roles carries it, and it is attached to none as a permissions policy.",
+			Stack:       rolesBounded},
 		{Name: "execution-role-scoped", Covers: "—",
 			Description: "A task's execution role may pull only the stack's repositories, write only the task's log groups, and read exactly the secrets its containers reference.",
 			Stack:       executionRole},
@@ -447,7 +450,16 @@ func allowedOnAnyResource(action string) bool {
 		!strings.HasPrefix(action, "ssm:") && !strings.HasPrefix(action, "s3:") && !strings.HasPrefix(action, "kms:")
 }
 
+// boundaryPath is where the program keeps its permissions boundaries, beside the
+// CI roles: what lives there changes from the bootstrap workstation only.
+const boundaryPath = "/ci/"
+
+func isBoundary(r Resource) bool { return r.Type == tPolicy && str(r.Props, "path") == boundaryPath }
+
 func iamWildcards(r Resource) []string {
+	if isBoundary(r) {
+		return nil // a boundary caps, it grants nothing (rolesBounded keeps it so)
+	}
 	var docs []any
 	switch r.Type {
 	case tRole:
@@ -479,6 +491,41 @@ func iamWildcards(r Resource) []string {
 					}
 				}
 			}
+		}
+	}
+	return out
+}
+
+// rolesBounded: every role outside /ci/ names the stack's boundary, and no
+// attachment makes the boundary a permissions policy.
+func rolesBounded(rs []Resource, byURN map[string]Resource) []Violation {
+	var boundaries []Resource
+	for _, r := range rs {
+		if isBoundary(r) {
+			boundaries = append(boundaries, r)
+		}
+	}
+	if len(boundaries) == 0 {
+		return nil
+	}
+	var out []Violation
+	if len(boundaries) > 1 {
+		out = append(out, Violation{URN: boundaries[1].URN, Message: fmt.Sprintf("%d permissions boundaries under %s; the stack has one", len(boundaries), boundaryPath)})
+	}
+	b := boundaries[0]
+	names := func(r Resource, prop string) bool {
+		if slices.Contains(r.PropertyDependencies[prop], b.URN) {
+			return true
+		}
+		arn := str(b.Props, "arn")
+		return arn != "" && str(r.Props, prop) == arn
+	}
+	for _, r := range rs {
+		switch {
+		case r.Type == tRole && str(r.Props, "path") != boundaryPath && !names(r, "permissionsBoundary"):
+			out = append(out, Violation{URN: r.URN, Message: fmt.Sprintf("role %s does not carry the stack's permissions boundary %s: a deploy role could give it any permission", r.Name, b.Name)})
+		case r.Type == tAttachment && names(r, "policyArn"):
+			out = append(out, Violation{URN: r.URN, Message: fmt.Sprintf("attaches the permissions boundary %s as a permissions policy: it allows *", b.Name)})
 		}
 	}
 	return out
