@@ -106,6 +106,8 @@ func TestDay2Changes(t *testing.T) {
 		// deployed checks the one deployment's AppSpec; nil: no write call at all.
 		deployed func(*testing.T, rollout.TargetProperties)
 		check    func(t *testing.T, before, after run)
+		// removes are logical names the change deletes on purpose (a removed worker).
+		removes []string
 	}{
 		{name: "fargateSpot on to off", base: nil, change: map[string]string{"fargateSpot": "false"},
 			deployed: func(t *testing.T, p rollout.TargetProperties) {
@@ -167,6 +169,28 @@ func TestDay2Changes(t *testing.T) {
 		{name: "allowedCidrs", change: map[string]string{"allowedCidrs": `["203.0.113.0/24"]`}},
 		{name: "testListenerPort", change: map[string]string{"testListenerPort": "9090"}},
 		{name: "logRetentionDays", change: map[string]string{"logRetentionDays": "30"}},
+		// Workers and schedules: nothing the web service depends on is replaced, and
+		// no web deployment is made (no write through the rollout at all).
+		{name: "worker added", base: day2Jobs(""), change: day2Jobs(day2Worker("worker")), check: workerRuns(1)},
+		{name: "worker's command changed", base: day2Jobs(day2Worker("worker")), change: day2Jobs(day2Worker("other")), check: workerRuns(2)},
+		{name: "worker removed", base: day2Jobs(day2Worker("worker")), change: day2Jobs(""),
+			// The last worker or schedule gone, so is the jobs' security group: the
+			// provider deletes the service (and waits for its tasks to stop) first.
+			removes: []string{"web-worker", "web-jobs"}, check: func(t *testing.T, _, after run) {
+				if n := len(after.all(tService)); n != 1 {
+					t.Errorf("%d services after the worker's removal, want the web one", n)
+				}
+			}},
+		{name: "schedule added", base: day2Jobs(day2Worker("worker")), change: withConfig(day2Jobs(day2Worker("worker")), "schedules", day2Schedule("cron(0 3 * * ? *)")),
+			check: scheduleRuns("cron(0 3 * * ? *)")},
+		{name: "schedule's expression changed", base: withConfig(day2Jobs(""), "schedules", day2Schedule("cron(0 3 * * ? *)")),
+			change: withConfig(day2Jobs(""), "schedules", day2Schedule("rate(6 hours)")), check: scheduleRuns("rate(6 hours)")},
+		{name: "schedule removed", base: withConfig(day2Jobs(""), "schedules", day2Schedule("cron(0 3 * * ? *)")), change: day2Jobs(""),
+			removes: []string{"web-jobs"}, check: func(t *testing.T, _, after run) {
+				if n := len(after.all(tSchedule)); n != 0 {
+					t.Errorf("%d schedules after the removal", n)
+				}
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -183,7 +207,11 @@ func TestDay2Changes(t *testing.T) {
 			if after.err != nil {
 				t.Fatal(after.err)
 			}
-			if r := replacements(before.rs, after.rs); len(r) > 0 {
+			r := slices.DeleteFunc(replacements(before.rs, after.rs), func(s string) bool {
+				name, deleted := strings.CutSuffix(s, " deleted")
+				return deleted && slices.Contains(c.removes, name)
+			})
+			if len(r) > 0 {
 				t.Errorf("replaces what a live stack depends on:\n  %v", r)
 			}
 			if c.deployed == nil {
@@ -263,5 +291,45 @@ func TestReplacementsFindsReplacements(t *testing.T) {
 				t.Errorf("replacements %v lack %s", r, c.want)
 			}
 		})
+	}
+}
+
+// day2Jobs is a stack with a queue, and the given workers ("" for none).
+func day2Jobs(workers string) map[string]string {
+	o := map[string]string{"queues": `{"jobs": {}}`}
+	if workers != "" {
+		o["workers"] = workers
+	}
+	return o
+}
+
+func day2Worker(command string) string {
+	return `{"worker": {"command": ["python", "manage.py", "` + command + `"], "count": 1, "queue": "jobs"}}`
+}
+
+func day2Schedule(expr string) string {
+	return `{"report": {"schedule": "` + expr + `", "command": ["python", "manage.py", "report"]}}`
+}
+
+// workerRuns checks that the worker runs its task definition's revision rev, and
+// the web service still the one it served.
+func workerRuns(rev int) func(*testing.T, run, run) {
+	return func(t *testing.T, before, after run) {
+		if td := str(t, after.one(tService, "web-worker"), "taskDefinition"); td != tdOf("worker", rev) {
+			t.Errorf("worker declared on %s, want revision %d", td, rev)
+		}
+		eq(t, after.one(tTaskDef, "web"), "web revision", str(t, after.one(tTaskDef, "web"), "out:arn"), str(t, before.one(tTaskDef, "web"), "out:arn"))
+	}
+}
+
+// scheduleRuns checks the schedule's expression and that it runs its own family.
+func scheduleRuns(expr string) func(*testing.T, run, run) {
+	return func(t *testing.T, before, after run) {
+		s := after.one(tSchedule, "web-report")
+		eq(t, s, "scheduleExpression", str(t, s, "scheduleExpression"), expr)
+		if in := scheduleInput(t, s); !strings.HasPrefix(in.TaskDefinition, tdOf("report", 1)[:len(tdOf("report", 1))-1]) {
+			t.Errorf("schedule runs %s", in.TaskDefinition)
+		}
+		eq(t, after.one(tTaskDef, "web"), "web revision", str(t, after.one(tTaskDef, "web"), "out:arn"), str(t, before.one(tTaskDef, "web"), "out:arn"))
 	}
 }

@@ -108,7 +108,7 @@ func rolloutCalls(f stackFacts) []call {
 	stream := fmt.Sprintf("%s:log-stream:app/app/0123456789abcdef", f.logGroupARN)
 	alarm := str(f.g.t, f.g.all(tAlarm)[0], "out:arn")
 	passTo := map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}
-	return []call{
+	return append([]call{
 		{"codedeploy:ListDeployments", group, tags, "ROLL rollout.go activeDeployments"},
 		{"codedeploy:GetDeployment", group, tags, "ROLL rollout.go getDeployment (SAR: authorized on the deployment group)"},
 		{"codedeploy:GetApplicationRevision", app, tags, "ROLL: the AppSpec of a deployment (pitfall 22)"},
@@ -133,7 +133,7 @@ func rolloutCalls(f stackFacts) []call {
 		{"ecs:DescribeTaskDefinition", "*", nil, "ROLL diagnose.go: each container's awslogs group and prefix (SAR: no resource-level permission)"},
 		{"elasticloadbalancing:DescribeTargetHealth", "*", nil, "ROLL diagnose.go: the target groups' unhealthy targets (SAR: no resource-level permission)"},
 		{"cloudwatch:DescribeAlarms", alarm, tags, "ROLL diagnose.go: the group's alarms in ALARM"},
-	}
+	}, workerRolloutCalls(f)...) // permission_jobs_test.go
 }
 
 // opsCalls are the day-N commands' calls beyond the rollout's (infra/ops), as the
@@ -275,8 +275,11 @@ func deployCalls(t *testing.T, f stackFacts) (first, later []call) {
 		why := "TF " + r.Type
 		switch r.Type {
 		case "ecs-bluegreen:index:WebService", "ecs-bluegreen:infra:Network", "ecs-bluegreen:infra:Registry", "ecs-bluegreen:infra:Edge",
-			"ecs-bluegreen:infra:Service", "ecs-bluegreen:infra:Deploy", "ecs-bluegreen:infra:CI", "ecs-bluegreen:infra:Boundary":
+			"ecs-bluegreen:infra:Service", "ecs-bluegreen:infra:Deploy", "ecs-bluegreen:infra:CI", "ecs-bluegreen:infra:Boundary",
+			"ecs-bluegreen:infra:Queues", "ecs-bluegreen:infra:Jobs", "ecs-bluegreen:infra:Workers", "ecs-bluegreen:infra:Schedules":
 			// components: no API calls
+		case tQueue, tQueuePolicy, tSchedule, tScheduleGroup, tEventRule, tEventTarget:
+			jobDeployCalls(t, f, r, add, pass, &c, &u) // permission_jobs_test.go
 		case tVpc:
 			// awsx's children: the VPC, subnets, internet gateway, route tables and
 			// routes, and with NAT an elastic IP and NAT gateway per AZ
@@ -470,16 +473,17 @@ func deployCalls(t *testing.T, f stackFacts) (first, later []call) {
 			for _, list := range []*[]call{&c, &u} {
 				add(list, why, arn, cr, "ecs:RegisterTaskDefinition")
 				add(list, why+" [ECS: tagging authorization]", arn, with(cr, "ecs:CreateAction", "RegisterTaskDefinition"), "ecs:TagResource")
-				pass(list, why+": the execution role", str(t, f.execRole, "out:arn"), "ecs-tasks.amazonaws.com")
-				pass(list, why+": the task role", str(t, f.taskRole, "out:arn"), "ecs-tasks.amazonaws.com")
+				pass(list, why+": the execution role", str(t, r, "executionRoleArn"), "ecs-tasks.amazonaws.com")
+				pass(list, why+": the task role", str(t, r, "taskRoleArn"), "ecs-tasks.amazonaws.com")
 				add(list, why+" read", "*", nil, "ecs:DescribeTaskDefinition")
 			}
 		case tService:
-			// internal/service/ecs/service.go
-			add(&c, why, f.serviceARN, with(cr, "ecs:cluster", f.arn("ecs", "cluster/"+f.cluster)), "ecs:CreateService")
-			add(&c, why+" [ECS: tagging authorization]", f.serviceARN, with(cr, "ecs:CreateAction", "CreateService"), "ecs:TagResource")
-			add(&c, why+" read", f.serviceARN, ex, "ecs:DescribeServices")
-			add(&u, why+" grace period and settings", f.serviceARN, ex, "ecs:UpdateService", "ecs:DescribeServices")
+			// internal/service/ecs/service.go (a worker's service too: the same calls)
+			svcARN := f.arn("ecs", "service/"+f.cluster+"/"+str(t, r, "out:name"))
+			add(&c, why, svcARN, with(cr, "ecs:cluster", f.arn("ecs", "cluster/"+f.cluster)), "ecs:CreateService")
+			add(&c, why+" [ECS: tagging authorization]", svcARN, with(cr, "ecs:CreateAction", "CreateService"), "ecs:TagResource")
+			add(&c, why+" read", svcARN, ex, "ecs:DescribeServices")
+			add(&u, why+" grace period and settings", svcARN, ex, "ecs:UpdateService", "ecs:DescribeServices")
 		case tParam:
 			// internal/service/ssm/parameter.go: tags in PutParameter need AddTagsToResource.
 			add(&c, why, arn, cr, "ssm:PutParameter", "ssm:AddTagsToResource")
@@ -487,19 +491,29 @@ func deployCalls(t *testing.T, f stackFacts) (first, later []call) {
 			add(&c, why+" read", "*", nil, "ssm:DescribeParameters")
 		case tScaleTarget:
 			// internal/service/appautoscaling/target.go; its service-linked role [AAS].
+			scaled := f.arn("ecs", strings.Replace(str(t, r, "resourceId"), "service/", "service/", 1))
 			slr(why, "ecs.application-autoscaling.amazonaws.com", "AWSServiceRoleForApplicationAutoScaling_ECSService")
 			add(&c, why, arn, cr, "application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource")
-			add(&c, why+" [AAS: the service it scales]", f.serviceARN, onExisting(f.tags), "ecs:DescribeServices", "ecs:UpdateService")
+			add(&c, why+" [AAS: the service it scales]", scaled, onExisting(f.tags), "ecs:DescribeServices", "ecs:UpdateService")
 			add(&c, why+" read", "*", nil, "application-autoscaling:DescribeScalableTargets")
 			add(&u, why+" min, max", arn, ex, "application-autoscaling:RegisterScalableTarget")
-			add(&u, why+" [AAS]", f.serviceARN, onExisting(f.tags), "ecs:DescribeServices", "ecs:UpdateService")
+			add(&u, why+" [AAS]", scaled, onExisting(f.tags), "ecs:DescribeServices", "ecs:UpdateService")
 		case tScalePolicy:
-			target := g.one(tScaleTarget, "web")
-			alarm := f.arn("cloudwatch", fmt.Sprintf("alarm:TargetTracking-service/%s/%s-AlarmHigh-0123abcd", f.cluster, f.service))
-			// internal/service/appautoscaling/policy.go; target tracking's alarms [AAS].
+			var target *offline.Resource
+			for _, st := range g.all(tScaleTarget) {
+				if str(t, st, "resourceId") == str(t, r, "resourceId") {
+					target = st
+				}
+			}
+			// internal/service/appautoscaling/policy.go; target tracking's alarms [AAS]
+			// (step scaling acts on alarms of the program's own, tAlarm).
+			service := strings.TrimPrefix(str(t, r, "resourceId"), "service/"+f.cluster+"/")
+			alarm := f.arn("cloudwatch", fmt.Sprintf("alarm:TargetTracking-service/%s/%s-AlarmHigh-0123abcd", f.cluster, service))
 			for _, list := range []*[]call{&c, &u} {
 				add(list, why, str(t, target, "out:arn"), onExisting(tagsOf(target)), "application-autoscaling:PutScalingPolicy")
-				add(list, why+" [AAS: target tracking alarms]", alarm, nil, "cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms")
+				if str(t, r, "policyType") == "TargetTrackingScaling" {
+					add(list, why+" [AAS: target tracking alarms]", alarm, nil, "cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms")
+				}
 				add(list, why+" read", "*", nil, "application-autoscaling:DescribeScalingPolicies")
 			}
 		case tAlarm:

@@ -45,6 +45,12 @@ var policyStacks = []struct {
 		"domainName": "", "hostedZoneId": "", "ciRepository": "acme/shop",
 		"certificateArn": "arn:aws:acm:ap-northeast-2:123456789012:certificate/0b5c4f4e-1111-2222-3333-444455556666",
 	}},
+	// Workers (a health-checked Spot one on its queue's backlog, one on CPU without
+	// a health check), schedules and queues: the pack applies to them by type.
+	{"dev with workers and schedules", "dev", withConfig(permOverrides,
+		"workers", `{"worker": {"command": ["python", "manage.py", "worker"], "minCount": 0, "maxCount": 3, "queue": "jobs", "spot": true, "healthCheck": ["CMD-SHELL", "python manage.py worker --check"]},`+
+			` "indexer": {"command": ["python", "manage.py", "index"], "minCount": 1, "maxCount": 2}}`)},
+	{"prod with workers and schedules", "prod", permOverrides},
 }
 
 // TestPolicyPackPasses runs every rule over every resource of the graphs.
@@ -132,6 +138,8 @@ func TestEveryRuleCanFail(t *testing.T) {
 	// With a test listener source, so the fixtures below have its rule to break.
 	devTest := analyzed(t, "dev", map[string]string{"testListenerCidrs": `["198.51.100.7/32"]`})
 	obj := func(r *rules.Resource, k string) map[string]any { return r.Props[k].(map[string]any) }
+	// With workers, a schedule and queues (permOverrides).
+	jobs := analyzed(t, "dev", permOverrides)
 	cases := []struct {
 		rule, want string
 		graph      func() []rules.Resource
@@ -187,7 +195,7 @@ func TestEveryRuleCanFail(t *testing.T) {
 		{"container-logging", "container app has no log configuration", func() []rules.Resource {
 			return mutate(t, dev, tTaskDef, "web", editContainers(func(d []map[string]any) { delete(d[1], "logConfiguration") }))
 		}},
-		{"container-health-check", "container nginx has no health check", func() []rules.Resource {
+		{"container-health-check", "container nginx listens on a port and has no health check", func() []rules.Resource {
 			return mutate(t, dev, tTaskDef, "web", editContainers(func(d []map[string]any) { delete(d[0], "healthCheck") }))
 		}},
 		{"no-plaintext-secrets", "container app has API_TOKEN in plain text", func() []rules.Resource {
@@ -270,6 +278,50 @@ func TestEveryRuleCanFail(t *testing.T) {
 		}},
 		{"required-tags", "missing tags [stack]", func() []rules.Resource {
 			return mutate(t, dev, tTG, "web-green", func(r *rules.Resource) { delete(obj(r, "tags"), "stack") })
+		}},
+		// workers, schedules, queues
+		{"container-health-check", "container app listens on a port and has no health check", func() []rules.Resource {
+			return mutate(t, jobs, tTaskDef, "web-worker", editContainers(func(d []map[string]any) {
+				d[0]["portMappings"] = []any{map[string]any{"containerPort": 8000.0, "protocol": "tcp"}}
+			}))
+		}},
+		{"rolling-circuit-breaker", "without the circuit breaker's rollback (enable true, rollback false)", func() []rules.Resource {
+			return mutate(t, jobs, tService, "web-worker", func(r *rules.Resource) { obj(r, "deploymentCircuitBreaker")["rollback"] = false })
+		}},
+		{"scheduler-role-scoped", "which is no family the stack's schedules run", func() []rules.Resource {
+			return mutate(t, jobs, tRolePolicy, "web-scheduler", func(r *rules.Resource) {
+				r.Props["policy"] = strings.Replace(r.Props["policy"].(string), "task-definition/ecs-bluegreen-dev-web-report:*", "task-definition/ecs-bluegreen-dev-web:*", 1)
+			})
+		}},
+		{"scheduler-role-scoped", "limit ecs:RunTask to the schedules' cluster", func() []rules.Resource {
+			return mutate(t, jobs, tRolePolicy, "web-scheduler", func(r *rules.Resource) {
+				r.Props["policy"] = strings.Replace(r.Props["policy"].(string), `"ecs:cluster"`, `"ecs:capacity-provider"`, 1)
+			})
+		}},
+		{"scheduler-role-scoped", "which is no role of the schedules' task definitions", func() []rules.Resource {
+			webExec := ""
+			for _, r := range jobs {
+				if r.Type == tRole && r.Name == "web-exec" {
+					webExec = r.Props["arn"].(string)
+				}
+			}
+			return mutate(t, jobs, tRolePolicy, "web-scheduler", func(r *rules.Resource) {
+				r.Props["policy"] = strings.Replace(r.Props["policy"].(string), `"Sid":"PassTaskRoles","Effect":"Allow","Action":["iam:PassRole"],"Resource":[`, `"Sid":"PassTaskRoles","Effect":"Allow","Action":["iam:PassRole"],"Resource":["`+webExec+`",`, 1)
+			})
+		}},
+		{"scheduler-role-scoped", "may ecs:StopTask", func() []rules.Resource {
+			return mutate(t, jobs, tRolePolicy, "web-scheduler", func(r *rules.Resource) {
+				r.Props["policy"] = strings.Replace(r.Props["policy"].(string), `"Action":["sqs:SendMessage"]`, `"Action":["ecs:StopTask"]`, 1)
+			})
+		}},
+		{"schedule-retry-dead-letter", "schedule without a dead-letter queue", func() []rules.Resource {
+			return mutate(t, jobs, "aws:scheduler/schedule:Schedule", "web-report", func(r *rules.Resource) { delete(obj(r, "target"), "deadLetterConfig") })
+		}},
+		{"sqs-encrypted", "queue not encrypted at rest", func() []rules.Resource {
+			return mutate(t, jobs, "aws:sqs/queue:Queue", "web-jobs", func(r *rules.Resource) { r.Props["sqsManagedSseEnabled"] = false })
+		}},
+		{"queue-dead-letter", "queue without a redrive policy", func() []rules.Resource {
+			return mutate(t, jobs, "aws:sqs/queue:Queue", "web-jobs", func(r *rules.Resource) { delete(r.Props, "redrivePolicy") })
 		}},
 	}
 	tested := map[string]bool{}

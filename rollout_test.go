@@ -235,6 +235,10 @@ func (s *liveStack) create(r *offline.Resource) {
 	if r.Type != tService {
 		return
 	}
+	if str(t, r, "deploymentController.type") == "ECS" { // a worker (workers_test.go)
+		s.createWorker(r)
+		return
+	}
 	s.sim.EnsureService(fakeaws.ServiceSpec{
 		Name: str(t, r, "out:name"), Cluster: str(t, r, "cluster"), TaskDefinition: str(t, r, "taskDefinition"),
 		Subnets: strs(t, r, "networkConfiguration.subnets"), SecurityGroups: strs(t, r, "networkConfiguration.securityGroups"),

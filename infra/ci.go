@@ -100,6 +100,7 @@ type CIPasses struct {
 	ECSTasks   pulumi.StringArrayInput // execution and task roles: ecs-tasks.amazonaws.com
 	CodeDeploy pulumi.StringInput      // the deployment group's service role
 	FlowLogs   pulumi.StringInput      // the flow log delivery role; nil without flow logs
+	Scheduler  pulumi.StringInput      // the schedules' role: scheduler.amazonaws.com; nil without schedules
 }
 
 // CI is what GitHub Actions assumes through OIDC: a deploy role for `pulumi up` of
@@ -172,9 +173,12 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 		Partition: args.Partition, Region: args.Region, Project: args.Project, Stack: ctx.Stack(), Name: args.Name,
 		StateBucket: cfg.StateBucket, HostedZoneID: args.HostedZoneID,
 	}
-	flowLogs, accessLogs := pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+	flowLogs, accessLogs, schedulerRole := pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
 	if args.Passes.FlowLogs != nil {
 		flowLogs = args.Passes.FlowLogs.ToStringOutput()
+	}
+	if args.Passes.Scheduler != nil {
+		schedulerRole = args.Passes.Scheduler.ToStringOutput()
 	}
 	if args.AccessLogBucket != nil {
 		accessLogs = args.AccessLogBucket.ToStringOutput()
@@ -182,10 +186,11 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 	if args.Boundary == nil || args.Boundary.Policy == nil {
 		return nil, fmt.Errorf("creating CI deploy policy: stack %s has no permissions boundary (NewBoundary)", ctx.Stack())
 	}
-	deployPolicy := pulumi.All(args.Account, args.Passes.ECSTasks, args.Passes.CodeDeploy, flowLogs, accessLogs, args.Boundary.Policy.Arn).ApplyT(func(v []any) (string, error) {
+	deployPolicy := pulumi.All(args.Account, args.Passes.ECSTasks, args.Passes.CodeDeploy, flowLogs, accessLogs, args.Boundary.Policy.Arn, schedulerRole).ApplyT(func(v []any) (string, error) {
 		s := scope
 		s.Account, s.TaskRoles, s.CodeDeployRole, s.FlowLogRole, s.AccessLogBucket = v[0].(string), v[1].([]string), v[2].(string), v[3].(string), v[4].(string)
 		s.Boundary = v[5].(string)
+		s.SchedulerRole = v[6].(string)
 		return ciDeployPolicy(s)
 	}).(pulumi.StringOutput)
 	if _, err = iam.NewRolePolicy(ctx, name+"-ci-deploy", &iam.RolePolicyArgs{Role: c.DeployRole.Name, Policy: deployPolicy}, parent); err != nil {
@@ -306,7 +311,8 @@ var iamWrites = []string{
 //   - removing any boundary (putting another one is a write without this one);
 //   - passing any role but the stack's own, and assuming any role: another role's
 //     permissions are not capped by this boundary;
-//   - what AWS offers no tag condition for by default, by name: the state bucket,
+//   - what AWS offers no tag condition for by default, by name: every schedule
+//     and schedule group but the stack's own, the state bucket,
 //     the stacks' access-log buckets (S3 evaluates bucket tags only with
 //     attribute-based access control turned on), writing the project's SSM
 //     parameters (another stack's rollout state is untagged), and every Route 53
@@ -332,6 +338,16 @@ func boundaryPolicy(s ciScope) (string, error) {
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:LabelParameterVersion", "ssm:UnlabelParameterVersion",
 			"ssm:AddTagsToResource", "ssm:RemoveTagsFromResource",
 		}, Resource: []string{fmt.Sprintf("arn:%s:ssm:*:*:parameter/%s/*", s.Partition, s.Project)}})
+	// Schedules carry no tags and their resource type takes no tag condition
+	// (SAR: Amazon EventBridge Scheduler, resource types schedule and
+	// schedule-group), so otherStacks cannot keep a role off another stack's
+	// schedules: only the stack's own group, by name, stays open.
+	group := fmt.Sprintf("%s-%s-%s", s.Project, s.Stack, s.Name)
+	statements = append(statements, policyStatement{Sid: "OnlyTheStacksSchedules", Effect: "Deny", Action: []string{"scheduler:*"},
+		NotResource: []string{
+			fmt.Sprintf("arn:%s:scheduler:*:*:schedule-group/%s", s.Partition, group),
+			fmt.Sprintf("arn:%s:scheduler:*:*:schedule/%s/*", s.Partition, group),
+		}})
 	buckets := []string{fmt.Sprintf("arn:%s:s3:::%s-alb-logs-*", s.Partition, s.Name)}
 	if s.StateBucket != "" {
 		buckets = append(buckets, fmt.Sprintf("arn:%s:s3:::%s", s.Partition, s.StateBucket))
@@ -376,12 +392,13 @@ type ciScope struct {
 	StateBucket, HostedZoneID                        string // "" for none
 	TaskRoles                                        []string
 	CodeDeployRole, FlowLogRole, AccessLogBucket     string // "" for none
+	SchedulerRole                                    string // "" for none
 	Boundary                                         string // the ARN of the stack's permissions boundary
 }
 
 // ciStackServices are the services whose resources this stack creates and updates
 // in its region and account.
-var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm"}
+var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm", "sqs", "events"}
 
 // ciReads are the read actions of the stack's services, on every resource: most
 // have no resource-level permissions. SSM, S3, IAM, Secrets Manager and KMS reads
@@ -399,7 +416,7 @@ var ciNoResourceLevel = []string{"ssm:DescribeParameters", "ecr:GetAuthorization
 // ciTagScoped are the services whose resources carry the stack tag, and IAM and
 // S3: the deploy and preview roles are denied them where the request names
 // another stack's tag.
-var ciTagScoped = append(slices.Clone(ciStackServices), "ssm", "iam", "s3")
+var ciTagScoped = append(slices.Clone(ciStackServices), "ssm", "iam", "s3", "scheduler")
 
 // otherStacks denies a role every action (of ciTagScoped's services, or the
 // actions given) on a resource, or creating one, whose stack tag names another stack — wherever the service puts the tag in the request
@@ -472,6 +489,18 @@ func ciDeployPolicy(s ciScope) (string, error) {
 	if s.FlowLogRole != "" {
 		// ec2:CreateFlowLogs hands the delivery role to VPC Flow Logs (pitfall 30).
 		statements = append(statements, passRoleStatement("PassFlowLogRole", []string{s.FlowLogRole}, "vpc-flow-logs.amazonaws.com"))
+	}
+	if s.SchedulerRole != "" {
+		// Schedules carry no tags and their resource type takes no tag condition
+		// (SAR: scheduler's schedule): this stack's schedule group, by name, is the
+		// scope. CreateSchedule and UpdateSchedule hand Scheduler its role.
+		group := fmt.Sprintf("%s-%s-%s", s.Project, s.Stack, s.Name)
+		statements = append(statements,
+			policyStatement{Sid: "StackSchedules", Effect: "Allow", Action: []string{"scheduler:*"}, Resource: []string{
+				fmt.Sprintf("arn:%s:scheduler:%s:%s:schedule-group/%s", s.Partition, s.Region, s.Account, group),
+				fmt.Sprintf("arn:%s:scheduler:%s:%s:schedule/%s/*", s.Partition, s.Region, s.Account, group),
+			}},
+			passRoleStatement("PassSchedulerRole", []string{s.SchedulerRole}, "scheduler.amazonaws.com"))
 	}
 	if s.HostedZoneID != "" {
 		statements = append(statements, policyStatement{Sid: "DNS", Effect: "Allow",

@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // schedule time zones are checked the same on every machine
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"ecs-bluegreen/infra/cron"
 	"ecs-bluegreen/infra/rollout"
 	"ecs-bluegreen/infra/secrets"
 )
@@ -39,6 +41,8 @@ type Config struct {
 	Service ServiceConfig
 	Deploy  DeployConfig
 	CI      CIConfig
+	// Jobs are the workers and schedules beside the web service, and their queues.
+	Jobs JobsConfig
 
 	Protect bool
 }
@@ -372,6 +376,7 @@ func ParseConfig(project, stack string, get ConfigGetter) (*Config, error) {
 	c.Deploy.Rollout.Check = l.rolloutCheck(c.Deploy)
 	l.rolloutTime(c)
 	c.Protect = l.boolean("protect")
+	c.Jobs = l.jobs(c)
 	c.CI = CIConfig{
 		Repository:      l.str("ciRepository"),
 		OIDCProviderARN: l.str("ciOidcProviderArn"),
@@ -815,4 +820,322 @@ func describeSizes(m []int) string {
 
 func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// --- workers, schedules and queues (issue 16) ---
+
+// JobsConfig is the work beside the web service, on the same app image: workers
+// (ECS services with rolling deployments), schedules (EventBridge Scheduler runs of
+// a one-off task) and the SQS queues workers and web may use. Each map is keyed by
+// the name the config gives.
+type JobsConfig struct {
+	Workers   map[string]WorkerConfig
+	Schedules map[string]ScheduleConfig
+	Queues    map[string]QueueConfig
+}
+
+// Enabled tells whether the stack runs anything beside the web service.
+func (j JobsConfig) Enabled() bool { return len(j.Workers)+len(j.Schedules) > 0 }
+
+// WorkerConfig is one worker service.
+type WorkerConfig struct {
+	Command     []string
+	CPU, Memory int
+	// MinCount and MaxCount are equal for a fixed count (Scaling "").
+	MinCount, MaxCount int
+	// Scaling is "" (fixed), "cpu" (target tracking on the service's CPU) or "queue"
+	// (step scaling on Queue's backlog).
+	Scaling          string
+	Queue            string
+	MessagesPerTask  int
+	CPUTargetPercent int
+	Spot             bool
+	// HealthCheck is the container health check command ("" for none), as ECS
+	// takes it: CMD or CMD-SHELL first.
+	HealthCheck []string
+}
+
+// ScheduleConfig is one scheduled run of a command in a one-off task.
+type ScheduleConfig struct {
+	Expression     string // cron(...) or rate(...)
+	Timezone       string // IANA name
+	Command        []string
+	CPU, Memory    int
+	TimeoutMinutes int
+	Retries        int
+	Spot           bool
+}
+
+// QueueConfig is one SQS queue with its dead-letter queue.
+type QueueConfig struct {
+	VisibilityTimeoutSeconds int
+	MaxReceiveCount          int
+	RetentionDays            int
+}
+
+// The JSON forms of the config objects; absent fields take these defaults.
+type workerJSON struct {
+	Command          []string `json:"command"`
+	CPU              int      `json:"cpu"`
+	Memory           int      `json:"memory"`
+	Count            *int     `json:"count"`
+	MinCount         *int     `json:"minCount"`
+	MaxCount         *int     `json:"maxCount"`
+	Queue            string   `json:"queue"`
+	MessagesPerTask  *int     `json:"messagesPerTask"`
+	CPUTargetPercent *int     `json:"cpuTargetPercent"`
+	Spot             bool     `json:"spot"`
+	HealthCheck      []string `json:"healthCheck"`
+}
+
+type scheduleJSON struct {
+	Schedule       string   `json:"schedule"`
+	Timezone       string   `json:"timezone"`
+	Command        []string `json:"command"`
+	CPU            int      `json:"cpu"`
+	Memory         int      `json:"memory"`
+	TimeoutMinutes int      `json:"timeoutMinutes"`
+	Retries        *int     `json:"retries"`
+	Spot           bool     `json:"spot"`
+}
+
+type queueJSON struct {
+	VisibilityTimeoutSeconds int `json:"visibilityTimeoutSeconds"`
+	MaxReceiveCount          int `json:"maxReceiveCount"`
+	RetentionDays            int `json:"retentionDays"`
+}
+
+const (
+	workerFields   = "command, cpu, memory, count (or minCount and maxCount), queue, messagesPerTask, cpuTargetPercent, spot, healthCheck"
+	scheduleFields = "schedule, timezone, command, cpu, memory, timeoutMinutes, retries, spot"
+	queueFields    = "visibilityTimeoutSeconds, maxReceiveCount, retentionDays"
+)
+
+// jobNameRE: names end up in resource, family and schedule names.
+var jobNameRE = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$`)
+
+// jobs reads workers, schedules and queues.
+func (l *loader) jobs(c *Config) JobsConfig {
+	j := JobsConfig{Workers: map[string]WorkerConfig{}, Schedules: map[string]ScheduleConfig{}, Queues: map[string]QueueConfig{}}
+	for name, raw := range l.objects("queues", queueFields) {
+		var q queueJSON
+		if !l.decode("queues", name, raw, &q, queueFields) {
+			continue
+		}
+		j.Queues[name] = l.queue(name, q)
+	}
+	for _, qn := range slices.Sorted(maps.Keys(j.Queues)) {
+		env := QueueEnv(qn)
+		_, inEnv := c.Service.Environment[env]
+		_, inSecrets := c.Service.Secrets[env]
+		switch {
+		case inEnv || inSecrets:
+			l.fail("queues", qn, fmt.Sprintf("a name whose variable %s is not also set in appEnvironment or appSecrets", env))
+		case secrets.LikeSecretName(env):
+			l.fail("queues", qn, fmt.Sprintf("a name whose variable %s does not look like a secret (SECRET, PASSWORD, TOKEN, KEY): the policy pack refuses such names in plain environment", env))
+		}
+	}
+	for name, raw := range l.objects("workers", workerFields) {
+		var w workerJSON
+		if !l.decode("workers", name, raw, &w, workerFields) {
+			continue
+		}
+		j.Workers[name] = l.worker(c, j, name, w)
+	}
+	for name, raw := range l.objects("schedules", scheduleFields) {
+		if _, dup := j.Workers[name]; dup {
+			l.fail("schedules", name, "a name no worker has: workers and schedules share task definition families and log streams")
+		}
+		var s scheduleJSON
+		if !l.decode("schedules", name, raw, &s, scheduleFields) {
+			continue
+		}
+		j.Schedules[name] = l.schedule(c, name, s)
+	}
+	return j
+}
+
+// objects reads an object of named objects, checking the names.
+func (l *loader) objects(key, fields string) map[string]json.RawMessage {
+	v, ok := l.raw(key)
+	out := map[string]json.RawMessage{}
+	if !ok {
+		return out
+	}
+	if err := json.Unmarshal([]byte(v), &out); err != nil {
+		l.fail(key, v, "an object of name: {"+fields+"}")
+		return map[string]json.RawMessage{}
+	}
+	for _, name := range slices.Sorted(maps.Keys(out)) {
+		if !jobNameRE.MatchString(name) {
+			l.fail(key, name, "names of 1-20 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen")
+			delete(out, name)
+		}
+	}
+	return out
+}
+
+// decode reads one named object, refusing unknown fields.
+func (l *loader) decode(key, name string, raw json.RawMessage, dst any, fields string) bool {
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		l.fail(key, name+": "+string(raw), "an object of "+fields+" ("+err.Error()+")")
+		return false
+	}
+	return true
+}
+
+func (l *loader) queue(name string, q queueJSON) QueueConfig {
+	out := QueueConfig{VisibilityTimeoutSeconds: 30, MaxReceiveCount: 5, RetentionDays: 4}
+	if q.VisibilityTimeoutSeconds != 0 {
+		out.VisibilityTimeoutSeconds = q.VisibilityTimeoutSeconds
+	}
+	if q.MaxReceiveCount != 0 {
+		out.MaxReceiveCount = q.MaxReceiveCount
+	}
+	if q.RetentionDays != 0 {
+		out.RetentionDays = q.RetentionDays
+	}
+	// SQS's limits (CreateQueue, Amazon SQS API reference): visibility 0-43200 s,
+	// retention 60 s-14 days; a redrive policy's maxReceiveCount 1-1000.
+	if v := out.VisibilityTimeoutSeconds; v < 0 || v > 43200 {
+		l.fail("queues", fmt.Sprintf("%s.visibilityTimeoutSeconds: %d", name, v), "from 0 to 43200 seconds (12 hours)")
+	}
+	if v := out.MaxReceiveCount; v < 1 || v > 1000 {
+		l.fail("queues", fmt.Sprintf("%s.maxReceiveCount: %d", name, v), "from 1 to 1000 receives before a message moves to the dead-letter queue")
+	}
+	if v := out.RetentionDays; v < 1 || v > 14 {
+		l.fail("queues", fmt.Sprintf("%s.retentionDays: %d", name, v), "from 1 to 14 days")
+	}
+	return out
+}
+
+// size applies the default task size and checks it is a Fargate pair.
+func (l *loader) size(key, name string, cpu, memory int) (int, int) {
+	if cpu == 0 {
+		cpu = 256
+	}
+	if memory == 0 {
+		memory = 2 * cpu
+	}
+	mems, ok := fargateMemory[cpu]
+	switch {
+	case !ok:
+		l.fail(key, fmt.Sprintf("%s.cpu: %d", name, cpu), "Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384")
+	case !slices.Contains(mems, memory):
+		l.fail(key, fmt.Sprintf("%s.memory: %d", name, memory), fmt.Sprintf("a Fargate memory size for cpu %d: %s MiB", cpu, describeSizes(mems)))
+	}
+	return cpu, memory
+}
+
+// command checks a command list: ECS runs it as the container's command.
+func (l *loader) command(key, name string, cmd []string) {
+	if len(cmd) == 0 || slices.Contains(cmd, "") {
+		l.fail(key, name+".command", `a non-empty list of non-empty strings, such as ["python", "manage.py", "worker"]`)
+	}
+}
+
+// spot refuses Fargate Spot where it does not belong.
+func (l *loader) spot(c *Config, key, name string, spot bool) {
+	switch {
+	case !spot:
+	case c.Environment == "prod":
+		l.fail(key, name+".spot: true", "false when environment is prod: Spot capacity may be reclaimed with two minutes' notice")
+	case c.Images.Architecture == "ARM64":
+		l.fail(key, name+".spot: true", "false when cpuArchitecture is ARM64 (Fargate Spot runs X86_64 only)")
+	}
+}
+
+func (l *loader) worker(c *Config, j JobsConfig, name string, w workerJSON) WorkerConfig {
+	out := WorkerConfig{Command: w.Command, Queue: w.Queue, Spot: w.Spot, MessagesPerTask: 10, CPUTargetPercent: 60}
+	l.command("workers", name, w.Command)
+	out.CPU, out.Memory = l.size("workers", name, w.CPU, w.Memory)
+	l.spot(c, "workers", name, w.Spot)
+	switch {
+	case w.Count != nil && (w.MinCount != nil || w.MaxCount != nil):
+		l.fail("workers", name+".count", "unset when minCount and maxCount are set: a fixed count, or a range autoscaling keeps")
+	case w.Count != nil:
+		out.MinCount, out.MaxCount = *w.Count, *w.Count
+		if *w.Count < 0 || *w.Count > 100 {
+			l.fail("workers", fmt.Sprintf("%s.count: %d", name, *w.Count), "from 0 to 100 tasks")
+		}
+	case w.MinCount != nil || w.MaxCount != nil:
+		if w.MinCount == nil || w.MaxCount == nil {
+			l.fail("workers", name+".minCount", "set together with maxCount")
+			break
+		}
+		out.MinCount, out.MaxCount = *w.MinCount, *w.MaxCount
+		out.Scaling = "cpu"
+		if w.Queue != "" {
+			out.Scaling = "queue"
+		}
+		if out.MinCount < 0 || out.MaxCount < 1 || out.MaxCount > 100 || out.MinCount > out.MaxCount {
+			l.fail("workers", fmt.Sprintf("%s.minCount: %d, maxCount: %d", name, out.MinCount, out.MaxCount), "minCount from 0 and maxCount from 1 to 100, minCount at most maxCount")
+		}
+	default:
+		out.MinCount, out.MaxCount = 1, 1
+	}
+	if w.Queue != "" {
+		if _, ok := j.Queues[w.Queue]; !ok {
+			l.fail("workers", name+".queue: "+w.Queue, "the name of a queue in queues ("+strings.Join(slices.Sorted(maps.Keys(j.Queues)), ", ")+")")
+		}
+	}
+	if w.MessagesPerTask != nil {
+		out.MessagesPerTask = *w.MessagesPerTask
+		if out.Scaling != "queue" {
+			l.fail("workers", name+".messagesPerTask", "set only with queue, minCount and maxCount: it is the backlog per task queue scaling keeps")
+		} else if out.MessagesPerTask < 1 || out.MessagesPerTask > 100000 {
+			l.fail("workers", fmt.Sprintf("%s.messagesPerTask: %d", name, out.MessagesPerTask), "from 1 to 100000 messages")
+		}
+	}
+	if w.CPUTargetPercent != nil {
+		out.CPUTargetPercent = *w.CPUTargetPercent
+		if out.Scaling != "cpu" {
+			l.fail("workers", name+".cpuTargetPercent", "set only with minCount and maxCount and without queue: queue workers scale on their backlog")
+		} else if out.CPUTargetPercent < 10 || out.CPUTargetPercent > 90 {
+			l.fail("workers", fmt.Sprintf("%s.cpuTargetPercent: %d", name, out.CPUTargetPercent), "from 10 to 90")
+		}
+	}
+	if hc := w.HealthCheck; len(hc) > 0 {
+		if slices.Contains(hc, "") {
+			l.fail("workers", name+".healthCheck", "a list of non-empty strings")
+		}
+		// ECS takes CMD (exec the arguments) or CMD-SHELL (a shell command).
+		if hc[0] != "CMD" && hc[0] != "CMD-SHELL" {
+			hc = append([]string{"CMD"}, hc...)
+		}
+		out.HealthCheck = hc
+	}
+	return out
+}
+
+func (l *loader) schedule(c *Config, name string, s scheduleJSON) ScheduleConfig {
+	out := ScheduleConfig{Expression: s.Schedule, Timezone: s.Timezone, Command: s.Command, Spot: s.Spot, TimeoutMinutes: s.TimeoutMinutes, Retries: 2}
+	if _, err := cron.Parse(s.Schedule); err != nil {
+		l.fail("schedules", name+".schedule: "+s.Schedule, "an EventBridge Scheduler expression, cron(minutes hours day-of-month month day-of-week year) or rate(value unit): "+err.Error())
+	}
+	if out.Timezone == "" {
+		out.Timezone = "UTC"
+	}
+	if _, err := time.LoadLocation(out.Timezone); err != nil || out.Timezone == "Local" {
+		l.fail("schedules", name+".timezone: "+out.Timezone, "an IANA time zone such as UTC, Asia/Seoul or Europe/Berlin")
+	}
+	l.command("schedules", name, s.Command)
+	out.CPU, out.Memory = l.size("schedules", name, s.CPU, s.Memory)
+	l.spot(c, "schedules", name, s.Spot)
+	if out.TimeoutMinutes == 0 {
+		out.TimeoutMinutes = 30
+	}
+	if v := out.TimeoutMinutes; v < 1 || v > 1440 {
+		l.fail("schedules", fmt.Sprintf("%s.timeoutMinutes: %d", name, v), "from 1 to 1440 minutes")
+	}
+	if s.Retries != nil {
+		out.Retries = *s.Retries
+	}
+	// RetryPolicy.MaximumRetryAttempts, EventBridge Scheduler API reference: 0-185.
+	if v := out.Retries; v < 0 || v > 185 {
+		l.fail("schedules", fmt.Sprintf("%s.retries: %d", name, v), "from 0 to 185 (EventBridge Scheduler's limit)")
+	}
+	return out
 }

@@ -184,23 +184,8 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(TaskPorts[0]), ToPort: pulumi.Int(TaskPorts[1]),
 			SecurityGroups: pulumi.StringArray{n.AlbSecurityGroup.ID()},
 		}},
-		// HTTPS out (ECR, CloudWatch Logs, Secrets Manager and other AWS APIs,
-		// through NAT or a public IP) and TCP within the VPC (databases, caches).
-		// DNS to the VPC resolver and link-local services are not subject to
-		// security groups.
-		Egress: ec2.SecurityGroupEgressArray{
-			ec2.SecurityGroupEgressArgs{
-				Description: pulumi.String("HTTPS: AWS APIs, ECR, secrets"),
-				Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
-				CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")},
-			},
-			ec2.SecurityGroupEgressArgs{
-				Description: pulumi.String("TCP within the VPC"),
-				Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(0), ToPort: pulumi.Int(65535),
-				CidrBlocks: pulumi.StringArray{pulumi.String(cidr)},
-			},
-		},
-		Tags: args.Tags,
+		Egress: TaskEgress(cidr),
+		Tags:   args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("creating task security group: %w", err)
@@ -218,6 +203,25 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		"albSecurityGroup":  n.AlbSecurityGroup.ID(),
 		"taskSecurityGroup": n.TaskSecurityGroup.ID(),
 	})
+}
+
+// TaskEgress is what the tasks' groups (web, workers, jobs) let out: HTTPS (ECR,
+// CloudWatch Logs, SQS, Secrets Manager and other AWS APIs, through NAT or a
+// public IP) and TCP within the VPC (databases, caches). DNS to the VPC resolver
+// and link-local services are not subject to security groups.
+func TaskEgress(vpcCIDR string) ec2.SecurityGroupEgressArray {
+	return ec2.SecurityGroupEgressArray{
+		ec2.SecurityGroupEgressArgs{
+			Description: pulumi.String("HTTPS: AWS APIs, ECR, secrets"),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
+			CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")},
+		},
+		ec2.SecurityGroupEgressArgs{
+			Description: pulumi.String("TCP within the VPC"),
+			Protocol:    pulumi.String("tcp"), FromPort: pulumi.Int(0), ToPort: pulumi.Int(65535),
+			CidrBlocks: pulumi.StringArray{pulumi.String(vpcCIDR)},
+		},
+	}
 }
 
 // flowLog sends the VPC's rejected traffic to CloudWatch Logs, kept as long as the

@@ -46,7 +46,10 @@ type ServiceArgs struct {
 	// StartEmpty creates the service with no tasks: the rollout migrates first,
 	// then gives it its desired count.
 	StartEmpty bool
-	Protect    bool
+	// ExtraEnvironment adds variables to the app container (the queue URLs); nil
+	// for none.
+	ExtraEnvironment pulumi.StringMapInput
+	Protect          bool
 	// Boundary is the permissions boundary of the roles created here (nil: none).
 	Boundary *Boundary
 	Tags     pulumi.StringMap
@@ -72,6 +75,9 @@ type Service struct {
 	ScalingPolicy *appautoscaling.Policy
 	// CapacityProvider is what the tasks run on: FARGATE or FARGATE_SPOT.
 	CapacityProvider string
+	// CapacityProviders associates FARGATE and FARGATE_SPOT with the cluster; a
+	// service using one depends on it.
+	CapacityProviders *ecs.ClusterCapacityProviders
 }
 
 // ServiceIgnoredInputs are the ECS service inputs Pulumi leaves to CodeDeploy and autoscaling.
@@ -106,6 +112,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	if err != nil {
 		return nil, fmt.Errorf("creating cluster capacity providers: %w", err)
 	}
+	s.CapacityProviders = providers
 
 	s.LogGroup, err = cloudwatch.NewLogGroup(ctx, name, &cloudwatch.LogGroupArgs{
 		RetentionInDays: pulumi.Int(c.LogRetentionDays),
@@ -127,11 +134,20 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, err
 	}
 
-	containers := pulumi.All(args.AppImage, args.NginxImage, s.LogGroup.Name, secretKey).ApplyT(func(v []any) (string, error) {
+	extra := args.ExtraEnvironment
+	if extra == nil {
+		extra = pulumi.StringMap{}
+	}
+	containers := pulumi.All(args.AppImage, args.NginxImage, s.LogGroup.Name, secretKey, extra).ApplyT(func(v []any) (string, error) {
 		cs := c
 		if arn := v[3].(string); arn != "" {
 			cs.Secrets = maps.Clone(c.Secrets)
 			cs.Secrets[c.SecretKeyName] = arn
+		}
+		if env := v[4].(map[string]string); len(env) > 0 {
+			cs.Environment = map[string]string{}
+			maps.Copy(cs.Environment, c.Environment)
+			maps.Copy(cs.Environment, env)
 		}
 		return containerDefinitions(cs, v[0].(string), v[1].(string), v[2].(string), args.Region)
 	}).(pulumi.StringOutput)
@@ -232,24 +248,30 @@ func (s *Service) Autoscale(ctx *pulumi.Context, name string, c ServiceConfig, t
 	if err != nil {
 		return fmt.Errorf("creating autoscaling target: %w", err)
 	}
-	s.ScalingPolicy, err = appautoscaling.NewPolicy(ctx, name+"-cpu", &appautoscaling.PolicyArgs{
-		PolicyType:        pulumi.String("TargetTrackingScaling"),
-		ServiceNamespace:  s.ScalingTarget.ServiceNamespace,
-		ScalableDimension: s.ScalingTarget.ScalableDimension,
-		ResourceId:        s.ScalingTarget.ResourceId,
-		TargetTrackingScalingPolicyConfiguration: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
-			PredefinedMetricSpecification: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
-				PredefinedMetricType: pulumi.String("ECSServiceAverageCPUUtilization"),
-			},
-			TargetValue:      pulumi.Float64(float64(c.CPUTargetPercent)),
-			ScaleOutCooldown: pulumi.Int(60),
-			ScaleInCooldown:  pulumi.Int(300),
-		},
-	}, parent)
+	s.ScalingPolicy, err = appautoscaling.NewPolicy(ctx, name+"-cpu", cpuTracking(s.ScalingTarget, c.CPUTargetPercent), parent)
 	if err != nil {
 		return fmt.Errorf("creating autoscaling policy: %w", err)
 	}
 	return nil
+}
+
+// cpuTracking is target tracking of a service's average CPU: out after a minute,
+// in after five.
+func cpuTracking(target *appautoscaling.Target, percent int) *appautoscaling.PolicyArgs {
+	return &appautoscaling.PolicyArgs{
+		PolicyType:        pulumi.String("TargetTrackingScaling"),
+		ServiceNamespace:  target.ServiceNamespace,
+		ScalableDimension: target.ScalableDimension,
+		ResourceId:        target.ResourceId,
+		TargetTrackingScalingPolicyConfiguration: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs{
+			PredefinedMetricSpecification: &appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs{
+				PredefinedMetricType: pulumi.String("ECSServiceAverageCPUUtilization"),
+			},
+			TargetValue:      pulumi.Float64(float64(percent)),
+			ScaleOutCooldown: pulumi.Int(60),
+			ScaleInCooldown:  pulumi.Int(300),
+		},
+	}
 }
 
 // roles creates the execution role (pull exactly these images, write these logs,
@@ -353,6 +375,7 @@ type ContainerDefinition struct {
 	Name                   string             `json:"name"`
 	Image                  string             `json:"image"`
 	Essential              bool               `json:"essential"`
+	Command                []string           `json:"command,omitempty"`
 	CPU                    int                `json:"cpu"`
 	MemoryReservation      int                `json:"memoryReservation"`
 	User                   string             `json:"user"`

@@ -81,6 +81,11 @@ var Settings = []Setting{
 	{"ciBranch", "string", "main", "Branch whose pushes may deploy a non-prod stack; .github/workflows/deploy.yml deploys from the same branch (a test keeps them equal)."},
 	{"ciStateBucket", "string", "", "S3 bucket of the Pulumi state backend the CI roles may use (name only; encrypted with SSE-S3: the CI roles have no kms:Decrypt for an SSE-KMS bucket). Empty: Pulumi Cloud."},
 
+	// workers, schedules and queues (README "Workers and scheduled jobs")
+	{"workers", "object", map[string]any{}, "Worker services on the app image of the same build, each name: {command, cpu (256), memory (2 x cpu), count (1) or minCount and maxCount (autoscaled on CPU, or on queue's backlog when queue names one), queue, messagesPerTask (10), cpuTargetPercent (60), spot (false; dev only), healthCheck}. They roll to a new revision only once the web deployment succeeded."},
+	{"schedules", "object", map[string]any{}, "Scheduled one-off tasks of the serving revision, each name: {schedule (cron(...) or rate(...)), timezone (UTC), command, cpu (256), memory (2 x cpu), timeoutMinutes (30), retries (2), spot (false; dev only)}. A failed run lands in the job-failure queue and raises its alarm."},
+	{"queues", "object", map[string]any{}, "SQS queues, each with a dead-letter queue, that workers (send and consume) and web (send) may use, each name: {visibilityTimeoutSeconds (30), maxReceiveCount (5), retentionDays (4)}. Containers get NAME_QUEUE_URL."},
+
 	{"protect", "boolean", false, "Protect stateful resources: Pulumi protect on repositories, load balancer and logs, ALB deletion protection, no force-delete of repositories."},
 }
 

@@ -22,6 +22,11 @@ type WebService struct {
 	// Boundary and CI are nil unless ciRepository is set.
 	Boundary *Boundary
 	CI       *CI
+	// Queues, Jobs, Workers and Schedules are nil unless configured.
+	Queues    *Queues
+	Jobs      *Jobs
+	Workers   *Workers
+	Schedules *Schedules
 }
 
 // NewWebService builds the stack from a validated Config.
@@ -69,6 +74,14 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		return nil, err
 	}
 	listeners := []pulumi.Resource{w.Edge.ProdListener, w.Edge.TestListener}
+	// Queues come before the web task definition, which carries their URLs.
+	var queueEnv pulumi.StringMapInput
+	if len(cfg.Jobs.Queues) > 0 {
+		if w.Queues, err = NewQueues(ctx, name, &QueuesArgs{Queues: cfg.Jobs.Queues, Tags: tags}, parent); err != nil {
+			return nil, err
+		}
+		queueEnv = w.Queues.Environment
+	}
 	if w.Service, err = NewService(ctx, name, &ServiceArgs{
 		Config:         cfg.Service,
 		Region:         cfg.Region,
@@ -86,8 +99,16 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		Protect:        cfg.Protect,
 		Boundary:       w.Boundary,
 		Tags:           tags,
+
+		ExtraEnvironment: queueEnv,
 	}, parent); err != nil {
 		return nil, err
+	}
+	if w.Queues != nil {
+		// Web enqueues: send only.
+		if _, err := w.Queues.Grant(ctx, name+"-web-queues", w.Service.TaskRole, false); err != nil {
+			return nil, err
+		}
 	}
 	if w.Deploy, err = NewDeploy(ctx, name, &DeployArgs{
 		Config:       cfg.Deploy,
@@ -123,6 +144,9 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 	if err := w.Service.Autoscale(ctx, name, cfg.Service, tags, w.Deploy.Released, w.Deploy.DeploymentGroup); err != nil {
 		return nil, err
 	}
+	if err := w.jobs(ctx, name, cfg, tags, parent); err != nil {
+		return nil, err
+	}
 
 	if cfg.CI.Enabled() {
 		passes := CIPasses{
@@ -131,6 +155,12 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		}
 		if w.Network.FlowLogRole != nil {
 			passes.FlowLogs = w.Network.FlowLogRole.Arn
+		}
+		if w.Jobs != nil {
+			passes.ECSTasks = pulumi.StringArray{w.Service.ExecutionRole.Arn, w.Service.TaskRole.Arn, w.Jobs.ExecutionRole.Arn, w.Jobs.TaskRole.Arn}
+		}
+		if w.Schedules != nil {
+			passes.Scheduler = w.Schedules.Role.Arn
 		}
 		var accessLogs pulumi.StringInput
 		if w.Edge.AccessLogs != nil {
@@ -150,6 +180,51 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 	}
 
 	return w, ctx.RegisterResourceOutputs(w, w.Outputs())
+}
+
+// jobs adds the workers and schedules, on the app image of this build. Their task
+// definitions follow the web deployment's verdict (Deploy.Released): only once
+// the web deployment succeeded, or nothing needed deploying, do the workers roll
+// and the schedules point at the new revision.
+func (w *WebService) jobs(ctx *pulumi.Context, name string, cfg *Config, tags pulumi.StringMap, parent pulumi.ResourceOption) error {
+	if !cfg.Jobs.Enabled() {
+		return nil
+	}
+	secretKey := pulumi.String("").ToStringOutput()
+	if w.Service.SecretKey != nil {
+		secretKey = w.Service.SecretKey.Arn
+	}
+	var err error
+	if w.Jobs, err = NewJobs(ctx, name, &JobsArgs{
+		Service: cfg.Service, Region: cfg.Region, Architect: cfg.Images.Architecture,
+		AppImage: w.Registry.App.Ref, AppRepositoryARN: w.Registry.App.Repository.Arn,
+		LogGroup: w.Service.LogGroup, SecretKey: secretKey,
+		VpcID: w.Network.VpcID, VpcCIDR: cfg.Network.CIDR, Queues: w.Queues,
+		Released: w.Deploy.Released, Gate: w.Deploy.DeploymentGroup,
+		Boundary: w.Boundary, Tags: tags,
+	}, parent); err != nil {
+		return err
+	}
+	if len(cfg.Jobs.Workers) > 0 {
+		if w.Workers, err = NewWorkers(ctx, name, &WorkersArgs{
+			Workers: cfg.Jobs.Workers, Jobs: w.Jobs, Cluster: w.Service.Cluster, CapacityProviders: w.Service.CapacityProviders,
+			Subnets: w.Network.TaskSubnetIDs, AssignPublicIP: w.Network.AssignPublicIP, Queues: w.Queues,
+			Identity: cfg.AWS, Rollout: cfg.Deploy.Rollout.Enabled, Timeout: cfg.Deploy.Rollout.Timeout,
+			Tags: tags,
+		}, parent); err != nil {
+			return err
+		}
+	}
+	if len(cfg.Jobs.Schedules) > 0 {
+		if w.Schedules, err = NewSchedules(ctx, name, &SchedulesArgs{
+			Schedules: cfg.Jobs.Schedules, Jobs: w.Jobs, Cluster: w.Service.Cluster,
+			Subnets: w.Network.TaskSubnetIDs, AssignPublicIP: w.Network.AssignPublicIP,
+			Partition: cfg.Partition, Region: cfg.Region, Boundary: w.Boundary, Tags: tags,
+		}, parent); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Outputs are the stack outputs DESIGN.md lists.
@@ -172,6 +247,26 @@ func (w *WebService) Outputs() pulumi.Map {
 	if w.CI != nil {
 		out["ciDeployRoleArn"] = w.CI.DeployRole.Arn
 		out["ciPreviewRoleArn"] = w.CI.PreviewRole.Arn
+	}
+	if w.Queues != nil {
+		out["queueUrls"] = w.Queues.Environment
+	}
+	if w.Workers != nil {
+		services := pulumi.StringMap{}
+		for wn, svc := range w.Workers.Services {
+			services[wn] = svc.Name
+		}
+		out["workerServices"] = services
+		// A failed worker rollout fails `pulumi up` through this output.
+		out["workerRollouts"] = w.Workers.Rollouts
+	}
+	if w.Schedules != nil {
+		names := pulumi.StringMap{}
+		for sn, sched := range w.Schedules.Schedules {
+			names[sn] = sched.Arn
+		}
+		out["schedules"] = names
+		out["jobFailuresQueueUrl"] = w.Schedules.Failures.Url
 	}
 	return out
 }

@@ -333,6 +333,25 @@ func (m *Mocks) outputs(r *Resource) (string, resource.PropertyMap) {
 		set("arn", arn("codedeploy", "application:"+name))
 	case "aws:codedeploy/deploymentGroup:DeploymentGroup":
 		set("arn", arn("codedeploy", "deploymentgroup:"+str("appName")+"/"+str("deploymentGroupName")))
+	case "aws:sqs/queue:Queue":
+		// A queue's id is its URL (the provider's import id).
+		url := fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", region, acct, name)
+		set("arn", arn("sqs", name))
+		set("url", url)
+		id = url
+	case "aws:scheduler/scheduleGroup:ScheduleGroup":
+		set("arn", arn("scheduler", "schedule-group/"+name))
+		id = name
+	case "aws:scheduler/schedule:Schedule":
+		group := str("groupName")
+		if group == "" {
+			group = "default"
+		}
+		set("arn", arn("scheduler", "schedule/"+group+"/"+name))
+		id = group + "/" + name
+	case "aws:cloudwatch/eventRule:EventRule":
+		set("arn", arn("events", "rule/"+name))
+		id = name
 	case "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy":
 		set("arn", arn("application-autoscaling", "scalable-target/"+shortHash(r.URN, 12)))
 	}

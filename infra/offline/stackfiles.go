@@ -114,3 +114,49 @@ func configText(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
 }
+
+// ExampleMarker precedes the README's complete example stack file, a fenced yaml
+// block the tests run.
+const ExampleMarker = "<!-- example stack file: Pulumi.dev.yaml"
+
+// ExampleStackFile is the fenced yaml block after ExampleMarker in a README.
+func ExampleStackFile(readme []byte) (string, error) {
+	text := string(readme)
+	i := strings.Index(text, ExampleMarker)
+	if i < 0 {
+		return "", fmt.Errorf("no %q in the README", ExampleMarker)
+	}
+	rest := text[i:]
+	start := strings.Index(rest, "```yaml\n")
+	if start < 0 {
+		return "", fmt.Errorf("no yaml block after %q", ExampleMarker)
+	}
+	rest = rest[start+len("```yaml\n"):]
+	end := strings.Index(rest, "```")
+	if end < 0 {
+		return "", fmt.Errorf("the example's yaml block is not closed")
+	}
+	return rest[:end], nil
+}
+
+// ExampleProject writes a project directory with projectDir's Pulumi.yaml and the
+// README's example as Pulumi.<stack>.yaml, for offline runs (build contexts still
+// resolve against the working directory).
+func ExampleProject(dir, projectDir, stack string) error {
+	readme, err := os.ReadFile(filepath.Join(projectDir, "README.md"))
+	if err != nil {
+		return err
+	}
+	example, err := ExampleStackFile(readme)
+	if err != nil {
+		return err
+	}
+	project, err := os.ReadFile(filepath.Join(projectDir, "Pulumi.yaml"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), []byte(example), 0o644)
+}

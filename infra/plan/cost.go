@@ -34,6 +34,11 @@ type Usage struct {
 	FlowLogGB       float64 `json:"flowLogGb"`
 	AccessLogGB     float64 `json:"accessLogGb"`
 	Note            string  `json:"note"`
+	// Workers, schedules and queues (jobs.go): what their lines assume.
+	ScheduleRunMinutes  float64 `json:"scheduleRunMinutes"`
+	SQSMessagesPerQueue float64 `json:"sqsMessagesPerQueue"`
+	SQSPollsPerMinute   float64 `json:"sqsPollsPerMinute"`
+	JobsNote            string  `json:"jobsNote"`
 }
 
 // RegionPrices are one region's list prices in USD.
@@ -49,6 +54,10 @@ type RegionPrices struct {
 	ECRGBMonth         float64                 `json:"ecrGbMonth"`
 	S3GBMonth          float64                 `json:"s3GbMonth"`
 	AlarmMonth         float64                 `json:"alarmMonth"`
+	// SQSPerMillion (standard queue requests) and SchedulerPerMillion (invocations)
+	// are nil where prices.json has no verified price: their lines then say so.
+	SQSPerMillion       *float64 `json:"sqsPerMillion"`
+	SchedulerPerMillion *float64 `json:"schedulerPerMillion"`
 }
 
 // FargatePrice is the on-demand price of a vCPU-hour and a GB-hour.
@@ -173,6 +182,7 @@ func EstimateCost(cfg *infra.Config, p *Prices) (*Cost, error) {
 		stored := logGB * retentionMonths
 		add(scale.items, "CloudWatch Logs", fmt.Sprintf("%.0f GB ingested × %s + %.1f GB stored × %s", logGB, usd(rp.LogsIngestGB), stored, usd(rp.LogsStorageGBMonth)), logGB*rp.LogsIngestGB+stored*rp.LogsStorageGBMonth)
 	}
+	addJobCosts(cfg, p, rp, fp, c)
 	c.MinTotal, c.MaxTotal = round2(sum(c.Fixed)+sum(c.AtMin)), round2(sum(c.Fixed)+sum(c.AtMax))
 	return c, nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -41,6 +42,8 @@ type PriceInfo struct {
 	Source    string `json:"source"`
 	Usage     string `json:"usage"`
 	Spot      string `json:"spot"`
+	// Jobs says what the workers', schedules' and queues' lines assume; "" without any.
+	Jobs string `json:"jobs,omitempty"`
 }
 
 // Node is a resource and its children.
@@ -90,9 +93,12 @@ func Build(dir, stack string, overrides map[string]string) (*Plan, error) {
 	p := &Plan{
 		Project: cfg.Project, Stack: stack, Region: cfg.Region, Environment: cfg.Environment,
 		Resources: tree(m.Resources()),
-		Task:      taskSummary(cfg),
+		Task:      append(taskSummary(cfg), jobSummary(cfg, prices.Usage)...),
 		LeadTime:  EstimateLeadTime(cfg),
 		Prices:    PriceInfo{Retrieved: prices.Retrieved, Source: prices.Source, Usage: prices.Usage.Note, Spot: prices.SpotNote},
+	}
+	if cfg.Jobs.Enabled() || len(cfg.Jobs.Queues) > 0 {
+		p.Prices.Jobs = prices.Usage.JobsNote
 	}
 	if p.Cost, err = EstimateCost(cfg, prices); err != nil {
 		p.CostError = err.Error()
@@ -175,11 +181,18 @@ var keySettings = map[string][]string{
 	"aws:iam/rolePolicy:RolePolicy":                             {"policy"},
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":         {"policyArn"},
 	"aws:ecs/taskDefinition:TaskDefinition":                     {"family", "cpu", "memory", "runtimePlatform.cpuArchitecture", "skipDestroy", "containerDefinitions"},
-	"aws:ecs/service:Service":                                   {"deploymentController.type", "desiredCount", "capacityProviderStrategies", "networkConfiguration.assignPublicIp", "healthCheckGracePeriodSeconds", "taskDefinition"},
+	"aws:ecs/service:Service":                                   {"deploymentController.type", "deploymentCircuitBreaker.rollback", "desiredCount", "capacityProviderStrategies", "networkConfiguration.assignPublicIp", "healthCheckGracePeriodSeconds", "taskDefinition"},
 	"aws:appautoscaling/target:Target":                          {"minCapacity", "maxCapacity"},
-	"aws:appautoscaling/policy:Policy":                          {"targetTrackingScalingPolicyConfiguration.targetValue"},
+	"aws:appautoscaling/policy:Policy":                          {"targetTrackingScalingPolicyConfiguration.targetValue", "stepScalingPolicyConfiguration.stepAdjustments"},
 	"aws:cloudwatch/metricAlarm:MetricAlarm":                    {"metricName", "statistic", "threshold", "evaluationPeriods"},
 	"aws:codedeploy/application:Application":                    {"computePlatform"},
+	// workers, schedules, queues
+	"aws:sqs/queue:Queue":                       {"visibilityTimeoutSeconds", "messageRetentionSeconds", "receiveWaitTimeSeconds", "redrivePolicy", "sqsManagedSseEnabled"},
+	"aws:sqs/queuePolicy:QueuePolicy":           {"policy"},
+	"aws:scheduler/scheduleGroup:ScheduleGroup": {"name"},
+	"aws:scheduler/schedule:Schedule":           {"scheduleExpression", "scheduleExpressionTimezone", "target.arn", "target.retryPolicy.maximumRetryAttempts", "target.input"},
+	"aws:cloudwatch/eventRule:EventRule":        {"eventPattern"},
+	"aws:cloudwatch/eventTarget:EventTarget":    {"arn"},
 	"aws:codedeploy/deploymentGroup:DeploymentGroup": {"deploymentConfigName", "deploymentStyle.deploymentType",
 		"blueGreenDeploymentConfig.terminateBlueInstancesOnDeploymentSuccess.terminationWaitTimeInMinutes", "autoRollbackConfiguration.events", "alarmConfiguration.alarms"},
 }
@@ -279,6 +292,28 @@ func summarize(typ, path string, v resource.PropertyValue) string {
 		}
 	case path == "capacityProviderStrategies":
 		return elementField(v, "capacityProvider")
+	case path == "stepScalingPolicyConfiguration.stepAdjustments":
+		// "threshold+0: 1, threshold+20: 2": bounds are offsets from the alarm's threshold
+		var steps []string
+		for _, e := range v.ArrayValue() {
+			o := e.ObjectValue()
+			at := "below threshold"
+			if l := o["metricIntervalLowerBound"]; l.IsString() {
+				at = "threshold+" + l.StringValue()
+			} else if u := o["metricIntervalUpperBound"]; u.IsString() && u.StringValue() != "0" {
+				at = "below threshold+" + u.StringValue()
+			}
+			steps = append(steps, fmt.Sprintf("%s: %v", at, o["scalingAdjustment"].NumberValue()))
+		}
+		return strings.Join(steps, ", ")
+	case path == "target.input" && typ == "aws:scheduler/schedule:Schedule":
+		var in struct {
+			TaskDefinition string
+			Overrides      struct{ ContainerOverrides []struct{ Command []string } }
+		}
+		if json.Unmarshal([]byte(v.StringValue()), &in) == nil && len(in.Overrides.ContainerOverrides) > 0 {
+			return fmt.Sprintf("RunTask %s: %s", in.TaskDefinition, strings.Join(in.Overrides.ContainerOverrides[0].Command, " "))
+		}
 	case path == "subnetSpecs":
 		return elementField(v, "type")
 	}
@@ -314,7 +349,7 @@ func text(v resource.PropertyValue) string {
 	case v.IsString():
 		return v.StringValue()
 	case v.IsNumber():
-		return fmt.Sprint(v.NumberValue())
+		return strconv.FormatFloat(v.NumberValue(), 'f', -1, 64)
 	case v.IsBool():
 		return fmt.Sprint(v.BoolValue())
 	case v.IsArray():

@@ -27,22 +27,26 @@ func TestPlanSnapshots(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := p.Text()
-			path := filepath.Join("infra", "testdata", "plan-"+stack+".txt")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (create it with: go test ./infra/plan -update)", err)
-			}
-			if diff := lineDiff(string(want), got); diff != "" {
-				t.Errorf("plan of %s differs from %s (review, then go test ./infra/plan -update):\n%s", stack, path, diff)
-			}
+			checkSnapshot(t, p.Text(), filepath.Join("infra", "testdata", "plan-"+stack+".txt"))
 		})
+	}
+}
+
+// checkSnapshot compares a plan with its reviewed snapshot, or rewrites it with -update.
+func checkSnapshot(t *testing.T, got, path string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (create it with: go test ./infra/plan -update)", err)
+	}
+	if diff := lineDiff(string(want), got); diff != "" {
+		t.Errorf("plan differs from %s (review, then go test ./infra/plan -update):\n%s", path, diff)
 	}
 }
 

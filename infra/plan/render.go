@@ -55,6 +55,9 @@ func (p *Plan) Text() string {
 		tw.Flush()
 		fmt.Fprintf(&b, "  Prices of %s for %s. %s\n", p.Prices.Retrieved, c.Region, p.Prices.Spot)
 		fmt.Fprintf(&b, "  %s\n", p.Prices.Usage)
+		if p.Prices.Jobs != "" {
+			fmt.Fprintf(&b, "  %s\n", p.Prices.Jobs)
+		}
 	}
 
 	b.WriteString("\nRollout lead time, from deployment start\n")

@@ -179,15 +179,20 @@ func (ro *Rollout) stoppedTaskReport(ctx context.Context, req Request, td string
 	return lines
 }
 
-// serviceTasks lists and describes the service's tasks of a desired status, every
-// page (ListTasks pages, DescribeTasks takes at most 100).
+// serviceTasks lists and describes the service's tasks of a desired status.
 func (ro *Rollout) serviceTasks(ctx context.Context, req Request, status ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
+	return listServiceTasks(ctx, ro.ECS, req.Cluster, req.Service, status)
+}
+
+// listServiceTasks lists and describes a service's tasks of a desired status,
+// every page (ListTasks pages, DescribeTasks takes at most 100).
+func listServiceTasks(ctx context.Context, api ECS, cluster, service string, status ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
 	var arns []string
-	in := &ecs.ListTasksInput{Cluster: aws.String(req.Cluster), ServiceName: aws.String(req.Service), DesiredStatus: status}
+	in := &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: status}
 	for {
-		list, err := ro.ECS.ListTasks(ctx, in)
+		list, err := api.ListTasks(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("failed to list the tasks of service %s: %w", req.Service, err)
+			return nil, fmt.Errorf("failed to list the tasks of service %s: %w", service, err)
 		}
 		arns = append(arns, list.TaskArns...)
 		if list.NextToken == nil {
@@ -199,9 +204,9 @@ func (ro *Rollout) serviceTasks(ctx context.Context, req Request, status ecstype
 	for len(arns) > 0 {
 		batch := arns[:min(len(arns), 100)]
 		arns = arns[len(batch):]
-		out, err := ro.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(req.Cluster), Tasks: batch})
+		out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: batch})
 		if err != nil {
-			return nil, fmt.Errorf("failed to describe the tasks of service %s: %w", req.Service, err)
+			return nil, fmt.Errorf("failed to describe the tasks of service %s: %w", service, err)
 		}
 		tasks = append(tasks, out.Tasks...)
 	}

@@ -44,7 +44,7 @@ type Rule struct {
 
 // Rules returns every rule of the pack.
 func Rules() []Rule {
-	return []Rule{
+	return append([]Rule{
 		// network
 		{Name: "sg-world-ingress-listener-ports-only", Covers: "FSBP EC2.18, EC2.19; checkov CKV_AWS_24, CKV_AWS_25",
 			Description: "Ingress from 0.0.0.0/0 or ::/0 only on the load balancer's listener ports (80, 443).",
@@ -91,8 +91,13 @@ func Rules() []Rule {
 			Types: []string{tTaskDef}, Resource: perContainer("has a writable root filesystem", func(c map[string]any) bool { ro, _ := boolean(c, "readonlyRootFilesystem"); return ro })},
 		{Name: "container-logging", Covers: "FSBP ECS.9", Description: "Every container has a log configuration.",
 			Types: []string{tTaskDef}, Resource: perContainer("has no log configuration", func(c map[string]any) bool { return str(c, "logConfiguration", "logDriver") != "" })},
-		{Name: "container-health-check", Covers: "—", Description: "Every container has a health check.",
-			Types: []string{tTaskDef}, Resource: perContainer("has no health check", func(c map[string]any) bool { return len(list(c, "healthCheck", "command")) > 0 })},
+		// A container without ports (a worker, a scheduled job) has nothing to probe:
+		// its health check is optional, as its command gives one or not; ECS stops
+		// the task when its essential container exits either way.
+		{Name: "container-health-check", Covers: "—", Description: "Every container that listens on a port has a health check (a worker's or a job's, without ports, where its command gives one).",
+			Types: []string{tTaskDef}, Resource: perContainer("listens on a port and has no health check", func(c map[string]any) bool {
+				return len(list(c, "portMappings")) == 0 || len(list(c, "healthCheck", "command")) > 0
+			})},
 		{Name: "no-plaintext-secrets", Covers: "FSBP ECS.8", Description: "Variables named like *SECRET*, *PASSWORD*, *TOKEN*, *KEY* come through secrets, not the environment.",
 			Types: []string{tTaskDef}, Resource: plaintextSecrets},
 		{Name: "no-public-ip-prod", Covers: "FSBP ECS.2", Description: "In prod, tasks get no public IP (they run in private subnets behind NAT).",
@@ -158,7 +163,7 @@ func Rules() []Rule {
 		// tags
 		{Name: "required-tags", Covers: "FSBP ECS.13 (tagging)", Description: "Every taggable resource carries the stack's tags: " + strings.Join(requiredTags, ", ") + ".",
 			Types: taggable, Resource: requiredTagsRule},
-	}
+	}, jobRules()...)
 }
 
 // Check runs every rule over a stack's resources.
@@ -760,6 +765,7 @@ var taggable = []string{
 	tSG, tFlowLog, tLB, "aws:lb/targetGroup:TargetGroup", tListener, tTaskDef, tService, "aws:ecs/cluster:Cluster",
 	tRepo, tRole, tLogGroup, "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:codedeploy/application:Application", tCDGroup,
 	tParam, "aws:acm/certificate:Certificate", "aws:s3/bucketV2:BucketV2", "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+	tQueue, "aws:scheduler/scheduleGroup:ScheduleGroup", "aws:cloudwatch/eventRule:EventRule",
 }
 
 func requiredTagsRule(r Resource) []string {

@@ -17,7 +17,8 @@ if SECRET_KEY == PLACEHOLDER_SECRET_KEY and not DEBUG:
     )
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "*").split(",")
 
-INSTALLED_APPS = ["django.contrib.contenttypes"]
+# mysite is an app too: its management commands are the worker and the scheduled report.
+INSTALLED_APPS = ["django.contrib.contenttypes", "mysite"]
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 ROOT_URLCONF = "mysite.urls"
 WSGI_APPLICATION = "mysite.wsgi.application"

@@ -76,6 +76,10 @@ type Sim struct {
 	logs        map[string][]LogEvent // group + "\x00" + stream -> events
 	alarms      map[string]alarmState
 	ip          int
+	// rolling are the cluster's services with the ECS deployment controller
+	// (rolling.go), by name; workerCrash how their broken revisions fail.
+	rolling     map[string]*rollingService
+	workerCrash map[string]WorkerCrash
 }
 
 // LogEvent is one CloudWatch Logs event.
@@ -182,6 +186,8 @@ type simTask struct {
 	// crash is how it failed, if it did: an app that exited before nginx started,
 	// or a running task whose target failed the health checks.
 	crash *Crash
+	// containers are the task's container names (nil: the web task's app and nginx).
+	containers []string
 }
 
 // appSpecTarget is what the sim reads of an AppSpec.
@@ -913,6 +919,11 @@ func (s *Sim) describeServices(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	names, _ := body["services"].([]any)
+	if len(names) > 0 {
+		if rs := s.rollingFor(names[0]); rs != nil {
+			return map[string]any{"services": []any{s.describeRolling(rs)}}, nil
+		}
+	}
 	if len(names) == 0 || s.serviceFor(names[0]) == nil {
 		return map[string]any{"services": []any{}, "failures": []any{map[string]any{"reason": "MISSING"}}}, nil
 	}

@@ -133,6 +133,17 @@ func (s *Sim) listTasks(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	arns := []string{}
+	if rs := s.rollingFor(body["serviceName"]); rs != nil {
+		if body["desiredStatus"] == "STOPPED" { // the sim keeps no running tasks of rolling services
+			arns = s.rollingStopped(rs)
+		}
+		page, next := s.page(arns, body["nextToken"])
+		out := map[string]any{"taskArns": page}
+		if next != "" {
+			out["nextToken"] = next
+		}
+		return out, nil
+	}
 	service, byService := body["serviceName"]
 	stopped := body["desiredStatus"] == "STOPPED"
 	if svc := s.serviceFor(service); svc != nil || !byService { // a service's tasks, or the cluster's
@@ -189,6 +200,19 @@ func (s *Sim) describeTasks(body map[string]any) (any, *Error) {
 				nginx = map[string]any{"name": "nginx", "lastStatus": "STOPPED"}
 			}
 			task["containers"] = []any{map[string]any{"name": "app", "lastStatus": "STOPPED", "exitCode": t.exit}, nginx}
+			if t.containers != nil { // a worker's task: its own containers
+				var cs []any
+				for _, c := range t.containers {
+					// A task that never started has containers without an exit code
+					// (Container.exitCode, ECS API reference), only a reason.
+					if t.stopCode == "TaskFailedToStart" {
+						cs = append(cs, map[string]any{"name": c, "lastStatus": "STOPPED", "reason": t.reason})
+					} else {
+						cs = append(cs, map[string]any{"name": c, "lastStatus": "STOPPED", "exitCode": t.exit})
+					}
+				}
+				task["containers"] = cs
+			}
 		}
 		out = append(out, task)
 	}

@@ -1,0 +1,278 @@
+package fakeaws
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Rolling services: more ECS services in the sim's cluster, with the rolling (ECS)
+// deployment controller and the deployment circuit breaker — the stack's workers.
+// Pulumi's CreateService and UpdateService reach them through PutRollingService;
+// DescribeServices, ListTasks and DescribeTasks answer for them as ECS does (each
+// claim with its source):
+//   - an update of the task definition (or network, capacity, count) starts a new
+//     deployment, PRIMARY and IN_PROGRESS; the one before turns ACTIVE while its
+//     tasks still run, and INACTIVE (gone from the list) once the new one completed
+//     (Deployment.status, ECS API reference);
+//   - a healthy revision reaches its desired count and COMPLETED after Steps looks;
+//     with a desired count of 0 it completes at once;
+//   - a revision whose tasks fail in a way the circuit breaker counts (they never
+//     reach RUNNING, or fail their health checks) stops a task a look, each raising
+//     failedTasks; at 0.5 × the desired count, at least 3 and at most 200
+//     (ServiceDeploymentCircuitBreaker.threshold) the deployment is FAILED with
+//     "ECS deployment circuit breaker: tasks failed to start."; with rollback the
+//     most recent COMPLETED deployment becomes PRIMARY and IN_PROGRESS again (the
+//     same deployment, "How the Amazon ECS deployment circuit breaker detects
+//     failures", ECS developer guide) and completes after Steps looks, while the
+//     failed one turns ACTIVE, then INACTIVE; with no COMPLETED deployment the failed
+//     one stays PRIMARY and stalls;
+//   - a revision whose tasks reach RUNNING before they exit is not counted:
+//     "once a service deployment has one or more successfully running tasks, the
+//     failed task count resets to zero and stops being evaluated"
+//     (Deployment.failedTasks) — its deployment stays IN_PROGRESS while tasks keep
+//     stopping;
+//   - tasks a service starts carry the deployment's id in startedBy (RunTask's
+//     startedBy, ECS API reference).
+
+// RollingSpec is what Pulumi's CreateService or UpdateService declares for a
+// service with the ECS deployment controller.
+type RollingSpec struct {
+	Name, Cluster, TaskDefinition string
+	DesiredCount                  int
+	CircuitBreaker, Rollback      bool
+	Subnets, SecurityGroups       []string
+	AssignPublicIP                bool
+	CapacityProvider              string
+}
+
+// WorkerCrash is how a rolling revision's tasks fail.
+type WorkerCrash struct {
+	Reason   string // the task's stoppedReason
+	StopCode string // default EssentialContainerExited
+	ExitCode int    // the container's exit code
+	// Uncounted: the tasks reach RUNNING before they exit, so the circuit breaker
+	// never counts them.
+	Uncounted bool
+	// Logs are the app container's last lines, in its awslogs stream.
+	Logs []string
+}
+
+type rollingService struct {
+	spec        RollingSpec
+	deployments []*rollingDeployment // newest first, as DescribeServices lists them
+	updates     int
+}
+
+type rollingDeployment struct {
+	id, td, status, rollout, reason string
+	desired, running, failed        int
+	looks                           int
+	created, updated                time.Time
+}
+
+// PutRollingService is CreateService (first call) or UpdateService (later calls)
+// of a rolling service. A call that changes nothing ECS deploys starts no
+// deployment, as Pulumi makes no call then.
+func (s *Sim) PutRollingService(spec RollingSpec) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rolling == nil {
+		s.rolling = map[string]*rollingService{}
+	}
+	rs, ok := s.rolling[spec.Name]
+	if ok && sameRolling(rs.spec, spec) {
+		return
+	}
+	if !ok {
+		rs = &rollingService{}
+		s.rolling[spec.Name] = rs
+		s.event("rolling service %s created on %s with %d tasks", spec.Name, spec.TaskDefinition, spec.DesiredCount)
+	} else {
+		rs.updates++
+		s.event("rolling service %s updated to %s with %d tasks", spec.Name, spec.TaskDefinition, spec.DesiredCount)
+	}
+	rs.spec = spec
+	now := time.Now()
+	for _, d := range rs.deployments {
+		if d.status == "PRIMARY" {
+			d.status = "ACTIVE"
+		}
+	}
+	d := &rollingDeployment{id: s.next("ecs-svc/"), td: spec.TaskDefinition, status: "PRIMARY", rollout: "IN_PROGRESS",
+		desired: spec.DesiredCount, created: now, updated: now}
+	d.reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
+	rs.deployments = append([]*rollingDeployment{d}, rs.deployments...)
+}
+
+func sameRolling(a, b RollingSpec) bool {
+	return a.TaskDefinition == b.TaskDefinition && a.DesiredCount == b.DesiredCount && a.AssignPublicIP == b.AssignPublicIP &&
+		a.CapacityProvider == b.CapacityProvider && slices.Equal(a.Subnets, b.Subnets) && slices.Equal(a.SecurityGroups, b.SecurityGroups) &&
+		a.CircuitBreaker == b.CircuitBreaker && a.Rollback == b.Rollback
+}
+
+// WorkerCrashes makes the tasks of a rolling revision fail as c says.
+func (s *Sim) WorkerCrashes(taskDefinition string, c WorkerCrash) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.workerCrash == nil {
+		s.workerCrash = map[string]WorkerCrash{}
+	}
+	if c.StopCode == "" {
+		c.StopCode = "EssentialContainerExited"
+	}
+	s.workerCrash[taskDefinition] = c
+}
+
+// RollingDeployment is a rolling service's deployment as the sim knows it.
+type RollingDeployment struct {
+	ID, TaskDefinition, Status, RolloutState, Reason string
+}
+
+// RollingService returns what a rolling service runs (the PRIMARY deployment's
+// task definition), its deployments newest first, and how often it was updated;
+// "" when there is no such service.
+func (s *Sim) RollingService(name string) (taskDefinition string, deployments []RollingDeployment, updates int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.rolling[name]
+	if rs == nil {
+		return "", nil, 0
+	}
+	for _, d := range rs.deployments {
+		if d.status == "PRIMARY" {
+			taskDefinition = d.td
+		}
+		deployments = append(deployments, RollingDeployment{ID: d.id, TaskDefinition: d.td, Status: d.status, RolloutState: d.rollout, Reason: d.reason})
+	}
+	return taskDefinition, deployments, rs.updates
+}
+
+// rollingFor answers for the rolling service named in a request, or nil.
+func (s *Sim) rollingFor(name any) *rollingService {
+	n := fmt.Sprint(name)
+	for key, rs := range s.rolling {
+		if n == key || strings.HasSuffix(n, "/"+key) {
+			return rs
+		}
+	}
+	return nil
+}
+
+// circuitThreshold is when the breaker trips (ServiceDeploymentCircuitBreaker).
+func circuitThreshold(desired int) int { return min(200, max(3, (desired+1)/2)) }
+
+// advanceRolling moves a rolling service's deployments one look on.
+func (s *Sim) advanceRolling(rs *rollingService) {
+	now := time.Now()
+	var primary *rollingDeployment
+	for _, d := range rs.deployments {
+		if d.status == "PRIMARY" {
+			primary = d
+		}
+	}
+	if primary == nil || primary.rollout != "IN_PROGRESS" {
+		s.drainRolling(rs, primary)
+		return
+	}
+	primary.looks++
+	crash, broken := s.workerCrash[primary.td]
+	switch {
+	case primary.desired == 0:
+		primary.rollout, primary.reason, primary.updated = "COMPLETED", fmt.Sprintf("ECS deployment %s completed.", primary.id), now
+	case !broken:
+		if primary.looks >= s.Steps {
+			primary.running = primary.desired
+			primary.rollout, primary.reason, primary.updated = "COMPLETED", fmt.Sprintf("ECS deployment %s completed.", primary.id), now
+			s.event("rolling service %s: deployment %s of %s completed", rs.spec.Name, primary.id, primary.td)
+		}
+	default: // each look, another task of the broken revision has stopped
+		t := s.newTask(primary.td, primary.id)
+		for _, line := range crash.Logs {
+			s.log(t, "app", line)
+		}
+		t.stopped, t.reason, t.stopCode, t.exit, t.stoppedAt, t.containers = true, crash.Reason, crash.StopCode, crash.ExitCode, now, []string{"app"}
+		if crash.Uncounted {
+			break
+		}
+		primary.failed++
+		if primary.failed < circuitThreshold(primary.desired) || !rs.spec.CircuitBreaker {
+			break
+		}
+		primary.rollout, primary.reason, primary.updated = "FAILED", "ECS deployment circuit breaker: tasks failed to start.", now
+		s.event("rolling service %s: deployment %s of %s failed", rs.spec.Name, primary.id, primary.td)
+		if !rs.spec.Rollback {
+			break
+		}
+		for _, d := range rs.deployments {
+			if d != primary && d.rollout == "COMPLETED" && d.status != "INACTIVE" {
+				primary.status = "ACTIVE"
+				d.status, d.rollout, d.looks, d.updated = "PRIMARY", "IN_PROGRESS", 0, now
+				d.reason = fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", d.id)
+				s.event("rolling service %s: rolling back to %s (%s)", rs.spec.Name, d.id, d.td)
+				break
+			}
+		}
+	}
+	s.drainRolling(rs, primary)
+}
+
+// drainRolling retires the deployments a completed primary replaced.
+func (s *Sim) drainRolling(rs *rollingService, primary *rollingDeployment) {
+	if primary == nil || primary.rollout != "COMPLETED" {
+		return
+	}
+	for _, d := range rs.deployments {
+		if d != primary && d.status == "ACTIVE" {
+			d.status, d.running = "INACTIVE", 0
+		}
+	}
+}
+
+func (s *Sim) describeRolling(rs *rollingService) map[string]any {
+	s.advanceRolling(rs)
+	deps := []any{}
+	td, running := "", 0
+	for _, d := range rs.deployments {
+		if d.status == "INACTIVE" { // completely replaced: no longer listed
+			continue
+		}
+		if d.status == "PRIMARY" {
+			td = d.td
+		}
+		running += d.running
+		deps = append(deps, map[string]any{
+			"id": d.id, "status": d.status, "taskDefinition": d.td,
+			"desiredCount": d.desired, "runningCount": d.running, "pendingCount": max(0, d.desired-d.running), "failedTasks": d.failed,
+			"rolloutState": d.rollout, "rolloutStateReason": d.reason,
+			"createdAt": float64(d.created.UnixMilli()) / 1000, "updatedAt": float64(d.updated.UnixMilli()) / 1000,
+			"launchType": "FARGATE",
+		})
+	}
+	return map[string]any{
+		"serviceName": rs.spec.Name, "clusterArn": rs.spec.Cluster, "status": "ACTIVE",
+		"desiredCount": rs.spec.DesiredCount, "runningCount": running, "taskDefinition": td,
+		"deploymentController": map[string]any{"type": "ECS"},
+		"deploymentConfiguration": map[string]any{
+			"deploymentCircuitBreaker": map[string]any{"enable": rs.spec.CircuitBreaker, "rollback": rs.spec.Rollback},
+			"maximumPercent":           200, "minimumHealthyPercent": 100,
+		},
+		"deployments": deps,
+	}
+}
+
+// rollingStopped lists a rolling service's stopped tasks, oldest first.
+func (s *Sim) rollingStopped(rs *rollingService) []string {
+	ids := map[string]bool{}
+	for _, d := range rs.deployments {
+		ids[d.id] = true
+	}
+	arns := []string{}
+	for _, arn := range s.taskOrder {
+		if t := s.tasks[arn]; t.stopped && ids[t.startedBy] {
+			arns = append(arns, arn)
+		}
+	}
+	return arns
+}

@@ -1,0 +1,293 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// The worker verdict: a worker is an ECS service with the rolling (ECS) deployment
+// controller and the deployment circuit breaker with rollback. Pulumi's
+// UpdateService starts the rolling deployment; this follows it to its verdict and
+// fails `pulumi up`, naming the worker, when it fails. What AWS reports, and where
+// it surprises:
+//   - DescribeServices lists the service's deployments: the PRIMARY one (the most
+//     recent) and ACTIVE ones still running tasks; rolloutState IN_PROGRESS, then
+//     COMPLETED at steady state, or FAILED when the circuit breaker trips, with
+//     rolloutStateReason saying why (Deployment, ECS API reference).
+//   - The breaker trips at 0.5 × the desired count failed tasks, at least 3 and at
+//     most 200 (ServiceDeploymentCircuitBreaker.threshold, ECS API reference). With
+//     rollback it rolls back to the most recent COMPLETED deployment, which turns
+//     IN_PROGRESS again and becomes the service's deployment; without one the
+//     deployment stalls ("How the Amazon ECS deployment circuit breaker detects
+//     failures", ECS developer guide).
+//   - failedTasks counts tasks that cannot launch, never reach RUNNING or fail
+//     their health checks; "once a service deployment has one or more successfully
+//     running tasks, the failed task count resets to zero and stops being
+//     evaluated" (Deployment.failedTasks). A revision whose tasks start and then
+//     exit never trips the breaker (also aws/containers-roadmap#1206): the
+//     deployment stays IN_PROGRESS while ECS replaces crashed tasks for ever. The
+//     verdict counts stopped tasks of the revision itself, as the first web
+//     revision's judgement does.
+//   - The rolling deployment keeps the old tasks until the new ones are healthy
+//     (minimumHealthyPercent 100), so a failed worker revision leaves the previous
+//     one working.
+//   - After a rollback Pulumi's state still holds the declared revision; the next
+//     `pulumi up` of the same code changes nothing, so the verdict compares what
+//     runs with what is declared every time, and says so.
+
+// WorkerRelease is a worker service and the revision it is declared to run.
+type WorkerRelease struct {
+	Worker         string // the name in the stack's config
+	Cluster        string
+	Service        string
+	TaskDefinition string
+	Timeout        time.Duration
+}
+
+// WorkerResult says what runs.
+type WorkerResult struct {
+	Deployment string // the ECS deployment id (ecs-svc/…)
+	Summary    string
+}
+
+// WorkerState is the verdict on a worker service's deployments.
+type WorkerState int
+
+const (
+	WorkerRolling     WorkerState = iota // the declared revision is rolling out
+	WorkerDone                           // it runs, its deployment completed
+	WorkerFailed                         // its deployment failed and nothing rolls back (stalled)
+	WorkerRollingBack                    // it failed; the circuit breaker rolls back to an earlier revision
+	WorkerRolledBack                     // another revision runs: rolled back (now or before)
+)
+
+// WorkerVerdict is EvaluateWorker's answer.
+type WorkerVerdict struct {
+	State WorkerState
+	// Ours is the deployment of the declared revision (nil once it is gone);
+	// Primary the service's most recent deployment.
+	Ours, Primary *ecstypes.Deployment
+}
+
+// EvaluateWorker judges a service's deployments against the declared revision. It
+// is pure, so its rules are table-tested apart from the polling.
+func EvaluateWorker(deployments []ecstypes.Deployment, taskDefinition string) WorkerVerdict {
+	var v WorkerVerdict
+	for i := range deployments {
+		d := &deployments[i]
+		if aws.ToString(d.Status) == "PRIMARY" {
+			v.Primary = d
+		}
+		if aws.ToString(d.TaskDefinition) == taskDefinition && aws.ToString(d.Status) != "INACTIVE" &&
+			(v.Ours == nil || aws.ToString(d.Status) == "PRIMARY") {
+			v.Ours = d
+		}
+	}
+	switch {
+	case v.Ours != nil && v.Ours.RolloutState == ecstypes.DeploymentRolloutStateFailed:
+		v.State = WorkerFailed
+		if v.Primary != nil && v.Primary != v.Ours {
+			v.State = WorkerRollingBack
+			if v.Primary.RolloutState == ecstypes.DeploymentRolloutStateCompleted {
+				v.State = WorkerRolledBack
+			}
+		}
+	case v.Ours != nil && v.Ours == v.Primary:
+		done := v.Ours.RolloutState == ecstypes.DeploymentRolloutStateCompleted ||
+			// Without the circuit breaker ECS reports no rollout state: steady is the
+			// only deployment with its desired count running.
+			(v.Ours.RolloutState == "" && len(deployments) == 1 && v.Ours.RunningCount == v.Ours.DesiredCount)
+		if done {
+			v.State = WorkerDone
+		}
+	case v.Primary != nil && aws.ToString(v.Primary.TaskDefinition) != taskDefinition:
+		// Our deployment is gone (INACTIVE) or never became primary: what runs was
+		// rolled back to, by the circuit breaker or by hand.
+		v.State = WorkerRollingBack
+		if v.Primary.RolloutState == ecstypes.DeploymentRolloutStateCompleted {
+			v.State = WorkerRolledBack
+		}
+	}
+	return v
+}
+
+// WaitForWorker follows the worker's rolling deployment of the declared revision
+// until it completes, and returns an error naming the worker and saying why when
+// it fails: the circuit breaker's verdict and rollback, the stopped tasks with
+// their stop codes, reasons, exit codes and last log lines (ro.Logs), or a
+// revision crash-looping in a way the breaker does not count. It uses ro.ECS,
+// ro.Logs and ro.Log, and makes no write call.
+func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (WorkerResult, error) {
+	ctx := parent
+	if w.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(parent, w.Timeout)
+		defer cancel()
+	}
+	api, log := ro.ECS, ro.Log
+	// Only tasks that stop from now on count (ListTasks(STOPPED) also returns tasks
+	// stopped up to an hour ago); ECS's timestamps are rounded, so from the second.
+	began := time.Now().Truncate(time.Second)
+	last, failedSeen := "", ""
+	// ECS's API is eventually consistent: a deployment Pulumi just started may be
+	// missing from the first looks. Only a declared revision absent from several
+	// looks in a row means it was rolled back before this run.
+	absent := 0
+	for {
+		svc, err := describeWorker(ctx, api, w)
+		if err != nil {
+			return WorkerResult{}, workerWaitError(parent, ctx, w, err, last)
+		}
+		v := EvaluateWorker(svc.Deployments, w.TaskDefinition)
+		line := workerLine(v)
+		if line != last {
+			log.Info(fmt.Sprintf("worker %s: %s", w.Worker, line))
+			last = line
+		}
+		switch v.State {
+		case WorkerDone:
+			id := aws.ToString(v.Ours.Id)
+			return WorkerResult{Deployment: id, Summary: WorkerSummary(w.TaskDefinition, id)}, nil
+		case WorkerFailed:
+			return WorkerResult{}, ro.workerFailure(ctx, w, v, "", began, "ECS launches no more tasks of it, and no earlier completed deployment exists to roll back to: fix the revision and `pulumi up` again")
+		case WorkerRolledBack:
+			if v.Ours == nil && failedSeen == "" {
+				if absent++; absent < absentLooks {
+					break
+				}
+				// Rolled back before this run: Pulumi's state holds a revision that
+				// does not run.
+				return WorkerResult{}, fmt.Errorf("worker %s runs %s, not the declared %s: its rolling deployment was rolled back (by the deployment circuit breaker, or by hand) and Pulumi's state still records the declared revision; fix the revision and `pulumi up`, or `pulumi up --refresh` to roll the same revision out again",
+					w.Worker, shortARN(aws.ToString(v.Primary.TaskDefinition)), shortARN(w.TaskDefinition))
+			}
+			return WorkerResult{}, ro.workerFailure(ctx, w, v, failedSeen, began, fmt.Sprintf("the circuit breaker rolled the service back: %s runs again", shortARN(aws.ToString(v.Primary.TaskDefinition))))
+		case WorkerRollingBack:
+			if v.Ours != nil && failedSeen == "" {
+				failedSeen = aws.ToString(v.Ours.RolloutStateReason)
+			}
+		case WorkerRolling:
+			// A revision whose tasks reach RUNNING before they exit is never counted
+			// by the breaker: count its stopped tasks here.
+			if v.Ours != nil && v.Ours.FailedTasks == 0 {
+				stopped, err := stoppedWorkerTasks(ctx, api, w, began)
+				if err != nil {
+					return WorkerResult{}, workerWaitError(parent, ctx, w, err, last)
+				}
+				if n := failedTaskThreshold(v.Ours.DesiredCount); len(stopped) >= n && v.Ours.DesiredCount > 0 {
+					return WorkerResult{}, fmt.Errorf("worker %s: revision %s crash-loops: %d tasks stopped (%s); the deployment circuit breaker has not tripped, since ECS stops counting failures once a task reached RUNNING, so ECS keeps replacing them while the previous revision's tasks keep running; fix the revision and `pulumi up` again, or roll back with `aws ecs update-service --cluster %s --service %s --task-definition <previous revision>`%s",
+						w.Worker, shortARN(w.TaskDefinition), len(stopped), stopReasons(stopped), w.Cluster, w.Service, ro.workerReport(ctx, w, began))
+				}
+			}
+		}
+		if err := ro.sleep(ctx); err != nil {
+			return WorkerResult{}, workerWaitError(parent, ctx, w, err, last)
+		}
+	}
+}
+
+// absentLooks is how many looks in a row must miss the declared revision before
+// the verdict calls it rolled back earlier.
+const absentLooks = 3
+
+// WorkerSummary says what a worker runs (the workerRollouts output): it depends on
+// what runs only, so an unchanged stack shows no output change.
+func WorkerSummary(taskDefinition, deployment string) string {
+	return fmt.Sprintf("%s runs (deployment %s completed)", shortARN(taskDefinition), deployment)
+}
+
+func describeWorker(ctx context.Context, api ECS, w WorkerRelease) (ecstypes.Service, error) {
+	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(w.Cluster), Services: []string{w.Service}})
+	if err != nil {
+		return ecstypes.Service{}, fmt.Errorf("failed to describe worker service %s: %w", w.Service, err)
+	}
+	if len(out.Services) == 0 || aws.ToString(out.Services[0].Status) == "INACTIVE" {
+		return ecstypes.Service{}, fmt.Errorf("worker service %s not found in cluster %s", w.Service, w.Cluster)
+	}
+	return out.Services[0], nil
+}
+
+func workerLine(v WorkerVerdict) string {
+	d := v.Ours
+	if d == nil {
+		d = v.Primary
+	}
+	if d == nil {
+		return "no deployment"
+	}
+	line := fmt.Sprintf("%s %s: %d of %d tasks running, %d pending", shortARN(aws.ToString(d.TaskDefinition)), strings.ToLower(string(d.RolloutState)), d.RunningCount, d.DesiredCount, d.PendingCount)
+	if d.FailedTasks > 0 {
+		line += fmt.Sprintf(", %d failed", d.FailedTasks)
+	}
+	if r := aws.ToString(d.RolloutStateReason); r != "" && d.RolloutState == ecstypes.DeploymentRolloutStateFailed {
+		line += " (" + r + ")"
+	}
+	return line
+}
+
+// workerFailure describes a failed deployment of the declared revision: the
+// circuit breaker's reason, what became of the service, and the tasks that stopped.
+// reason is the breaker's reason as seen earlier, for when the failed deployment
+// is no longer listed.
+func (ro *Rollout) workerFailure(ctx context.Context, w WorkerRelease, v WorkerVerdict, reason string, began time.Time, then string) error {
+	msg := fmt.Sprintf("worker %s: rolling deployment of %s failed", w.Worker, shortARN(w.TaskDefinition))
+	if v.Ours != nil {
+		reason = aws.ToString(v.Ours.RolloutStateReason)
+	}
+	if reason = strings.TrimSuffix(reason, "."); reason != "" {
+		msg += ": " + reason
+	}
+	msg += "; " + then
+	// The stopped tasks are the evidence; failing to list them must not hide the verdict.
+	stopped, err := stoppedWorkerTasks(ctx, ro.ECS, w, began)
+	switch {
+	case err != nil:
+		msg += fmt.Sprintf(" (its stopped tasks could not be read: %v)", err)
+	case len(stopped) > 0:
+		msg += fmt.Sprintf("; stopped tasks: %s", stopReasons(stopped))
+	}
+	return errors.New(msg + ro.workerReport(ctx, w, began))
+}
+
+// workerReport is the failure report's part about the revision's stopped tasks:
+// each one's stop code, reason and exit codes, and each container's last log
+// lines from its awslogs stream (diagnose.go); "" when there is nothing to show.
+func (ro *Rollout) workerReport(ctx context.Context, w WorkerRelease, began time.Time) string {
+	lines := ro.stoppedTaskReport(ctx, Request{Cluster: w.Cluster, Service: w.Service}, w.TaskDefinition, began)
+	if len(lines) == 0 {
+		return ""
+	}
+	return "\nwhy it failed:\n  " + strings.Join(lines, "\n  ")
+}
+
+// stoppedWorkerTasks are the service's tasks of the declared revision that
+// stopped since `since` for a reason that means the revision is broken.
+func stoppedWorkerTasks(ctx context.Context, api ECS, w WorkerRelease, since time.Time) ([]ecstypes.Task, error) {
+	all, err := listServiceTasks(ctx, api, w.Cluster, w.Service, ecstypes.DesiredStatusStopped)
+	if err != nil {
+		return nil, fmt.Errorf("worker %s: %w", w.Worker, err)
+	}
+	var tasks []ecstypes.Task
+	for _, t := range all {
+		if aws.ToString(t.TaskDefinitionArn) == w.TaskDefinition && t.StoppedAt != nil && !t.StoppedAt.Before(since) && brokenStop(t) {
+			tasks = append(tasks, t)
+		}
+	}
+	return tasks, nil
+}
+
+func workerWaitError(parent, ctx context.Context, w WorkerRelease, err error, last string) error {
+	switch {
+	case parent.Err() != nil:
+		return fmt.Errorf("worker %s: interrupted while its rolling deployment of %s was under way (ECS carries on): %w", w.Worker, shortARN(w.TaskDefinition), parent.Err())
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("worker %s: rolling deployment of %s did not complete within %s (%s); ECS carries on with it", w.Worker, shortARN(w.TaskDefinition), w.Timeout, last)
+	}
+	return fmt.Errorf("worker %s: %w", w.Worker, err)
+}

@@ -1,0 +1,461 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
+	"ecs-bluegreen/infra"
+	"ecs-bluegreen/infra/offline"
+	"ecs-bluegreen/infra/rollout/fakeaws"
+	"ecs-bluegreen/policy/rules"
+)
+
+// These tests run the whole program, `pulumi up` after `pulumi up`, with a worker
+// and a schedule beside the web service, against fakeaws.Sim: Pulumi creating or
+// updating a worker's ECS service reaches the sim's rolling services
+// (liveStack.createWorker), and the web service's CodeDeploy deployment is the
+// sim's. They show the release order of one `pulumi up`: web blue/green first; the
+// workers' and schedules' task definitions only once it succeeded.
+
+const (
+	tQueue         = "aws:sqs/queue:Queue"
+	tQueuePolicy   = "aws:sqs/queuePolicy:QueuePolicy"
+	tSchedule      = "aws:scheduler/schedule:Schedule"
+	tScheduleGroup = "aws:scheduler/scheduleGroup:ScheduleGroup"
+	tEventRule     = "aws:cloudwatch/eventRule:EventRule"
+	tEventTarget   = "aws:cloudwatch/eventTarget:EventTarget"
+)
+
+// jobsConfig is a queue, a worker that consumes it and a daily schedule.
+func jobsConfig() map[string]string {
+	return map[string]string{
+		"queues":    `{"jobs": {"visibilityTimeoutSeconds": 60}}`,
+		"workers":   `{"worker": {"command": ["python", "manage.py", "worker"], "count": 2, "queue": "jobs", "healthCheck": ["CMD-SHELL", "python manage.py worker --check"]}}`,
+		"schedules": `{"report": {"schedule": "cron(0 3 * * ? *)", "timezone": "Asia/Seoul", "command": ["python", "manage.py", "report"], "timeoutMinutes": 10}}`,
+	}
+}
+
+func withConfig(base map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// tdOf is a dev task definition ARN of a family suffix at a revision.
+func tdOf(suffix string, rev int) string {
+	return fmt.Sprintf("arn:aws:ecs:ap-northeast-2:%s:task-definition/ecs-bluegreen-dev-web-%s:%d", offline.Account, suffix, rev)
+}
+
+// createWorker makes in the sim what Pulumi's CreateService or UpdateService of a
+// worker would.
+func (s *liveStack) createWorker(r *offline.Resource) {
+	t := s.t
+	s.sim.PutRollingService(fakeaws.RollingSpec{
+		Name: str(t, r, "out:name"), Cluster: str(t, r, "cluster"), TaskDefinition: str(t, r, "taskDefinition"),
+		DesiredCount:   num(t, r, "desiredCount"),
+		CircuitBreaker: boolean(t, r, "deploymentCircuitBreaker.enable"), Rollback: boolean(t, r, "deploymentCircuitBreaker.rollback"),
+		Subnets: strs(t, r, "networkConfiguration.subnets"), SecurityGroups: strs(t, r, "networkConfiguration.securityGroups"),
+		AssignPublicIP:   boolean(t, r, "networkConfiguration.assignPublicIp"),
+		CapacityProvider: str(t, r, "capacityProviderStrategies.0.capacityProvider"),
+	})
+}
+
+// when returns when the sim's timeline first records an event containing all parts.
+func (s *liveStack) when(parts ...string) time.Time {
+	s.t.Helper()
+	for _, e := range s.sim.Timeline() {
+		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(e.What, p) }) {
+			return e.At
+		}
+	}
+	s.t.Fatalf("no event with %q in the sim's timeline", parts)
+	return time.Time{}
+}
+
+// liveJobs is a live dev stack after its first `up` with jobsConfig: the config,
+// that run, and the worker service's name.
+func liveJobs(t *testing.T) (*liveStack, map[string]string, run, string) {
+	t.Helper()
+	s, cfg := newLiveStack(t, "dev"), jobsConfig()
+	first := s.up(cfg)
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	return s, cfg, first, str(t, first.one(tService, "web-worker"), "out:name")
+}
+
+// scheduleInput reads a schedule's RunTask request.
+func scheduleInput(t *testing.T, r *offline.Resource) runTask {
+	t.Helper()
+	var in runTask
+	if err := json.Unmarshal([]byte(str(t, r, "target.input")), &in); err != nil {
+		t.Fatalf("%s: target.input: %v", r.URN, err)
+	}
+	return in
+}
+
+type runTask struct {
+	Cluster, TaskDefinition, StartedBy string
+	Overrides                          struct {
+		ContainerOverrides []struct {
+			Name    string
+			Command []string
+		}
+	}
+}
+
+// TestWorkersAndSchedulesFollowTheWebRelease: a changed build makes one web
+// deployment; only after it succeeded are the worker's and the schedule's new
+// task definitions registered, the worker rolled to its new revision and the
+// schedule pointed at its new one — the order read from the sim's timeline and the
+// registrations' times.
+func TestWorkersAndSchedulesFollowTheWebRelease(t *testing.T) {
+	s, cfg, first, worker := liveJobs(t)
+	if td, _, _ := s.sim.RollingService(worker); td != tdOf("worker", 1) {
+		t.Fatalf("worker runs %q after the first up", td)
+	}
+	if got := first.outputs["workerRollouts"].(map[string]string)["worker"]; !strings.HasPrefix(fmt.Sprint(got), "ecs-bluegreen-dev-web-worker:1 runs (deployment ecs-svc/") {
+		t.Errorf("workerRollouts %v", first.outputs["workerRollouts"])
+	}
+
+	second := s.up(withConfig(cfg, "appContext", changedApp(t)))
+	if second.err != nil {
+		t.Fatal(second.err)
+	}
+	if w := second.writes(); !reflect.DeepEqual(w, []string{"CreateDeployment"}) {
+		t.Fatalf("writes %v, want the one web deployment (the worker's update is Pulumi's)", w)
+	}
+	var created time.Time
+	for _, q := range second.ops {
+		if q.Op == "CreateDeployment" {
+			created = q.At
+		}
+	}
+	webDone := s.when("deployment d-", "succeeded")
+	if webDone.Before(created) {
+		t.Fatalf("web deployment succeeded at %v, before it was created at %v", webDone, created)
+	}
+	for _, name := range []string{"web-worker", "web-report"} {
+		td := second.one(tTaskDef, name)
+		if td.Started.Before(webDone) {
+			t.Errorf("%s registered at %v, before the web deployment succeeded at %v", name, td.Started, webDone)
+		}
+	}
+	if rolled := s.when("rolling service", "updated to "+tdOf("worker", 2)); rolled.Before(webDone) {
+		t.Errorf("worker rolled to its new revision at %v, before the web deployment succeeded at %v", rolled, webDone)
+	}
+	if td, _, updates := s.sim.RollingService(worker); td != tdOf("worker", 2) || updates != 1 {
+		t.Errorf("worker runs %s after %d updates, want %s after one", td, updates, tdOf("worker", 2))
+	}
+	sched := second.one(tSchedule, "web-report")
+	if sched.Started.Before(webDone) {
+		t.Errorf("schedule registered at %v, before the web deployment succeeded at %v", sched.Started, webDone)
+	}
+	in := scheduleInput(t, sched)
+	if in.TaskDefinition != tdOf("report", 2) {
+		t.Errorf("schedule runs %s, want the new revision %s", in.TaskDefinition, tdOf("report", 2))
+	}
+	if o := in.Overrides.ContainerOverrides; len(o) != 1 || o[0].Name != "app" || !reflect.DeepEqual(o[0].Command, []string{"timeout", "-s", "TERM", "600", "python", "manage.py", "report"}) {
+		t.Errorf("schedule's override %+v", o)
+	}
+	if got := second.outputs["workerRollouts"].(map[string]string)["worker"]; !strings.HasPrefix(fmt.Sprint(got), "ecs-bluegreen-dev-web-worker:2 runs") {
+		t.Errorf("workerRollouts %v", second.outputs["workerRollouts"])
+	}
+}
+
+// TestIdenticalUpWithWorkers: with a worker and a schedule, an unchanged `pulumi
+// up` still writes nothing; the worker's verdict reads its service once.
+func TestIdenticalUpWithWorkers(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	first := s.up(jobsConfig())
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	second := s.up(jobsConfig())
+	if second.err != nil {
+		t.Fatal(second.err)
+	}
+	if ops := second.names(); !reflect.DeepEqual(ops, []string{"GetParameter", "DescribeServices", "DescribeServices"}) {
+		t.Errorf("identical up made %v, want the web's look and one look at the worker", ops)
+	}
+	if !reflect.DeepEqual(second.outputs, first.outputs) {
+		t.Errorf("outputs changed on an identical up:\n first  %v\n second %v", first.outputs, second.outputs)
+	}
+}
+
+// TestFailedWebRolloutLeavesWorkersAndSchedules: when the web deployment fails,
+// no worker or schedule task definition is registered and nothing updates the
+// worker or the schedule: they stay on the revision that still serves.
+func TestFailedWebRolloutLeavesWorkersAndSchedules(t *testing.T) {
+	s, cfg, _, worker := liveJobs(t)
+	s.sim.Crashes(tdDev(2), fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	r := s.up(withConfig(cfg, "appContext", changedApp(t)))
+	if r.err == nil || !strings.Contains(r.err.Error(), "HEALTH_CONSTRAINTS") {
+		t.Fatalf("error %v", r.err)
+	}
+	for _, typ := range []string{tTaskDef, tService, tSchedule} {
+		for _, res := range r.all(typ) {
+			if res.Name != "web" {
+				t.Errorf("%s registered although the web deployment failed", res.URN)
+			}
+		}
+	}
+	if td, _, updates := s.sim.RollingService(worker); td != tdOf("worker", 1) || updates != 0 {
+		t.Errorf("worker runs %s after %d updates, want %s untouched", td, updates, tdOf("worker", 1))
+	}
+	if td, _ := s.sim.Serving(); td != tdDev(1) {
+		t.Errorf("web serves %s after the rollback", td)
+	}
+}
+
+// TestCrashingWorkerFailsUp: the web deployment succeeds, the worker's new
+// revision crashes: the circuit breaker fails its deployment and rolls back, and
+// `pulumi up` fails naming the worker, with the breaker's reason and the stopped
+// tasks. The next identical `up` says the worker runs the previous revision.
+func TestCrashingWorkerFailsUp(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	cfg := jobsConfig()
+	if r := s.up(cfg); r.err != nil {
+		t.Fatal(r.err)
+	}
+	s.sim.WorkerCrashes(tdOf("worker", 2), fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3,
+		Logs: []string{"django.core.exceptions.ImproperlyConfigured: WORKER_QUEUE_URL is not set"}})
+	cfg["appContext"] = changedApp(t)
+	r := s.up(cfg)
+	for _, want := range []string{
+		"rollout: worker worker: rolling deployment of ecs-bluegreen-dev-web-worker:2 failed: ECS deployment circuit breaker: tasks failed to start",
+		"the circuit breaker rolled the service back: ecs-bluegreen-dev-web-worker:1 runs again",
+		"stopped tasks: 3× Essential container in task exited [app exit 3]",
+		// and the last log lines of the worker's own stream
+		"container app: exit 3\n      | django.core.exceptions.ImproperlyConfigured: WORKER_QUEUE_URL is not set",
+	} {
+		if r.err == nil || !strings.Contains(r.err.Error(), want) {
+			t.Errorf("error %v\nwant %q", r.err, want)
+		}
+	}
+	if td, _ := s.sim.Serving(); td != tdDev(2) {
+		t.Errorf("web serves %s: its deployment had succeeded", td)
+	}
+	worker := str(t, r.one(tService, "web-worker"), "out:name")
+	if td, _, _ := s.sim.RollingService(worker); td != tdOf("worker", 1) {
+		t.Errorf("worker runs %s after the breaker's rollback", td)
+	}
+	next := s.up(cfg)
+	if next.err == nil || !strings.Contains(next.err.Error(), "worker worker runs ecs-bluegreen-dev-web-worker:1, not the declared ecs-bluegreen-dev-web-worker:2") {
+		t.Errorf("next up: %v", next.err)
+	}
+	if w := next.writes(); len(w) != 0 {
+		t.Errorf("next up wrote %v", w)
+	}
+}
+
+// TestJobsGraph: the workers' and schedules' resources and their wiring.
+func TestJobsGraph(t *testing.T) {
+	cfg := withConfig(jobsConfig(), "workers", `{"worker": {"command": ["python", "manage.py", "worker"], "minCount": 0, "maxCount": 3, "queue": "jobs", "spot": true, "healthCheck": ["python", "manage.py", "worker", "--check"]}}`)
+	g := runStack(t, "dev", cfg)
+	sg, svc, td := g.one(tSG, "-jobs"), g.one(tService, "web-worker"), g.one(tTaskDef, "web-worker")
+	if n := len(prop(t, sg, "ingress").ArrayValue()); n != 0 {
+		t.Errorf("%s: %d ingress rules, want none: nothing connects to a worker", sg.URN, n)
+	}
+	eq(t, svc, "deploymentController.type", str(t, svc, "deploymentController.type"), "ECS")
+	eq(t, svc, "circuit breaker", []bool{boolean(t, svc, "deploymentCircuitBreaker.enable"), boolean(t, svc, "deploymentCircuitBreaker.rollback")}, []bool{true, true})
+	eq(t, svc, "networkConfiguration.securityGroups", strs(t, svc, "networkConfiguration.securityGroups"), []string{sg.ID})
+	eq(t, svc, "networkConfiguration.subnets", strs(t, svc, "networkConfiguration.subnets"), strs(t, g.one(tService, "web"), "networkConfiguration.subnets"))
+	eq(t, svc, "capacity provider", str(t, svc, "capacityProviderStrategies.0.capacityProvider"), "FARGATE_SPOT")
+	eq(t, svc, "ignoreChanges", svc.IgnoreChanges, []string{"desiredCount"})
+	eq(t, svc, "taskDefinition", str(t, svc, "taskDefinition"), str(t, td, "out:arn"))
+
+	var defs []struct {
+		Name, Image, User      string
+		Command                []string
+		ReadonlyRootFilesystem bool
+		Environment            []struct{ Name, Value string }
+		Secrets                []struct{ Name, ValueFrom string }
+		HealthCheck            struct{ Command []string }
+		LogConfiguration       struct{ Options map[string]string }
+	}
+	if err := json.Unmarshal([]byte(str(t, td, "containerDefinitions")), &defs); err != nil || len(defs) != 1 {
+		t.Fatalf("%s: containers %v, %v", td.URN, defs, err)
+	}
+	c := defs[0]
+	eq(t, td, "image (the app of the same build)", c.Image, str(t, g.one(tImage, "web-app"), "out:repoDigest"))
+	eq(t, td, "command", c.Command, []string{"python", "manage.py", "worker"})
+	eq(t, td, "user, read-only root", []any{c.User, c.ReadonlyRootFilesystem}, []any{"10001", true})
+	eq(t, td, "health check", c.HealthCheck.Command, []string{"CMD", "python", "manage.py", "worker", "--check"})
+	eq(t, td, "log stream prefix and group", []string{c.LogConfiguration.Options["awslogs-stream-prefix"], c.LogConfiguration.Options["awslogs-group"]}, []string{"worker", str(t, g.one(tLogGroup, "web"), "out:name")})
+	env := map[string]string{}
+	for _, e := range c.Environment {
+		env[e.Name] = e.Value
+	}
+	queueURL := str(t, g.one(tQueue, "web-jobs"), "out:url")
+	if env["JOBS_QUEUE_URL"] != queueURL || env["WORKER_QUEUE_URL"] != queueURL || env["DJANGO_DEBUG"] != "0" {
+		t.Errorf("%s: environment %v, want the app's plus the queue URLs", td.URN, env)
+	}
+	if len(c.Secrets) != 1 || c.Secrets[0].Name != "DJANGO_SECRET_KEY" {
+		t.Errorf("%s: secrets %v, want the app's", td.URN, c.Secrets)
+	}
+	if !strings.Contains(str(t, g.one(tTaskDef, "web"), "containerDefinitions"), `{"name":"JOBS_QUEUE_URL","value":"`+queueURL+`"}`) {
+		t.Errorf("the web task definition lacks JOBS_QUEUE_URL")
+	}
+	// Queue scaling: the backlog alarm sets the count by steps, the idle one returns to the minimum.
+	eq(t, g.one(tScaleTarget, "web-worker"), "min, max", []int{num(t, g.one(tScaleTarget, "web-worker"), "minCapacity"), num(t, g.one(tScaleTarget, "web-worker"), "maxCapacity")}, []int{0, 3})
+	backlog := g.one(tScalePolicy, "web-worker-backlog")
+	eq(t, backlog, "adjustment", str(t, backlog, "stepScalingPolicyConfiguration.adjustmentType"), "ExactCapacity")
+	if a := g.one(tAlarm, "web-worker-backlog"); str(t, a, "metricName") != "ApproximateNumberOfMessagesVisible" || str(t, a, "dimensions.QueueName") != str(t, g.one(tQueue, "web-jobs"), "out:name") {
+		t.Errorf("%s: backlog alarm on %s of %s", a.URN, str(t, a, "metricName"), str(t, a, "dimensions.QueueName"))
+	}
+
+	// The schedule: the universal RunTask target on its family's revision, under
+	// timeout, retried, with the job-failure queue as dead-letter queue.
+	sched, failures := g.one(tSchedule, "web-report"), g.one(tQueue, "-job-failures")
+	eq(t, sched, "target.arn", str(t, sched, "target.arn"), "arn:aws:scheduler:::aws-sdk:ecs:runTask")
+	eq(t, sched, "expression and zone", []string{str(t, sched, "scheduleExpression"), str(t, sched, "scheduleExpressionTimezone")}, []string{"cron(0 3 * * ? *)", "Asia/Seoul"})
+	eq(t, sched, "groupName", str(t, sched, "groupName"), str(t, g.one(tScheduleGroup, "web"), "out:name"))
+	eq(t, sched, "retries", num(t, sched, "target.retryPolicy.maximumRetryAttempts"), 2)
+	eq(t, sched, "dead-letter queue", str(t, sched, "target.deadLetterConfig.arn"), str(t, failures, "out:arn"))
+	in := scheduleInput(t, sched)
+	eq(t, sched, "input", []string{in.Cluster, in.TaskDefinition, in.StartedBy}, []string{str(t, g.one(tCluster, "web"), "out:arn"), str(t, g.one(tTaskDef, "web-report"), "out:arn"), "schedule/report"})
+
+	// Scheduler's role: exactly the schedules' family, in the cluster; exactly the jobs' roles.
+	var doc struct {
+		Statement []struct {
+			Sid       string
+			Action    []string
+			Resource  []string
+			Condition map[string]map[string][]string
+		}
+	}
+	if err := json.Unmarshal([]byte(str(t, g.one(tRolePolicy, "-scheduler"), "policy")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, s := range doc.Statement {
+		got[s.Sid] = s.Resource
+		if s.Sid == "RunScheduledTasks" && !reflect.DeepEqual(s.Condition["ArnEquals"]["ecs:cluster"], []string{str(t, g.one(tCluster, "web"), "out:arn")}) {
+			t.Errorf("RunTask condition %v", s.Condition)
+		}
+	}
+	want := map[string][]string{
+		"RunScheduledTasks": {"arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web-report:*"},
+		"PassTaskRoles":     {str(t, g.one(tRole, "-jobs-exec"), "out:arn"), str(t, g.one(tRole, "-jobs-task"), "out:arn")},
+		"DeadLetters":       {str(t, failures, "out:arn")},
+	}
+	eq(t, g.one(tRolePolicy, "-scheduler"), "statements", got, want)
+	// Failed runs: the rule matches the schedules' families and feeds the job-failure queue.
+	rule := g.one(tEventRule, "-job-failures")
+	if p := str(t, rule, "eventPattern"); !strings.Contains(p, `"prefix":"arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web-report:"`) || !strings.Contains(p, `"anything-but":0`) {
+		t.Errorf("%s: pattern %s", rule.URN, p)
+	}
+	eq(t, g.one(tEventTarget, "-job-failures"), "arn", str(t, g.one(tEventTarget, "-job-failures"), "arn"), str(t, failures, "out:arn"))
+	if a := g.one(tAlarm, "-job-failures"); str(t, a, "dimensions.QueueName") != str(t, failures, "out:name") {
+		t.Errorf("%s watches %s", a.URN, str(t, a, "dimensions.QueueName"))
+	}
+}
+
+// TestBacklogSteps: the backlog maps to ceil(backlog / messagesPerTask) tasks,
+// in at most ten steps, the last one open-ended at maxCount.
+func TestBacklogSteps(t *testing.T) {
+	eq := func(got, want []infra.BacklogStep) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("steps %+v, want %+v", got, want)
+		}
+	}
+	eq(infra.BacklogSteps(10, 3), []infra.BacklogStep{{Lower: 0, Upper: 10, Tasks: 1}, {Lower: 10, Upper: 20, Tasks: 2}, {Lower: 20, Upper: 0, Tasks: 3}})
+	eq(infra.BacklogSteps(5, 1), []infra.BacklogStep{{Lower: 0, Upper: 0, Tasks: 1}})
+	s := infra.BacklogSteps(10, 25)
+	if len(s) != 10 || s[0] != (infra.BacklogStep{Lower: 0, Upper: 30, Tasks: 3}) || s[9].Tasks != 25 || s[9].Upper != 0 {
+		t.Errorf("steps %+v, want ten, 3 tasks first and 25 last", s)
+	}
+}
+
+// TestReadmeExampleStackFile: the README's complete example stack file passes the
+// Pulumi SDK's own checks against Pulumi.yaml, the program's validation, and the
+// policy pack.
+func TestReadmeExampleStackFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := offline.ExampleProject(dir, ".", "dev"); err != nil {
+		t.Fatal(err)
+	}
+	proj, err := workspace.LoadProject(filepath.Join(dir, "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := workspace.LoadProjectStack(diag.DefaultSink(io.Discard, io.Discard, diag.FormatOptions{Color: colors.Never}), proj, filepath.Join(dir, "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, value := range ps.Config {
+		if key.Namespace() != proj.Name.String() {
+			continue
+		}
+		v, err := value.ToObject()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if decl, ok := proj.Config[key.Name()]; !ok || !workspace.ValidateConfigValue(decl.TypeName(), decl.Items, v) {
+			t.Errorf("the example sets %s = %v, which Pulumi.yaml does not declare so", key, v)
+		}
+	}
+	m, err := offline.Run(dir, "dev", program, offline.Options{Overrides: map[string]string{"rollout": "false"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []rules.Resource
+	for _, r := range m.Resources() {
+		rs = append(rs, rules.Resource{Type: r.Type, URN: r.URN, Name: r.Name, Props: rules.Plain(r.Outputs),
+			IgnoreChanges: r.IgnoreChanges, Protect: r.Protect, PropertyDependencies: r.PropertyDependencies})
+	}
+	if n := len(offline.ByType(m.Resources(), tSchedule)); n != 2 {
+		t.Errorf("%d schedules from the example, want 2", n)
+	}
+	for _, v := range rules.Check(rs) {
+		t.Errorf("%s: %s: %s", v.Rule, v.URN, v.Message)
+	}
+}
+
+// TestPreviewWithWorkers: a preview with workers and schedules writes nothing and
+// runs no worker verdict (no look at the worker's service); its rollouts are
+// unknown. With rollout false there is no verdict either.
+func TestPreviewWithWorkers(t *testing.T) {
+	s := newLiveStack(t, "dev")
+	if r := s.up(jobsConfig()); r.err != nil {
+		t.Fatal(r.err)
+	}
+	p := s.up(withConfig(jobsConfig(), "appContext", changedApp(t)), existing)
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	if w := p.writes(); len(w) != 0 {
+		t.Errorf("preview wrote %v", w)
+	}
+	if n := slices.Index(p.names(), "DescribeServices"); n < 0 || slices.Contains(p.names()[n+1:], "DescribeServices") {
+		t.Errorf("preview made %v: one look at what the web serves, none at the worker", p.names())
+	}
+	off := s.up(withConfig(jobsConfig(), "rollout", "false"))
+	if off.err != nil {
+		t.Fatal(off.err)
+	}
+	if got := off.outputs["workerRollouts"].(map[string]string)["worker"]; got != "rollout off" {
+		t.Errorf("workerRollouts with rollout false: %q", got)
+	}
+	if ops := off.names(); len(ops) != 0 {
+		t.Errorf("rollout false made %v", ops)
+	}
+}
