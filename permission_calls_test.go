@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"ecs-bluegreen/infra"
 	"ecs-bluegreen/infra/offline"
+	"ecs-bluegreen/infra/ops"
+	"ecs-bluegreen/infra/rollout/fakeaws"
 )
 
 // The calls AWS makes as each role. Sources, by key:
@@ -142,9 +148,11 @@ func opsCalls(f stackFacts) []call {
 	tags := onExisting(f.tags)
 	cluster := with(tags, "ecs:cluster", f.arn("ecs", "cluster/"+f.cluster))
 	task := f.arn("ecs", "task/"+f.cluster+"/0123456789abcdef0123456789abcdef")
+	group := str(f.g.t, f.group, "out:arn")
 	return []call{
 		{"ecs:StopTask", task, cluster, "OPS run.go: Ctrl-C or -timeout stops the one-off task"},
 		{"sts:GetCallerIdentity", "*", nil, "OPS rollback.go: who rolled back"},
+		{"codedeploy:BatchGetDeployments", group, tags, "OPS view.go History: 25 deployments a call (SAR: authorized on the deployment group)"},
 		{"logs:FilterLogEvents", f.logGroupARN, tags, "OPS logs.go"},
 		{"elasticloadbalancing:DescribeTargetHealth", "*", nil, "OPS status.go"},
 	}
@@ -571,4 +579,61 @@ func (g graph) byName(typ, name string) *offline.Resource {
 	}
 	g.t.Fatalf("no %s named %s", typ, name)
 	return nil
+}
+
+// TestRecordedCallsAreInTheTables: every AWS call the rollout and the day-N
+// commands make in whole-program runs against the stateful fake — deploy, fail
+// and report, preview, status, rollback, unblock, run, logs — is in the tables the
+// permission tests evaluate as the deploy and preview roles. A new call without a
+// permission fails here, not on a real account.
+func TestRecordedCallsAreInTheTables(t *testing.T) {
+	f := permissionStack(t, "dev")
+	known := map[string]bool{}
+	for _, c := range slices.Concat(rolloutCalls(f), opsCalls(f), previewCalls(f)) {
+		known[c.action] = true
+	}
+	s := newLiveStack(t, "dev")
+	first := s.up(nil)
+	if first.err != nil {
+		t.Fatal(first.err)
+	}
+	s.sim.Crashes(tdDev(2), fakeaws.Crash{HealthCheckCodes: "[400]", Logs: []string{"Invalid HTTP_HOST header"}})
+	if r := s.up(map[string]string{"appContext": changedApp(t)}); r.err == nil {
+		t.Fatal("a failing revision deployed")
+	}
+	deployed := s.up(map[string]string{"appContext": changedApp(t), "appEnvironment": `{"A":"1"}`})
+	if deployed.err != nil {
+		t.Fatal(deployed.err)
+	}
+	s.up(nil, existing) // a preview
+	o, st := s.opsOf(deployed.outputs)
+	ctx := context.Background()
+	if _, err := o.Status(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Rollback(ctx, st, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Unblock(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Run(ctx, st, infra.AppContainer, []string{"true"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Logs(ctx, st, ops.LogsRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	missing := map[string]int{}
+	for _, r := range s.aws.Requests() {
+		service := r.Service
+		if service == "monitoring" { // CloudWatch's signing name
+			service = "cloudwatch"
+		}
+		if action := service + ":" + r.Op; !known[action] {
+			missing[action]++
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("calls made against the fake that no permission table lists: %v", missing)
+	}
 }

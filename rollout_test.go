@@ -746,7 +746,8 @@ func (s *liveStack) opsOf(outputs map[string]any) (*ops.Ops, ops.Stack) {
 	o.Rollout.PollInterval = time.Millisecond
 	str := func(k string) string { v, _ := outputs[k].(string); return v }
 	return o, ops.Stack{Name: s.name, Cluster: str("clusterName"), Service: str("serviceName"), Application: str("codedeployApplication"),
-		DeploymentGroup: str("codedeployDeploymentGroup"), Declared: str("taskDefinitionArn"), StateParameter: "/ecs-bluegreen/" + s.name + "/web/rollout"}
+		DeploymentGroup: str("codedeployDeploymentGroup"), Declared: str("taskDefinitionArn"), StateParameter: infra.StateParameterName("ecs-bluegreen", s.name, "web"),
+		AppContainer: infra.AppContainer, Timeout: time.Minute}
 }
 
 // TestRollbackIsNotUndoneByTheNextUp: `ops rollback` makes the previous revision
@@ -766,18 +767,18 @@ func TestRollbackIsNotUndoneByTheNextUp(t *testing.T) {
 		t.Fatal(deployed.err)
 	}
 	o, st := s.opsOf(deployed.outputs)
-	res, err := o.Rollback(context.Background(), st, time.Minute)
+	res, err := o.Rollback(context.Background(), st, 0) // the stack's rolloutTimeoutMinutes
 	if err != nil {
 		t.Fatal(err)
 	}
-	if td, _ := s.sim.Serving(); td != tdDev(1) || res.Record.From != tdDev(2) || res.Record.To != tdDev(1) {
+	if td, _ := s.sim.Serving(); td != tdDev(1) || res.Record.From != tdDev(2) || res.Record.To != tdDev(1) || res.Record.Image == "" {
 		t.Fatalf("serving %s after the rollback, record %+v", td, res.Record)
 	}
 	if status, err := o.Status(context.Background(), st); err != nil || status.Rollback == nil || !status.Serving.Behind {
 		t.Errorf("status: %+v, %v", status, err)
 	}
 
-	again := s.up(map[string]string{"appContext": app}) // a push of an unrelated change: the same image
+	again := s.up(map[string]string{"appContext": app}) // a push of an unrelated change: the same revision
 	var blocked *rollout.BlockedError
 	if !errors.As(again.err, &blocked) || !strings.Contains(again.err.Error(), "revision ecs-bluegreen-dev-web:2 of service") ||
 		!strings.Contains(again.err.Error(), "go run ./cmd/ops unblock -stack dev") {
@@ -785,6 +786,15 @@ func TestRollbackIsNotUndoneByTheNextUp(t *testing.T) {
 	}
 	if w := again.writes(); len(w) != 0 {
 		t.Errorf("the refused up wrote %v", w)
+	}
+	// A change elsewhere makes a new revision of the same build: refused too.
+	env := s.up(map[string]string{"appContext": app, "appEnvironment": `{"FEATURE_X":"on"}`})
+	if !errors.As(env.err, &blocked) || !strings.Contains(env.err.Error(), "runs the app image sha256:") ||
+		!strings.Contains(env.err.Error(), "of revision ecs-bluegreen-dev-web:2, which was rolled back") {
+		t.Fatalf("the up of the rolled-back build with another environment: %v", env.err)
+	}
+	if w := env.writes(); slices.Contains(w, "CreateDeployment") {
+		t.Errorf("the refused up deployed: %v", w)
 	}
 	if p := s.up(map[string]string{"appContext": app}, existing); p.err != nil || len(p.writes()) != 0 || len(p.outputs) != 0 {
 		t.Errorf("preview of the refused revision: err %v, writes %v, outputs %v (want unknown)", p.err, p.writes(), p.outputs)
@@ -796,8 +806,8 @@ func TestRollbackIsNotUndoneByTheNextUp(t *testing.T) {
 	if fixed.err != nil {
 		t.Fatal(fixed.err)
 	}
-	if td, _ := s.sim.Serving(); td != tdDev(3) {
-		t.Errorf("serving %s after a new revision", td)
+	if td, _ := s.sim.Serving(); td != fixed.outputs["taskDefinitionArn"] {
+		t.Errorf("serving %s after a new revision %v", td, fixed.outputs["taskDefinitionArn"])
 	}
 	if v, _ := s.sim.Parameter("/ecs-bluegreen/dev/web/rollout"); strings.Contains(v, "rollback") {
 		t.Errorf("the record outlived the new revision: %s", v)

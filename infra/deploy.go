@@ -361,7 +361,13 @@ func (d *Deploy) rollout(ctx *pulumi.Context, name string, args *DeployArgs) (id
 // StateParameter is the SSM parameter the rollout keeps its state in (the judged
 // first revision, rollbacks made by hand); Pulumi does not manage it.
 func StateParameter(ctx *pulumi.Context, name string) string {
-	return fmt.Sprintf("/%s/%s/%s/rollout", ctx.Project(), ctx.Stack(), name)
+	return StateParameterName(ctx.Project(), ctx.Stack(), name)
+}
+
+// StateParameterName is the rollout's state parameter of a project's stack (the
+// day-N commands find it by this name).
+func StateParameterName(project, stack, name string) string {
+	return fmt.Sprintf("/%s/%s/%s/rollout", project, stack, name)
 }
 
 // previewResult is what a preview learnt of the rollout: exact when known.

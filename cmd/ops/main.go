@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "status", "unblock":
 	case "rollback":
-		fs.DurationVar(&timeout, "timeout", 30*time.Minute, "how long the rollback deployment may take")
+		fs.DurationVar(&timeout, "timeout", 0, "how long to follow the rollback deployment (default: the stack's rolloutTimeoutMinutes); it is never stopped on timeout")
 	case "run":
 		fs.StringVar(&container, "container", infra.AppContainer, "the container whose command to override")
 		fs.DurationVar(&timeout, "timeout", time.Hour, "how long the task may run before it is stopped")
@@ -120,15 +120,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "rollback":
 		var r *ops.RollbackResult
-		if r, err = o.Rollback(ctx, st, timeout); r != nil {
+		if r, err = o.Rollback(ctx, st, timeout); err == nil {
 			result = r
-			text = fmt.Sprintf("%s serves again (deployment %s); `pulumi up` refuses %s until the code declares another revision or `ops unblock -stack %s`\n",
-				short(r.Record.To), r.Record.Deployment, short(r.Record.From), st.Name)
+			text = fmt.Sprintf("%s serves again (deployment %s); `pulumi up` refuses %s", short(r.Record.To), r.Record.Deployment, short(r.Record.From))
+			if r.Record.Image != "" {
+				text += " and any revision of its app image"
+			}
+			text += fmt.Sprintf(" until the code declares another or `ops unblock -stack %s`\n", st.Name)
 		}
 	case "unblock":
 		var cleared *rollout.RollbackRecord
 		if cleared, err = o.Unblock(ctx, st); err == nil {
-			result, text = cleared, "no rollback record to clear\n"
+			result, text = struct {
+				Cleared *rollout.RollbackRecord `json:"cleared"`
+			}{cleared}, "no rollback record to clear\n"
 			if cleared != nil {
 				text = fmt.Sprintf("cleared the rollback of %s: the next `pulumi up` deploys what the code declares\n", short(cleared.From))
 			}
@@ -136,9 +141,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		var r *ops.RunResult
 		if r, err = o.Run(ctx, st, container, command, timeout); r != nil {
+			// A non-zero exit is a result too: the task ran.
 			result, text = r, fmt.Sprintf("task %s: %s exited %d\n", rollout.TaskID(r.Task), r.Container, r.ExitCode)
 		}
 	case "logs":
+		if *asJSON {
+			logs.JSON, o.Out = true, stdout // one JSON object per line
+		}
 		err = o.Logs(ctx, st, logs)
 	}
 	if result != nil && *asJSON {
@@ -207,7 +216,8 @@ func loadStack(ctx context.Context, dir, stack, outputsFile string) (ops.Stack, 
 	st := ops.Stack{
 		Name: stack, Cluster: get("clusterName"), Service: get("serviceName"), Application: get("codedeployApplication"),
 		DeploymentGroup: get("codedeployDeploymentGroup"), Declared: get("taskDefinitionArn"),
-		StateParameter: fmt.Sprintf("/%s/%s/%s/rollout", project, stack, c.Name),
+		StateParameter: infra.StateParameterName(project, stack, c.Name), AppContainer: infra.AppContainer,
+		Timeout: c.Deploy.Rollout.Timeout, AcceptTrafficShifted: c.Deploy.Rollout.AcceptTrafficShifted,
 	}
 	if len(missing) > 0 {
 		return ops.Stack{}, rollout.Identity{}, fmt.Errorf("stack %s has no outputs %s: has it been deployed (`pulumi up --stack %s`)?", stack, strings.Join(missing, ", "), stack)

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,12 +28,26 @@ type LogsRequest struct {
 	// Follow keeps printing new lines until ctx ends or For has passed.
 	Follow bool
 	For    time.Duration
+	// JSON prints each line as a JSON object (LogLine).
+	JSON bool
+}
+
+// LogLine is one printed log line, as -json prints it.
+type LogLine struct {
+	At        time.Time `json:"at"`
+	Container string    `json:"container"`
+	Task      string    `json:"task"`
+	Message   string    `json:"message"`
 }
 
 // Logs prints the containers' log lines of the chosen tasks, oldest first, each
 // as "<container> <task id> | <line>". Tasks are found in ECS (running ones, and
 // those stopped within the hour ECS keeps them); their streams are the awslogs
-// streams <prefix>/<container>/<task id> of the revision's task definition.
+// streams <prefix>/<container>/<task id> of the revision's task definition. They
+// are read by stream prefix, one per container, and kept to the chosen tasks
+// here: FilterLogEvents fails the whole request when one named stream does not
+// exist, which is the case of every container that never started (nginx of a
+// revision whose app crashes).
 func (o *Ops) Logs(ctx context.Context, st Stack, r LogsRequest) error {
 	if o.Rollout.Logs == nil {
 		return errors.New("no CloudWatch Logs client")
@@ -55,13 +70,17 @@ func (o *Ops) Logs(ctx context.Context, st Stack, r LogsRequest) error {
 	if len(tasks) == 0 {
 		return failed("no task of %s runs or stopped within the hour ECS keeps stopped tasks", short(td))
 	}
-	names := map[string]string{} // stream -> "<container> <task>"
-	var group string
+	var reads []logRead
 	for _, c := range sortedKeys(streams) {
-		for _, t := range tasks {
-			names[streams[c].Stream(t)] = c + " " + t
-			group = streams[c].Group()
+		s := streams[c]
+		read := logRead{group: s.Group(), prefix: s.Stream(""), names: map[string]LogLine{}}
+		if len(tasks) == 1 { // one task: its stream exactly
+			read.prefix = s.Stream(tasks[0])
 		}
+		for _, t := range tasks {
+			read.names[s.Stream(t)] = LogLine{Container: c, Task: t}
+		}
+		reads = append(reads, read)
 	}
 	since := time.Now().Add(-r.Since)
 	if r.Since <= 0 {
@@ -73,57 +92,87 @@ func (o *Ops) Logs(ctx context.Context, st Stack, r LogsRequest) error {
 	}
 	seen := map[string]bool{}
 	for {
-		last, err := o.printEvents(ctx, group, names, since, seen)
-		if err != nil {
-			return err
+		var lines []LogLine
+		for _, read := range reads {
+			got, err := o.readEvents(ctx, read, since, seen)
+			if err != nil {
+				return err
+			}
+			lines = append(lines, got...)
+		}
+		slices.SortStableFunc(lines, func(a, b LogLine) int { return a.At.Compare(b.At) })
+		for _, l := range lines {
+			o.printLine(l, r.JSON)
+			if l.At.After(since) {
+				since = l.At
+			}
 		}
 		if !r.Follow || (!end.IsZero() && time.Now().After(end)) {
 			return nil
 		}
-		since = last
 		if err := o.sleep(ctx); err != nil {
 			return nil // Ctrl-C ends following: not a failure
 		}
 	}
 }
 
-// printEvents prints the streams' events from since on, skipping those already
-// printed, and returns the time of the newest.
-func (o *Ops) printEvents(ctx context.Context, group string, names map[string]string, since time.Time, seen map[string]bool) (time.Time, error) {
-	streams := sortedKeys(names)
-	last := since
-	for len(streams) > 0 {
-		batch := streams[:min(len(streams), 100)] // FilterLogEvents takes at most 100 stream names
-		streams = streams[len(batch):]
-		in := &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), LogStreamNames: batch, StartTime: aws.Int64(since.UnixMilli())}
-		for {
-			out, err := o.Rollout.Logs.FilterLogEvents(ctx, in)
-			if err != nil {
-				return last, fmt.Errorf("failed to read the logs of %s: %w", group, err)
-			}
-			for _, e := range out.Events {
-				key := aws.ToString(e.LogStreamName) + "\x00" + aws.ToString(e.EventId) + fmt.Sprint(aws.ToInt64(e.Timestamp)) + aws.ToString(e.Message)
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-				fmt.Fprintf(o.Out, "%s | %s\n", names[aws.ToString(e.LogStreamName)], strings.TrimRight(aws.ToString(e.Message), "\n"))
-				if t := time.UnixMilli(aws.ToInt64(e.Timestamp)); t.After(last) {
-					last = t
-				}
-			}
-			if out.NextToken == nil {
-				break
-			}
-			in.NextToken = out.NextToken
-		}
+// logRead is one container's streams: those under prefix in group, of the
+// chosen tasks (names).
+type logRead struct {
+	group, prefix string
+	names         map[string]LogLine // stream -> its container and task
+}
+
+func (o *Ops) printLine(l LogLine, asJSON bool) {
+	if asJSON {
+		b, _ := json.Marshal(l)
+		fmt.Fprintln(o.Out, string(b))
+		return
 	}
-	return last, nil
+	fmt.Fprintf(o.Out, "%s %s | %s\n", l.Container, l.Task, l.Message)
+}
+
+// readEvents reads the events of a container's streams from since on, every page
+// (a page may be empty while a nextToken says more follow), skipping those already
+// seen and those of other tasks.
+func (o *Ops) readEvents(ctx context.Context, read logRead, since time.Time, seen map[string]bool) ([]LogLine, error) {
+	in := &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(read.group), LogStreamNamePrefix: aws.String(read.prefix), StartTime: aws.Int64(since.UnixMilli())}
+	var lines []LogLine
+	for {
+		out, err := o.Rollout.Logs.FilterLogEvents(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the logs of %s: %w", read.group, err)
+		}
+		for _, e := range out.Events {
+			l, ok := read.names[aws.ToString(e.LogStreamName)]
+			key := aws.ToString(e.LogStreamName) + "\x00" + aws.ToString(e.EventId) + fmt.Sprint(aws.ToInt64(e.Timestamp)) + aws.ToString(e.Message)
+			if !ok || seen[key] {
+				continue
+			}
+			seen[key] = true
+			l.At, l.Message = time.UnixMilli(aws.ToInt64(e.Timestamp)).UTC(), strings.TrimRight(aws.ToString(e.Message), "\n")
+			lines = append(lines, l)
+		}
+		if out.NextToken == nil {
+			return lines, nil
+		}
+		in.NextToken = out.NextToken
+	}
 }
 
 // logTasks finds the revision and the task ids whose logs to print.
 func (o *Ops) logTasks(ctx context.Context, st Stack, r LogsRequest) (string, []string, error) {
 	ro := o.Rollout
+	if r.Task != "" { // any task of the cluster: the service's, a one-off (ops run, migrations)
+		out, err := o.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(st.Cluster), Tasks: []string{r.Task}})
+		if err != nil {
+			return "", nil, fmt.Errorf("failed to describe task %s: %w", r.Task, err)
+		}
+		if len(out.Tasks) == 0 {
+			return "", nil, fmt.Errorf("no task %s in cluster %s (ECS keeps stopped tasks about an hour)", r.Task, st.Cluster)
+		}
+		return aws.ToString(out.Tasks[0].TaskDefinitionArn), []string{rollout.TaskID(aws.ToString(out.Tasks[0].TaskArn))}, nil
+	}
 	var td string
 	switch {
 	case r.Deployment != "":
@@ -166,17 +215,10 @@ func (o *Ops) logTasks(ctx context.Context, st Stack, r LogsRequest) (string, []
 			return "", nil, fmt.Errorf("failed to describe the tasks of %s: %w", st.Service, err)
 		}
 		for _, t := range out.Tasks {
-			id := rollout.TaskID(aws.ToString(t.TaskArn))
-			switch {
-			case r.Task != "" && id == r.Task:
-				return aws.ToString(t.TaskDefinitionArn), []string{id}, nil
-			case r.Task == "" && aws.ToString(t.TaskDefinitionArn) == td:
-				tasks = append(tasks, id)
+			if aws.ToString(t.TaskDefinitionArn) == td {
+				tasks = append(tasks, rollout.TaskID(aws.ToString(t.TaskArn)))
 			}
 		}
-	}
-	if r.Task != "" {
-		return "", nil, fmt.Errorf("no task %s in service %s (ECS keeps stopped tasks about an hour)", r.Task, st.Service)
 	}
 	slices.Sort(tasks)
 	return td, tasks, nil

@@ -30,6 +30,13 @@ type Stack struct {
 	Declared string
 	// StateParameter is the rollout's state (infra.StateParameter).
 	StateParameter string
+	// AppContainer is the container whose image is the build (infra.AppContainer):
+	// a rollback refuses that image too.
+	AppContainer string
+	// Timeout and AcceptTrafficShifted follow a rollback deployment as `pulumi up`
+	// follows its own (the stack's rolloutTimeoutMinutes and acceptTrafficShifted).
+	Timeout              time.Duration
+	AcceptTrafficShifted bool
 }
 
 // ECS is what the commands call on ECS beyond the rollout's calls.
@@ -58,13 +65,15 @@ type Ops struct {
 
 // New is an Ops on the rollout's clients, writing to out.
 func New(c *rollout.Clients, out io.Writer) *Ops {
-	return &Ops{Rollout: c.Rollout(lineLog{out}), ECS: c.ECS, STS: c.STS, Out: out}
+	o := &Ops{ECS: c.ECS, STS: c.STS, Out: out}
+	o.Rollout = c.Rollout(lineLog{o})
+	return o
 }
 
-// lineLog shows the rollout's progress lines.
-type lineLog struct{ w io.Writer }
+// lineLog shows the rollout's progress lines on the Ops' Out.
+type lineLog struct{ o *Ops }
 
-func (l lineLog) Info(msg string) { fmt.Fprintln(l.w, msg) }
+func (l lineLog) Info(msg string) { fmt.Fprintln(l.o.Out, msg) }
 
 func (o *Ops) poll() time.Duration {
 	if o.Poll <= 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"sync"
@@ -32,7 +33,13 @@ const (
 	param   = "/ecs-bluegreen/dev/web/rollout"
 )
 
-var stack = ops.Stack{Name: "dev", Cluster: "web-cluster", Service: "web-svc", Application: "web-app", DeploymentGroup: "web", StateParameter: param}
+var stack = ops.Stack{Name: "dev", Cluster: "web-cluster", Service: "web-svc", Application: "web-app", DeploymentGroup: "web", StateParameter: param,
+	AppContainer: "app", Timeout: time.Minute}
+
+// appImage is the app image of the fixture's task definition n (1-based).
+func appImage(n int) string {
+	return "repo/app@sha256:" + strings.Repeat("a", 63) + string(rune('0'+n))
+}
 
 // syncBuffer is an io.Writer tests read while the command writes.
 type syncBuffer struct {
@@ -182,7 +189,8 @@ func TestRollbackOfWhatServes(t *testing.T) {
 	if td, by := f.sim.Serving(); td != td2 || by != res.Record.Deployment {
 		t.Errorf("serving %s by %s after the rollback", td, by)
 	}
-	want := rollout.RollbackRecord{From: td3, To: td2, Deployment: res.Record.Deployment, At: res.Record.At, By: fakeaws.CallerARN}
+	// The rollback took td3's build out: its app image is refused too.
+	want := rollout.RollbackRecord{From: td3, Image: appImage(3), To: td2, Deployment: res.Record.Deployment, At: res.Record.At, By: fakeaws.CallerARN}
 	if !reflect.DeepEqual(res.Record, want) || res.Record.Deployment == d3 {
 		t.Errorf("record %+v, want %+v", res.Record, want)
 	}
@@ -327,5 +335,213 @@ func TestLogs(t *testing.T) {
 	}
 	if err := f.ops.Logs(context.Background(), stack, ops.LogsRequest{Container: "redis"}); err == nil || !strings.Contains(err.Error(), `container "redis" of web:2 has no awslogs stream; it has app, nginx`) {
 		t.Errorf("unknown container: %v", err)
+	}
+}
+
+// cancelOn is an io.Writer that cancels a context once a line it is looking for
+// was written (a Ctrl-C at that moment).
+type cancelOn struct {
+	syncBuffer
+	line   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	n, err := c.syncBuffer.Write(p)
+	if strings.Contains(c.String(), c.line) {
+		c.cancel()
+	}
+	return n, err
+}
+
+// TestRollbackNotSeenToEnd: a rollback that is interrupted (Ctrl-C, a lost
+// terminal) or outlasts its timeout leaves CodeDeploy carrying on: it is never
+// stopped (that would deploy the rolled-back revision again), and the record,
+// written before the deployment was created, already refuses the rolled-back
+// revision, as pending, naming the deployment.
+func TestRollbackNotSeenToEnd(t *testing.T) {
+	for _, c := range []string{"interrupted", "timed out"} {
+		t.Run(c, func(t *testing.T) {
+			f := newFixture(t)
+			f.deploy(t, td1)
+			f.deploy(t, td2)
+			f.deploy(t, td3)
+			f.sim.Steps = 1 << 30 // the rollback deployment takes its time
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			timeout := time.Minute
+			if c == "interrupted" {
+				f.ops.Out = &cancelOn{line: "created deployment", cancel: cancel}
+			} else {
+				timeout = 50 * time.Millisecond
+			}
+			_, err := f.ops.Rollback(ctx, stack, timeout)
+			if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "the record refuses web:3 meanwhile") {
+				t.Fatalf("error %v", err)
+			}
+			if n := f.aws.Count("StopDeployment"); n != 0 {
+				t.Errorf("the rollback was stopped (%d StopDeployment)", n)
+			}
+			// Recorded before the deployment was created: a killed command leaves it too.
+			var order []string
+			for _, r := range f.aws.Requests() {
+				if r.Op == "PutParameter" || r.Op == "CreateDeployment" {
+					order = append(order, r.Op)
+				}
+			}
+			i := len(order) - 1
+			for i >= 0 && order[i] != "CreateDeployment" {
+				i--
+			}
+			if i < 1 || order[i-1] != "PutParameter" {
+				t.Errorf("writes %v: the record was not written before the rollback deployment", order)
+			}
+			state, _ := rollout.ReadState(context.Background(), f.ops.Rollout.State, param)
+			rb := f.sim.Deployments()[len(f.sim.Deployments())-1]
+			if r := state.Rollback; r == nil || !r.Pending || r.From != td3 || r.Deployment != rb.ID || r.To != td2 {
+				t.Fatalf("record %+v (the rollback deployment is %s)", state.Rollback, rb.ID)
+			}
+			if status, err := f.ops.Status(context.Background(), stack); err != nil {
+				t.Error(err)
+			} else if text := status.Text(); !strings.Contains(text, "rolling back: web:3 since ") || !strings.Contains(text, "(deployment "+rb.ID+"), not seen to end") {
+				t.Errorf("status:\n%s", text)
+			}
+			// The next `pulumi up` of the rolled-back revision is refused.
+			_, err = f.ops.Rollout.Run(context.Background(), rollout.Request{Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster",
+				Service: "web-svc", TaskDefinition: td3, Image: appImage(3), StateParameter: param, Timeout: time.Second})
+			var blocked *rollout.BlockedError
+			if !errors.As(err, &blocked) || !strings.Contains(err.Error(), "was not seen to end") {
+				t.Errorf("up of the rolled-back revision: %v", err)
+			}
+		})
+	}
+}
+
+// TestRollbackDuringCodeDeploysRollback: when CodeDeploy is already rolling a
+// failed deployment back, the command follows that rollback and records the
+// failed deployment's revision; it deploys nothing (another deployment would go
+// one revision too far).
+func TestRollbackDuringCodeDeploysRollback(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	bad := f.sim.StartDeployment(td3)
+	for i := 0; i < 10 && f.sim.Deployments()[len(f.sim.Deployments())-1].Creator != "codeDeployRollback"; i++ {
+		f.sim.Advance(bad)
+	}
+	rb := f.sim.Deployments()[len(f.sim.Deployments())-1]
+	if rb.Creator != "codeDeployRollback" || rb.Status != "InProgress" {
+		t.Fatalf("setup: %+v", f.sim.Deployments())
+	}
+	res, err := f.ops.Rollback(context.Background(), stack, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.creates()) != 1 || f.aws.Count("StopDeployment") != 0 { // td2's, of the setup
+		t.Errorf("the command deployed or stopped something: %d creates, %d stops", len(f.creates()), f.aws.Count("StopDeployment"))
+	}
+	if td, _ := f.sim.Serving(); td != td2 || res.Followed != rb.ID || res.Record.From != td3 || res.Record.To != td2 || res.Record.Pending {
+		t.Errorf("serving %s, result %+v", td, res)
+	}
+}
+
+// TestSecondRollbackGoesFurtherBack: a second rollback goes to the revision before
+// the one serving, not back to the revision the first rollback took out.
+func TestSecondRollbackGoesFurtherBack(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	if _, err := f.ops.Rollback(context.Background(), stack, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.ops.Rollback(context.Background(), stack, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if td, _ := f.sim.Serving(); td != td1 || res.Record.From != td2 || res.Record.To != td1 {
+		t.Errorf("serving %s, record %+v", td, res.Record)
+	}
+	state, _ := rollout.ReadState(context.Background(), f.ops.Rollout.State, param)
+	if !state.RolledBack(td3) || !state.RolledBack(td2) || state.RolledBack(td1) {
+		t.Errorf("state %+v", state)
+	}
+}
+
+// TestRollbackRefusesTheBuild: a rollback that took a build out refuses a later
+// revision of the same app image (a change elsewhere: an environment variable,
+// CPU, nginx), and accepts one of a new build.
+func TestRollbackRefusesTheBuild(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	if _, err := f.ops.Rollback(context.Background(), stack, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if status, err := f.ops.Status(context.Background(), stack); err != nil {
+		t.Error(err)
+	} else if text := status.Text(); !strings.Contains(text, "`pulumi up` refuses web:3 and any revision of its app image "+appImage(3)) {
+		t.Errorf("status:\n%s", text)
+	}
+	const td4 = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/web:4"
+	up := func(image string) error {
+		_, err := f.ops.Rollout.Run(context.Background(), rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
+			TaskDefinition: td4, Image: image, ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a"}, SecurityGroups: []string{"sg-tasks"},
+			PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: rollout.WaitForActive, Timeout: 5 * time.Second, StopOnTimeout: true})
+		return err
+	}
+	err := up(appImage(3))
+	var blocked *rollout.BlockedError
+	if !errors.As(err, &blocked) || !strings.Contains(err.Error(), "revision web:4 of service web-svc runs the app image sha256:aaaaaaaaaaaa of revision web:3, which was rolled back") ||
+		!strings.Contains(err.Error(), "change the app (a new build makes a new image)") {
+		t.Fatalf("same build: %v", err)
+	}
+	f.sim.RegisterTaskDefinition(td4, fakeaws.TaskDef{})
+	if err := up(appImage(4)); err != nil {
+		t.Fatalf("a new build: %v", err)
+	}
+}
+
+// TestLogsOfACrashedRevision: the containers that never started (nginx waits for
+// a HEALTHY app) have no stream; the logs of the failed deployment still show,
+// over empty pages, and a one-off task's logs are found by its id.
+func TestLogsOfACrashedRevision(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1, Logs: []string{"ModuleNotFoundError: No module named 'psycopg'"}})
+	bad := f.sim.StartDeployment(td3)
+	for i := 0; i < 10 && f.sim.Deployments()[len(f.sim.Deployments())-1].Creator != "codeDeployRollback"; i++ {
+		f.sim.Advance(bad)
+	}
+	f.sim.EmptyLogPages = 1
+	f.out = &syncBuffer{}
+	f.ops.Out = f.out
+	if err := f.ops.Logs(context.Background(), stack, ops.LogsRequest{Deployment: bad, JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	var lines []ops.LogLine
+	for _, l := range strings.Split(strings.TrimSpace(f.out.String()), "\n") {
+		var line ops.LogLine
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("not a JSON line %q: %v", l, err)
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) != 3 || lines[0].Container != "app" || lines[0].Message != "ModuleNotFoundError: No module named 'psycopg'" || lines[0].At.IsZero() {
+		t.Errorf("lines %+v", lines)
+	}
+
+	f.sim.OneOffLogs = []string{"Migrations applied."}
+	run, err := f.ops.Run(context.Background(), stack, "app", []string{"python", "manage.py", "migrate"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.out = &syncBuffer{}
+	f.ops.Out = f.out
+	if err := f.ops.Logs(context.Background(), stack, ops.LogsRequest{Task: rollout.TaskID(run.Task)}); err != nil || !strings.Contains(f.out.String(), "app "+rollout.TaskID(run.Task)+" | Migrations applied.") {
+		t.Errorf("logs of the one-off task: %v\n%s", err, f.out.String())
 	}
 }

@@ -73,7 +73,12 @@ func (o *Ops) Run(ctx context.Context, st Stack, container string, command []str
 	for {
 		d, err := o.ECS.DescribeTasks(waitCtx, &ecs.DescribeTasksInput{Cluster: aws.String(st.Cluster), Tasks: []string{arn}})
 		if err == nil && len(d.Tasks) > 0 && aws.ToString(d.Tasks[0].LastStatus) == "STOPPED" {
+			// The last lines may reach CloudWatch Logs after the task stopped: read,
+			// wait a poll, read again.
 			tail.read(ctx)
+			if o.sleep(ctx) == nil {
+				tail.read(ctx)
+			}
 			return o.ended(d.Tasks[0], serving.TaskDefinition, container)
 		}
 		if err == nil {
@@ -127,7 +132,9 @@ func (t *tailer) read(ctx context.Context) {
 	if t.o.Rollout.Logs == nil || t.stream.Group() == "" {
 		return
 	}
-	for {
+	// A page may be empty while more follow; the end of the stream is the forward
+	// token coming back unchanged (GetLogEvents API reference). Bounded per read.
+	for range 100 {
 		out, err := t.o.Rollout.Logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
 			LogGroupName: aws.String(t.stream.Group()), LogStreamName: aws.String(t.stream.Stream(t.task)),
 			StartFromHead: aws.Bool(true), NextToken: t.token,
@@ -138,11 +145,10 @@ func (t *tailer) read(ctx context.Context) {
 		for _, e := range out.Events {
 			fmt.Fprintln(t.o.Out, strings.TrimRight(aws.ToString(e.Message), "\n"))
 		}
-		// GetLogEvents answers the same forward token at the end of the stream.
-		if len(out.Events) == 0 || aws.ToString(out.NextForwardToken) == aws.ToString(t.token) {
-			t.token = out.NextForwardToken
+		same := out.NextForwardToken == nil || aws.ToString(out.NextForwardToken) == aws.ToString(t.token)
+		t.token = out.NextForwardToken
+		if same {
 			return
 		}
-		t.token = out.NextForwardToken
 	}
 }

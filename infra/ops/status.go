@@ -144,11 +144,19 @@ func (s *Status) Text() string {
 		b.WriteString(line + "\n")
 	}
 	if r := s.Rollback; r != nil {
-		fmt.Fprintf(&b, "rolled back: %s was rolled back at %s to %s (deployment %s)", short(r.From), r.At.UTC().Format(time.RFC3339), short(r.To), r.Deployment)
+		if r.Pending {
+			fmt.Fprintf(&b, "rolling back: %s since %s (deployment %s), not seen to end: check the deployments below", short(r.From), r.At.UTC().Format(time.RFC3339), orUnknown(r.Deployment))
+		} else {
+			fmt.Fprintf(&b, "rolled back: %s was rolled back at %s to %s (deployment %s)", short(r.From), r.At.UTC().Format(time.RFC3339), short(r.To), r.Deployment)
+		}
 		if r.By != "" {
 			fmt.Fprintf(&b, " by %s", r.By)
 		}
-		fmt.Fprintf(&b, "; `pulumi up` refuses %s until the code declares another revision or the record is cleared (ops unblock)\n", short(r.From))
+		refused := short(r.From)
+		if r.Image != "" {
+			refused += " and any revision of its app image " + r.Image
+		}
+		fmt.Fprintf(&b, "; `pulumi up` refuses %s until the code declares another revision or the record is cleared (ops unblock)\n", refused)
 	}
 	if u := s.UnderWay; u != nil {
 		fmt.Fprintf(&b, "under way %s of %s: %s", u.ID, short(u.TaskDefinition), u.Status)
@@ -212,3 +220,10 @@ func short(arn string) string {
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "not yet known"
+	}
+	return s
+}

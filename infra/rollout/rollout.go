@@ -32,6 +32,7 @@ import (
 type CodeDeploy interface {
 	ListDeployments(context.Context, *codedeploy.ListDeploymentsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentsOutput, error)
 	GetDeployment(context.Context, *codedeploy.GetDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error)
+	BatchGetDeployments(context.Context, *codedeploy.BatchGetDeploymentsInput, ...func(*codedeploy.Options)) (*codedeploy.BatchGetDeploymentsOutput, error)
 	GetApplicationRevision(context.Context, *codedeploy.GetApplicationRevisionInput, ...func(*codedeploy.Options)) (*codedeploy.GetApplicationRevisionOutput, error)
 	CreateDeployment(context.Context, *codedeploy.CreateDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.CreateDeploymentOutput, error)
 	StopDeployment(context.Context, *codedeploy.StopDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error)
@@ -244,8 +245,8 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 			ro.Log.Info(fmt.Sprintf("service %s already runs %s; nothing to deploy", req.Service, shortARN(req.TaskDefinition)))
 			return Result{DeploymentID: serving.deploymentID, Summary: ServingSummary(req.TaskDefinition, serving.deploymentID)}, nil
 		}
-		if state.Blocks(req.TaskDefinition) {
-			return Result{DeploymentID: serving.deploymentID}, &BlockedError{Service: req.Service, Record: *state.Rollback, Clear: req.ClearCommand}
+		if state.Blocks(req.TaskDefinition, req.Image) {
+			return Result{DeploymentID: serving.deploymentID}, &BlockedError{Service: req.Service, Record: *state.Rollback, Declared: req.TaskDefinition, Clear: req.ClearCommand}
 		}
 		ro.Log.Info(fmt.Sprintf("service %s needs a deployment: %s", req.Service, strings.Join(diff, "; ")))
 
@@ -283,10 +284,11 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 }
 
 // finish follows a deployment of the declared revision and, once it serves,
-// drops a rollback record it made obsolete.
+// drops a rollback record it made obsolete (not the record of the rollback this
+// deployment is: the day-N rollback deploys the record's To).
 func (ro *Rollout) finish(parent, ctx context.Context, req Request, id string, state State) (Result, error) {
 	res, err := ro.follow(parent, ctx, req, id)
-	if err == nil && state.Rollback != nil {
+	if err == nil && state.Rollback != nil && state.Rollback.To != req.TaskDefinition {
 		state.Rollback = nil
 		if werr := WriteState(parent, ro.State, req.StateParameter, state); werr != nil {
 			ro.Log.Info("warning: " + werr.Error())
@@ -313,8 +315,8 @@ func (ro *Rollout) Preview(ctx context.Context, req Request) (res Result, known 
 		}
 		return Result{DeploymentID: serving.deploymentID, Summary: ServingSummary(req.TaskDefinition, serving.deploymentID)}, true, nil
 	}
-	if state.Blocks(req.TaskDefinition) {
-		return Result{}, false, &BlockedError{Service: req.Service, Record: *state.Rollback, Clear: req.ClearCommand}
+	if state.Blocks(req.TaskDefinition, req.Image) {
+		return Result{}, false, &BlockedError{Service: req.Service, Record: *state.Rollback, Declared: req.TaskDefinition, Clear: req.ClearCommand}
 	}
 	return Result{}, false, nil
 }

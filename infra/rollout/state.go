@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +32,26 @@ type State struct {
 	// `up` that declares it again is refused until the declared revision changes
 	// or the record is cleared.
 	Rollback *RollbackRecord `json:"rollback,omitempty"`
+	// Removed are the revisions day-N rollbacks took out, newest last (a few):
+	// a later rollback never goes back to one of them.
+	Removed []string `json:"removed,omitempty"`
+}
+
+// rolledBackKept is how many rolled-back revisions the state remembers.
+const rolledBackKept = 10
+
+// Record makes rec the rollback record, and remembers its revision.
+func (s *State) Record(rec RollbackRecord) {
+	s.Rollback = &rec
+	if rec.From != "" && !slices.Contains(s.Removed, rec.From) {
+		s.Removed = append(s.Removed, rec.From)
+		s.Removed = s.Removed[max(0, len(s.Removed)-rolledBackKept):]
+	}
+}
+
+// RolledBack tells whether a rollback took td out.
+func (s State) RolledBack(td string) bool {
+	return (s.Rollback != nil && s.Rollback.From == td) || slices.Contains(s.Removed, td)
 }
 
 // Judgement records that the first task set was judged healthy.
@@ -41,39 +63,75 @@ type Judgement struct {
 
 // RollbackRecord records a rollback of the serving revision.
 type RollbackRecord struct {
-	From       string    `json:"from"`       // the rolled-back task definition
-	To         string    `json:"to"`         // what serves instead
-	Deployment string    `json:"deployment"` // the deployment that made To serve
+	From string `json:"from"` // the rolled-back task definition
+	// Image is From's app image, when the rollback took that build out (To runs
+	// another): a later revision with the same image, made by a change elsewhere
+	// (an environment variable, CPU, nginx), is refused too.
+	Image      string    `json:"image,omitempty"`
+	To         string    `json:"to,omitempty"`         // what serves instead ("" until known)
+	Deployment string    `json:"deployment,omitempty"` // the deployment that made To serve
 	At         time.Time `json:"at"`
 	By         string    `json:"by,omitempty"` // who, as AWS named the caller
+	// Pending: the rollback was started and not seen to end (the command was
+	// interrupted, or it timed out): CodeDeploy carries on, and the record
+	// already refuses From.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // judged tells whether taskSet is the judged first task set.
 func (s State) judged(taskSet string) bool { return s.Judged != nil && s.Judged.TaskSet == taskSet }
 
-// Blocks tells whether the record refuses a deployment of td.
-func (s State) Blocks(td string) bool { return s.Rollback != nil && s.Rollback.From == td }
+// Blocks tells whether the record refuses a deployment of td, whose app image is
+// image.
+func (s State) Blocks(td, image string) bool {
+	r := s.Rollback
+	return r != nil && (r.From == td || (r.Image != "" && r.Image == image))
+}
 
 // BlockedError is the refusal of a rolled-back revision.
 type BlockedError struct {
 	Service string
 	Record  RollbackRecord
-	// Clear is the command that clears the record.
-	Clear string
+	// Declared is the refused revision, Clear the command that clears the record.
+	Declared, Clear string
 }
 
 func (e *BlockedError) Error() string {
 	r := e.Record
-	msg := fmt.Sprintf("revision %s of service %s was rolled back at %s (to %s by deployment %s)",
-		shortARN(r.From), e.Service, r.At.UTC().Format(time.RFC3339), shortARN(r.To), r.Deployment)
+	what := fmt.Sprintf("revision %s of service %s was rolled back", shortARN(r.From), e.Service)
+	fix := "change the code (a new build makes a new revision)"
+	if e.Declared != "" && e.Declared != r.From {
+		what = fmt.Sprintf("revision %s of service %s runs the app image %s of revision %s, which was rolled back", shortARN(e.Declared), e.Service, shortImage(r.Image), shortARN(r.From))
+		fix = "change the app (a new build makes a new image)"
+	}
+	msg := what + " at " + r.At.UTC().Format(time.RFC3339)
+	switch {
+	case r.Pending:
+		msg += " (the rollback"
+		if r.Deployment != "" {
+			msg += " by deployment " + r.Deployment
+		}
+		msg += " was not seen to end: check `ops status`)"
+	case r.To != "":
+		msg += fmt.Sprintf(" (to %s by deployment %s)", shortARN(r.To), r.Deployment)
+	}
 	if r.By != "" {
 		msg += " by " + r.By
 	}
-	msg += "; it is not deployed again: change the code (a new build makes a new revision)"
+	msg += "; it is not deployed again: " + fix
 	if e.Clear != "" {
 		msg += ", or clear the record with `" + e.Clear + "`"
 	}
 	return msg
+}
+
+// shortImage is an image's digest, shortened ("sha256:0123456789ab"), or its
+// reference when it has none.
+func shortImage(image string) string {
+	if _, digest, ok := strings.Cut(image, "@"); ok {
+		return digest[:min(len(digest), len("sha256:")+12)]
+	}
+	return image
 }
 
 // ReadState reads the state parameter; a missing parameter is the empty state.

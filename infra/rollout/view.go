@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -67,6 +68,9 @@ type Deployment struct {
 	Completed      *time.Time `json:"completed,omitempty"`
 	Error          string     `json:"error,omitempty"`
 	RollbackID     string     `json:"rollbackId,omitempty"`
+	// RollbackOf is, for CodeDeploy's rollback deployment, the deployment it
+	// rolls back (rollbackInfo.rollbackTriggeringDeploymentId).
+	RollbackOf string `json:"rollbackOf,omitempty"`
 	// Spec is its AppSpec, when it is one this package can read.
 	Spec *AppSpec `json:"-"`
 }
@@ -85,6 +89,9 @@ func (ro *Rollout) deployment(ctx context.Context, application string, info *cdt
 	d := Deployment{
 		ID: aws.ToString(info.DeploymentId), Status: string(info.Status), Creator: string(info.Creator),
 		Description: aws.ToString(info.Description), Created: info.CreateTime, Completed: info.CompleteTime, RollbackID: rollbackID(info),
+	}
+	if r := info.RollbackInfo; r != nil {
+		d.RollbackOf = aws.ToString(r.RollbackTriggeringDeploymentId)
 	}
 	if e := info.ErrorInformation; e != nil {
 		d.Error = fmt.Sprintf("%s: %s", e.Code, aws.ToString(e.Message))
@@ -105,39 +112,69 @@ func (ro *Rollout) deployment(ctx context.Context, application string, info *cdt
 }
 
 // History lists the group's deployments of the given statuses (all when none),
-// newest first, at most n, each with the revision it deploys.
+// newest first, at most n, each with the revision it deploys. ListDeployments
+// documents no order; it answers newest first in practice (ecspresso's
+// rollback.go takes Deployments[0] as the latest), so pages are read until n
+// ids are known, and those are sorted by creation here.
 func (ro *Rollout) History(ctx context.Context, application, group string, n int, statuses ...cdtypes.DeploymentStatus) ([]Deployment, error) {
 	in := &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(application), DeploymentGroupName: aws.String(group), IncludeOnlyStatuses: statuses}
-	var infos []*cdtypes.DeploymentInfo
-	for {
+	var ids []string
+	for len(ids) < n {
 		out, err := ro.CodeDeploy.ListDeployments(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("failed to list deployments: %w", err)
 		}
-		for _, id := range out.Deployments {
-			info, err := ro.getDeployment(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			infos = append(infos, info)
-		}
-		// ListDeployments documents no order: read until n of the newest are known
-		// (a page holds up to 100), then sort by creation.
-		if out.NextToken == nil || len(infos) >= max(n, 100) {
+		ids = append(ids, out.Deployments...)
+		if out.NextToken == nil {
 			break
 		}
 		in.NextToken = out.NextToken
 	}
+	ids = ids[:min(len(ids), n)]
+	var infos []*cdtypes.DeploymentInfo
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), 25)] // BatchGetDeployments takes at most 25
+		ids = ids[len(batch):]
+		got, err := ro.CodeDeploy.BatchGetDeployments(ctx, &codedeploy.BatchGetDeploymentsInput{DeploymentIds: batch})
+		if err != nil {
+			return nil, fmt.Errorf("failed to read deployments: %w", err)
+		}
+		for i := range got.DeploymentsInfo {
+			infos = append(infos, &got.DeploymentsInfo[i])
+		}
+	}
 	sortNewestFirst(infos)
-	var out []Deployment
+	var list []Deployment
 	for _, info := range infos[:min(len(infos), n)] {
 		d, err := ro.deployment(ctx, application, info)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, d)
+		list = append(list, d)
 	}
-	return out, nil
+	return list, nil
+}
+
+// FollowDeployment follows a deployment to its end (its progress as `pulumi up`
+// shows it) and returns how it ended.
+func (ro *Rollout) FollowDeployment(ctx context.Context, id string) (cdtypes.DeploymentStatus, error) {
+	return ro.waitTerminal(ctx, id)
+}
+
+// AppImage is the image of a task definition's container.
+func (ro *Rollout) AppImage(ctx context.Context, td, container string) (string, error) {
+	out, err := ro.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(td)})
+	if err != nil {
+		return "", fmt.Errorf("failed to read task definition %s: %w", shortARN(td), err)
+	}
+	if out.TaskDefinition != nil {
+		for _, c := range out.TaskDefinition.ContainerDefinitions {
+			if aws.ToString(c.Name) == container {
+				return aws.ToString(c.Image), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("task definition %s has no container %s", shortARN(td), container)
 }
 
 func sortNewestFirst(infos []*cdtypes.DeploymentInfo) {
@@ -199,6 +236,14 @@ func (ro *Rollout) TargetOf(ctx context.Context, id string) *Progress {
 	return out
 }
 
+// CompletedError: the deployment succeeded before a stop reached it, so nothing
+// was rolled back.
+type CompletedError struct{ ID string }
+
+func (e *CompletedError) Error() string {
+	return fmt.Sprintf("deployment %s completed before the stop reached it: nothing was rolled back", e.ID)
+}
+
 // StopAndFollow stops a deployment with rollback, follows the rollback to its
 // end, and returns the rollback's id and how it ended.
 func (ro *Rollout) StopAndFollow(ctx context.Context, id string) (rollbackID string, status cdtypes.DeploymentStatus, err error) {
@@ -209,7 +254,7 @@ func (ro *Rollout) StopAndFollow(ctx context.Context, id string) (rollbackID str
 		return "", "", fmt.Errorf("deployment %s: %w", id, err)
 	}
 	if info.Status == cdtypes.DeploymentStatusSucceeded {
-		return "", info.Status, fmt.Errorf("deployment %s completed before the stop reached it: nothing was rolled back", id)
+		return "", info.Status, &CompletedError{ID: id}
 	}
 	return ro.rollbackOf(ctx, info)
 }

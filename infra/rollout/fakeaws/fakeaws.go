@@ -24,8 +24,10 @@ import (
 type Request struct {
 	Op   string         // e.g. "CreateDeployment"
 	Body map[string]any // the decoded JSON request (for STS, the form fields)
-	// AccessKey is the access key id that signed the request.
-	AccessKey string
+	// AccessKey is the access key id that signed the request, Service the
+	// service it was signed for (SigV4 credential scope: codedeploy, ecs, logs,
+	// monitoring for CloudWatch, elasticloadbalancing, ssm, sts).
+	AccessKey, Service string
 	// At is when the request arrived.
 	At time.Time
 }
@@ -154,7 +156,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key, At: time.Now()})
+	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key, Service: signingService(r), At: time.Now()})
 	h := s.handlers[op]
 	s.mu.Unlock()
 	if h == nil {
@@ -195,7 +197,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	action := r.PostForm.Get("Action")
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: action, Body: body, AccessKey: key, At: time.Now()})
+	s.requests = append(s.requests, Request{Op: action, Body: body, AccessKey: key, Service: signingService(r), At: time.Now()})
 	if action == "AssumeRole" {
 		if s.assumed == nil {
 			s.assumed = map[string]string{}
@@ -247,3 +249,17 @@ func Sequence(responses ...any) Handler {
 
 // Static always answers with the same response.
 func Static(response any) Handler { return Sequence(response) }
+
+// signingService is the service of a request's SigV4 credential scope
+// (Credential=<key>/<date>/<region>/<service>/aws4_request).
+func signingService(r *http.Request) string {
+	_, rest, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	rest, _, _ = strings.Cut(rest, ",")
+	if parts := strings.Split(rest, "/"); len(parts) == 5 {
+		return parts[3]
+	}
+	return ""
+}

@@ -34,7 +34,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, key string) 
 		body[k] = r.PostForm.Get(k)
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: action, Body: body, AccessKey: key, At: time.Now()})
+	s.requests = append(s.requests, Request{Op: action, Body: body, AccessKey: key, Service: signingService(r), At: time.Now()})
 	h := s.handlers[action]
 	s.mu.Unlock()
 	if h == nil {
@@ -109,7 +109,7 @@ func (s *Server) serveCBOR(w http.ResponseWriter, r *http.Request, key string) {
 		}
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key, At: time.Now()})
+	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key, Service: signingService(r), At: time.Now()})
 	h := s.handlers[op]
 	s.mu.Unlock()
 	if h == nil {

@@ -1004,7 +1004,7 @@ func (s *Sim) tagResource(body map[string]any) (any, *Error) {
 func (s *Sim) runTask(body map[string]any) (any, *Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	arn := s.next("arn:aws:ecs:ap-northeast-2:123456789012:task/migrate/")
+	arn := fmt.Sprintf("arn:aws:ecs:ap-northeast-2:123456789012:task/%s/%s", s.clusterName(), strings.Repeat("0", 26)+s.next(""))
 	s.tasks[arn] = &simTask{arn: arn, td: fmt.Sprint(body["taskDefinition"]), startedBy: fmt.Sprint(body["startedBy"]), exit: s.MigrationExit, startedAt: time.Now()}
 	if o, ok := body["overrides"].(map[string]any); ok {
 		if cs, ok := o["containerOverrides"].([]any); ok && len(cs) > 0 {

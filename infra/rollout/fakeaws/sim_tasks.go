@@ -168,6 +168,13 @@ func (s *Sim) describeTasks(body map[string]any) (any, *Error) {
 	out := []any{}
 	for _, a := range arns {
 		t, ok := s.tasks[fmt.Sprint(a)]
+		if !ok { // "A list of up to 100 task IDs or full ARN entries" (DescribeTasks)
+			for _, arn := range s.taskOrder {
+				if strings.HasSuffix(arn, "/"+fmt.Sprint(a)) {
+					t, ok = s.tasks[arn], true
+				}
+			}
+		}
 		if !ok {
 			continue
 		}
@@ -297,7 +304,16 @@ func (s *Sim) filterLogEvents(body map[string]any) (any, *Error) {
 		}
 	}
 	prefix, _ := body["logStreamNamePrefix"].(string)
+	if prefix != "" && len(names) > 0 { // both: InvalidParameterException (FilterLogEvents API reference)
+		return nil, &Error{Status: 400, Type: "InvalidParameterException", Message: "Cannot specify both logStreamNames and logStreamNamePrefix"}
+	}
 	start, _ := body["startTime"].(float64)
+	if _, ok := body["nextToken"]; !ok && s.EmptyLogPages > 0 {
+		// "A returned page might only be partially full, or even empty … If the
+		// results include a nextToken, there might be more log events available"
+		// (FilterLogEvents API reference).
+		return map[string]any{"events": []any{}, "nextToken": "page-0"}, nil
+	}
 	type ev struct {
 		stream string
 		e      LogEvent
