@@ -516,21 +516,9 @@ type activeDeployment struct {
 // its content ("always null", CodeDeploy API reference); GetApplicationRevision
 // returns the content for that sha256, as ecspresso reads it.
 func (ro *Rollout) activeDeployments(ctx context.Context, req Request) ([]activeDeployment, error) {
-	var ids []string
-	in := &codedeploy.ListDeploymentsInput{
-		ApplicationName: aws.String(req.Application), DeploymentGroupName: aws.String(req.DeploymentGroup),
-		IncludeOnlyStatuses: ActiveStatuses,
-	}
-	for {
-		out, err := ro.CodeDeploy.ListDeployments(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("failed to list active deployments: %w", err)
-		}
-		ids = append(ids, out.Deployments...)
-		if out.NextToken == nil {
-			break
-		}
-		in.NextToken = out.NextToken
+	ids, err := ro.deploymentIDs(ctx, req.Application, req.DeploymentGroup, 0, ActiveStatuses...)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list active deployments: %w", err)
 	}
 	var active []activeDeployment
 	for _, id := range ids {

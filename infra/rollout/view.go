@@ -117,20 +117,10 @@ func (ro *Rollout) deployment(ctx context.Context, application string, info *cdt
 // rollback.go takes Deployments[0] as the latest), so pages are read until n
 // ids are known, and those are sorted by creation here.
 func (ro *Rollout) History(ctx context.Context, application, group string, n int, statuses ...cdtypes.DeploymentStatus) ([]Deployment, error) {
-	in := &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(application), DeploymentGroupName: aws.String(group), IncludeOnlyStatuses: statuses}
-	var ids []string
-	for len(ids) < n {
-		out, err := ro.CodeDeploy.ListDeployments(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("failed to list deployments: %w", err)
-		}
-		ids = append(ids, out.Deployments...)
-		if out.NextToken == nil {
-			break
-		}
-		in.NextToken = out.NextToken
+	ids, err := ro.deploymentIDs(ctx, application, group, n, statuses...)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list deployments: %w", err)
 	}
-	ids = ids[:min(len(ids), n)]
 	var infos []*cdtypes.DeploymentInfo
 	for len(ids) > 0 {
 		batch := ids[:min(len(ids), 25)] // BatchGetDeployments takes at most 25
@@ -153,6 +143,28 @@ func (ro *Rollout) History(ctx context.Context, application, group string, n int
 		list = append(list, d)
 	}
 	return list, nil
+}
+
+// deploymentIDs lists a group's deployment ids of the given statuses, page after
+// page, the first n (all when n is 0).
+func (ro *Rollout) deploymentIDs(ctx context.Context, application, group string, n int, statuses ...cdtypes.DeploymentStatus) ([]string, error) {
+	in := &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(application), DeploymentGroupName: aws.String(group), IncludeOnlyStatuses: statuses}
+	var ids []string
+	for n == 0 || len(ids) < n {
+		out, err := ro.CodeDeploy.ListDeployments(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, out.Deployments...)
+		if out.NextToken == nil {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	if n > 0 {
+		ids = ids[:min(len(ids), n)]
+	}
+	return ids, nil
 }
 
 // FollowDeployment follows a deployment to its end (its progress as `pulumi up`

@@ -155,10 +155,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: 400, Type: "SerializationException", Message: "not an AWS JSON 1.1 request"})
 		return
 	}
-	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key, Service: signingService(r), At: time.Now()})
-	h := s.handlers[op]
-	s.mu.Unlock()
+	h := s.record(r, op, body, key)
 	if h == nil {
 		writeError(w, &Error{Status: 400, Type: "UnknownOperationException", Message: fmt.Sprintf("fakeaws: no handler for %s", target)})
 		return
@@ -262,4 +259,12 @@ func signingService(r *http.Request) string {
 		return parts[3]
 	}
 	return ""
+}
+
+// record records a request and returns the handler of its operation.
+func (s *Server) record(r *http.Request, op string, body map[string]any, key string) Handler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key, Service: signingService(r), At: time.Now()})
+	return s.handlers[op]
 }

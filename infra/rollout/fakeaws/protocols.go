@@ -33,10 +33,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, key string) 
 	for k := range r.PostForm {
 		body[k] = r.PostForm.Get(k)
 	}
-	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: action, Body: body, AccessKey: key, Service: signingService(r), At: time.Now()})
-	h := s.handlers[action]
-	s.mu.Unlock()
+	h := s.record(r, action, body, key)
 	if h == nil {
 		writeQueryError(w, &Error{Status: 400, Type: "InvalidAction", Message: "fakeaws: no handler for " + action})
 		return
@@ -108,10 +105,7 @@ func (s *Server) serveCBOR(w http.ResponseWriter, r *http.Request, key string) {
 			body = m
 		}
 	}
-	s.mu.Lock()
-	s.requests = append(s.requests, Request{Op: op, Body: body, AccessKey: key, Service: signingService(r), At: time.Now()})
-	h := s.handlers[op]
-	s.mu.Unlock()
+	h := s.record(r, op, body, key)
 	if h == nil {
 		writeCBORError(w, &Error{Status: 400, Type: "UnknownOperationException", Message: "fakeaws: no handler for " + op})
 		return
