@@ -588,9 +588,12 @@ func (g graph) byName(typ, name string) *offline.Resource {
 // permission fails here, not on a real account.
 func TestRecordedCallsAreInTheTables(t *testing.T) {
 	f := permissionStack(t, "dev")
-	known := map[string]bool{}
-	for _, c := range slices.Concat(rolloutCalls(f), opsCalls(f), previewCalls(f)) {
+	known, preview := map[string]bool{}, map[string]bool{}
+	for _, c := range slices.Concat(rolloutCalls(f), opsCalls(f)) {
 		known[c.action] = true
+	}
+	for _, c := range previewCalls(f) {
+		preview[c.action] = true
 	}
 	s := newLiveStack(t, "dev")
 	first := s.up(nil)
@@ -605,13 +608,15 @@ func TestRecordedCallsAreInTheTables(t *testing.T) {
 	if deployed.err != nil {
 		t.Fatal(deployed.err)
 	}
-	s.up(nil, existing) // a preview
+	from := len(s.aws.Requests())
+	s.up(nil, existing) // a preview, as the preview role
+	previewed := s.aws.Requests()[from:]
 	o, st := s.opsOf(deployed.outputs)
 	ctx := context.Background()
 	if _, err := o.Status(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.Rollback(ctx, st, 0); err != nil {
+	if _, err := o.Rollback(ctx, st, ops.RollbackOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := o.Unblock(ctx, st); err != nil {
@@ -624,15 +629,21 @@ func TestRecordedCallsAreInTheTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := map[string]int{}
-	for _, r := range s.aws.Requests() {
-		service := r.Service
-		if service == "monitoring" { // CloudWatch's signing name
-			service = "cloudwatch"
-		}
-		if action := service + ":" + r.Op; !known[action] {
-			missing[action]++
+	check := func(requests []fakeaws.Request, table map[string]bool, role string) {
+		for _, r := range requests {
+			service := r.Service
+			if service == "monitoring" { // CloudWatch's signing name
+				service = "cloudwatch"
+			}
+			if action := service + ":" + r.Op; !table[action] {
+				missing[role+" "+action]++
+			}
 		}
 	}
+	all := s.aws.Requests()
+	check(all[:from], known, "deploy")
+	check(previewed, preview, "preview")
+	check(all[from+len(previewed):], known, "deploy")
 	if len(missing) > 0 {
 		t.Errorf("calls made against the fake that no permission table lists: %v", missing)
 	}

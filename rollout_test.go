@@ -767,7 +767,7 @@ func TestRollbackIsNotUndoneByTheNextUp(t *testing.T) {
 		t.Fatal(deployed.err)
 	}
 	o, st := s.opsOf(deployed.outputs)
-	res, err := o.Rollback(context.Background(), st, 0) // the stack's rolloutTimeoutMinutes
+	res, err := o.Rollback(context.Background(), st, ops.RollbackOptions{}) // the stack's rolloutTimeoutMinutes
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@
 // names in the stack's outputs.
 //
 //	go run ./cmd/ops status   -stack dev [-json]
-//	go run ./cmd/ops rollback -stack prod [-timeout 30m]
+//	go run ./cmd/ops rollback -stack prod [-timeout 45m] [-previous]
 //	go run ./cmd/ops unblock  -stack prod
 //	go run ./cmd/ops run      -stack prod [-container app] -- python manage.py migrate --noinput
 //	go run ./cmd/ops logs     -stack prod [-container app] [-task ID | -deployment d-…] [-since 1h] [-follow [-for 10m]]
@@ -53,12 +53,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	outputsFile := fs.String("outputs", "", "the stack's outputs as JSON (`pulumi stack output --json`); default: ask the Pulumi CLI")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	var timeout time.Duration
+	var rollbackOpts ops.RollbackOptions
 	var container string
 	logs := ops.LogsRequest{}
 	switch cmd {
 	case "status", "unblock":
 	case "rollback":
-		fs.DurationVar(&timeout, "timeout", 0, "how long to follow the rollback deployment (default: the stack's rolloutTimeoutMinutes); it is never stopped on timeout")
+		fs.DurationVar(&rollbackOpts.Timeout, "timeout", 0, "how long to follow the rollback deployment (default: the stack's rolloutTimeoutMinutes); it is never stopped on timeout")
+		fs.BoolVar(&rollbackOpts.Previous, "previous", false, "when CodeDeploy already rolled a failed deployment back, take the revision now serving out too")
 	case "run":
 		fs.StringVar(&container, "container", infra.AppContainer, "the container whose command to override")
 		fs.DurationVar(&timeout, "timeout", time.Hour, "how long the task may run before it is stopped")
@@ -120,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "rollback":
 		var r *ops.RollbackResult
-		if r, err = o.Rollback(ctx, st, timeout); err == nil {
+		if r, err = o.Rollback(ctx, st, rollbackOpts); err == nil {
 			result = r
 			text = fmt.Sprintf("%s serves again (deployment %s); `pulumi up` refuses %s", short(r.Record.To), r.Record.Deployment, short(r.Record.From))
 			if r.Record.Image != "" {

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -43,11 +45,9 @@ type LogLine struct {
 // Logs prints the containers' log lines of the chosen tasks, oldest first, each
 // as "<container> <task id> | <line>". Tasks are found in ECS (running ones, and
 // those stopped within the hour ECS keeps them); their streams are the awslogs
-// streams <prefix>/<container>/<task id> of the revision's task definition. They
-// are read by stream prefix, one per container, and kept to the chosen tasks
-// here: FilterLogEvents fails the whole request when one named stream does not
-// exist, which is the case of every container that never started (nginx of a
-// revision whose app crashes).
+// streams <prefix>/<container>/<task id> of the revision's task definition, read
+// by name or by prefix (readEvents). With Follow, each poll reads the last
+// lateLines again, for lines awslogs delivers late.
 func (o *Ops) Logs(ctx context.Context, st Stack, r LogsRequest) error {
 	if o.Rollout.Logs == nil {
 		return errors.New("no CloudWatch Logs client")
@@ -70,27 +70,29 @@ func (o *Ops) Logs(ctx context.Context, st Stack, r LogsRequest) error {
 	if len(tasks) == 0 {
 		return failed("no task of %s runs or stopped within the hour ECS keeps stopped tasks", short(td))
 	}
+	// The serving revision's tasks are most of the streams under a container's
+	// prefix: read by prefix. A deployment's or one task's are a few among many:
+	// read by name, so as not to page through the whole fleet's lines.
+	byName := r.Deployment != "" || r.Task != ""
 	var reads []logRead
 	for _, c := range sortedKeys(streams) {
 		s := streams[c]
-		read := logRead{group: s.Group(), prefix: s.Stream(""), names: map[string]LogLine{}}
-		if len(tasks) == 1 { // one task: its stream exactly
-			read.prefix = s.Stream(tasks[0])
-		}
+		read := logRead{group: s.Group(), prefix: s.Stream(""), byName: byName, names: map[string]LogLine{}}
 		for _, t := range tasks {
 			read.names[s.Stream(t)] = LogLine{Container: c, Task: t}
 		}
 		reads = append(reads, read)
 	}
-	since := time.Now().Add(-r.Since)
+	from := time.Now().Add(-r.Since)
 	if r.Since <= 0 {
-		since = time.Now().Add(-time.Hour)
+		from = time.Now().Add(-time.Hour)
 	}
 	end := time.Time{}
 	if r.Follow && r.For > 0 {
 		end = time.Now().Add(r.For)
 	}
-	seen := map[string]bool{}
+	seen := map[string]time.Time{} // events printed -> their time
+	since := from
 	for {
 		var lines []LogLine
 		for _, read := range reads {
@@ -103,23 +105,33 @@ func (o *Ops) Logs(ctx context.Context, st Stack, r LogsRequest) error {
 		slices.SortStableFunc(lines, func(a, b LogLine) int { return a.At.Compare(b.At) })
 		for _, l := range lines {
 			o.printLine(l, r.JSON)
-			if l.At.After(since) {
-				since = l.At
-			}
 		}
 		if !r.Follow || (!end.IsZero() && time.Now().After(end)) {
 			return nil
 		}
+		// awslogs publishes a container's lines in batches, up to 5 s after they
+		// were written (moby daemon/logger/awslogs, batchPublishFrequency), and each
+		// event keeps the time it was written: read the last lateLines again each
+		// poll, and print each event once.
+		since = time.Now().Add(-lateLines)
+		if since.Before(from) {
+			since = from
+		}
+		maps.DeleteFunc(seen, func(_ string, at time.Time) bool { return at.Before(since.Add(-time.Second)) })
 		if err := o.sleep(ctx); err != nil {
 			return nil // Ctrl-C ends following: not a failure
 		}
 	}
 }
 
-// logRead is one container's streams: those under prefix in group, of the
-// chosen tasks (names).
+// lateLines is how far back each poll of -follow reads again.
+const lateLines = 30 * time.Second
+
+// logRead is one container's streams of the chosen tasks (names): read by name,
+// or all those under prefix in group, kept to names.
 type logRead struct {
 	group, prefix string
+	byName        bool
 	names         map[string]LogLine // stream -> its container and task
 }
 
@@ -132,32 +144,78 @@ func (o *Ops) printLine(l LogLine, asJSON bool) {
 	fmt.Fprintf(o.Out, "%s %s | %s\n", l.Container, l.Task, l.Message)
 }
 
-// readEvents reads the events of a container's streams from since on, every page
-// (a page may be empty while a nextToken says more follow), skipping those already
-// seen and those of other tasks.
-func (o *Ops) readEvents(ctx context.Context, read logRead, since time.Time, seen map[string]bool) ([]LogLine, error) {
-	in := &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(read.group), LogStreamNamePrefix: aws.String(read.prefix), StartTime: aws.Int64(since.UnixMilli())}
+// readEvents reads the events of a container's streams from since on, skipping
+// those already seen and those of other tasks.
+func (o *Ops) readEvents(ctx context.Context, read logRead, since time.Time, seen map[string]time.Time) ([]LogLine, error) {
+	var events []logstypes.FilteredLogEvent
+	var err error
+	if read.byName {
+		events, err = o.filterByName(ctx, read.group, sortedKeys(read.names), since)
+	} else {
+		events, err = o.filter(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(read.group), LogStreamNamePrefix: aws.String(read.prefix), StartTime: aws.Int64(since.UnixMilli())})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the logs of %s: %w", read.group, err)
+	}
 	var lines []LogLine
+	for _, e := range events {
+		l, ok := read.names[aws.ToString(e.LogStreamName)]
+		key := aws.ToString(e.LogStreamName) + "\x00" + aws.ToString(e.EventId) + fmt.Sprint(aws.ToInt64(e.Timestamp)) + aws.ToString(e.Message)
+		if _, printed := seen[key]; !ok || printed {
+			continue
+		}
+		l.At, l.Message = time.UnixMilli(aws.ToInt64(e.Timestamp)).UTC(), strings.TrimRight(aws.ToString(e.Message), "\n")
+		seen[key] = l.At
+		lines = append(lines, l)
+	}
+	return lines, nil
+}
+
+// filter reads every page of a FilterLogEvents request (a page may be empty while
+// a nextToken says more follow: API reference).
+func (o *Ops) filter(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput) ([]logstypes.FilteredLogEvent, error) {
+	var events []logstypes.FilteredLogEvent
 	for {
 		out, err := o.Rollout.Logs.FilterLogEvents(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("failed to read the logs of %s: %w", read.group, err)
+			return nil, err
 		}
-		for _, e := range out.Events {
-			l, ok := read.names[aws.ToString(e.LogStreamName)]
-			key := aws.ToString(e.LogStreamName) + "\x00" + aws.ToString(e.EventId) + fmt.Sprint(aws.ToInt64(e.Timestamp)) + aws.ToString(e.Message)
-			if !ok || seen[key] {
-				continue
-			}
-			seen[key] = true
-			l.At, l.Message = time.UnixMilli(aws.ToInt64(e.Timestamp)).UTC(), strings.TrimRight(aws.ToString(e.Message), "\n")
-			lines = append(lines, l)
-		}
+		events = append(events, out.Events...)
 		if out.NextToken == nil {
-			return lines, nil
+			return events, nil
 		}
 		in.NextToken = out.NextToken
 	}
+}
+
+// filterByName reads the named streams (at most 100 a request). A request that
+// names a stream which does not exist fails whole (a container that never
+// started has none; percona/rds_exporter#81 shows the same): the names are then
+// halved until the missing ones are left out.
+func (o *Ops) filterByName(ctx context.Context, group string, names []string, since time.Time) ([]logstypes.FilteredLogEvent, error) {
+	if len(names) > 100 {
+		a, err := o.filterByName(ctx, group, names[:100], since)
+		if err != nil {
+			return nil, err
+		}
+		b, err := o.filterByName(ctx, group, names[100:], since)
+		return append(a, b...), err
+	}
+	events, err := o.filter(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), LogStreamNames: names, StartTime: aws.Int64(since.UnixMilli())})
+	var missing *logstypes.ResourceNotFoundException
+	if !errors.As(err, &missing) || len(names) == 0 {
+		return events, err
+	}
+	if len(names) == 1 {
+		return nil, nil // no stream: nothing logged
+	}
+	half := len(names) / 2
+	a, err := o.filterByName(ctx, group, names[:half], since)
+	if err != nil {
+		return nil, err
+	}
+	b, err := o.filterByName(ctx, group, names[half:], since)
+	return append(a, b...), err
 }
 
 // logTasks finds the revision and the task ids whose logs to print.

@@ -116,7 +116,6 @@ func (o *Ops) Unblock(ctx context.Context, st Stack) (*rollout.RollbackRecord, e
 	if state.Rollback == nil {
 		return nil, nil
 	}
-	cleared := state.Rollback
-	state.Rollback = nil
+	cleared := state.Forget()
 	return cleared, rollout.WriteState(ctx, o.Rollout.State, st.StateParameter, state)
 }

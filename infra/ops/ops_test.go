@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -175,7 +176,7 @@ func TestRollbackOfWhatServes(t *testing.T) {
 	f.deploy(t, td1)
 	f.deploy(t, td2)
 	d3 := f.deploy(t, td3)
-	res, err := f.ops.Rollback(context.Background(), stack, time.Minute)
+	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestRollbackWhileDeploying(t *testing.T) {
 	f.deploy(t, td1)
 	f.deploy(t, td2)
 	under := f.sim.StartDeployment(td3)
-	res, err := f.ops.Rollback(context.Background(), stack, time.Minute)
+	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestRollbackToTheFirstRevision(t *testing.T) {
 	f := newFixture(t)
 	f.deploy(t, td1) // judged
 	f.deploy(t, td2)
-	res, err := f.ops.Rollback(context.Background(), stack, time.Minute)
+	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +261,7 @@ func TestRollbackToTheFirstRevision(t *testing.T) {
 func TestNothingToRollBackTo(t *testing.T) {
 	f := newFixture(t)
 	f.deploy(t, td1)
-	_, err := f.ops.Rollback(context.Background(), stack, time.Minute)
+	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "nothing to roll back to") {
 		t.Fatalf("error %v", err)
 	}
@@ -375,7 +376,7 @@ func TestRollbackNotSeenToEnd(t *testing.T) {
 			} else {
 				timeout = 50 * time.Millisecond
 			}
-			_, err := f.ops.Rollback(ctx, stack, timeout)
+			_, err := f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: timeout})
 			if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "the record refuses web:3 meanwhile") {
 				t.Fatalf("error %v", err)
 			}
@@ -434,7 +435,7 @@ func TestRollbackDuringCodeDeploysRollback(t *testing.T) {
 	if rb.Creator != "codeDeployRollback" || rb.Status != "InProgress" {
 		t.Fatalf("setup: %+v", f.sim.Deployments())
 	}
-	res, err := f.ops.Rollback(context.Background(), stack, time.Minute)
+	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,10 +454,10 @@ func TestSecondRollbackGoesFurtherBack(t *testing.T) {
 	f.deploy(t, td1)
 	f.deploy(t, td2)
 	f.deploy(t, td3)
-	if _, err := f.ops.Rollback(context.Background(), stack, time.Minute); err != nil {
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.ops.Rollback(context.Background(), stack, time.Minute)
+	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +478,7 @@ func TestRollbackRefusesTheBuild(t *testing.T) {
 	f.deploy(t, td1)
 	f.deploy(t, td2)
 	f.deploy(t, td3)
-	if _, err := f.ops.Rollback(context.Background(), stack, time.Minute); err != nil {
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	if status, err := f.ops.Status(context.Background(), stack); err != nil {
@@ -543,5 +544,168 @@ func TestLogsOfACrashedRevision(t *testing.T) {
 	f.ops.Out = f.out
 	if err := f.ops.Logs(context.Background(), stack, ops.LogsRequest{Task: rollout.TaskID(run.Task)}); err != nil || !strings.Contains(f.out.String(), "app "+rollout.TaskID(run.Task)+" | Migrations applied.") {
 		t.Errorf("logs of the one-off task: %v\n%s", err, f.out.String())
+	}
+}
+
+// TestRollbackAgainFollowsItsOwn: run again after an interrupted rollback, the
+// command follows its own rollback deployment to its end and completes the
+// record; it never stops it (that would put the rolled-back revision back).
+func TestRollbackAgainFollowsItsOwn(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOn{line: "created deployment", cancel: cancel}
+	f.ops.Out = out
+	if _, err := f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: time.Minute}); err == nil ||
+		!strings.Contains(err.Error(), "run `go run ./cmd/ops rollback -stack dev` again to follow it") || strings.Contains(err.Error(), "stop-deployment") {
+		t.Fatalf("interrupted: %v", err)
+	}
+	f.ops.Out = f.out
+	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.aws.Count("StopDeployment"); n != 0 || len(f.creates()) != 3 {
+		t.Errorf("%d stops, %d creates: the second run must only follow the first's deployment", n, len(f.creates()))
+	}
+	if td, _ := f.sim.Serving(); td != td2 || res.Followed == "" || res.Record.From != td3 || res.Record.To != td2 || res.Record.Pending || res.Record.Image != appImage(3) {
+		t.Errorf("serving %s, result %+v", td, res)
+	}
+	if d := f.aws.Last("CreateDeployment"); !strings.HasPrefix(fmt.Sprint(d["description"]), "ops rollback (stack dev): web:2") {
+		t.Errorf("the rollback deployment's description %v", d["description"])
+	}
+}
+
+// TestRollbackAfterCodeDeployRolledBack: after a failed `pulumi up`, CodeDeploy
+// has already put the previous revision back: the command records the failed
+// revision and deploys nothing; -previous takes the serving one out too.
+func TestRollbackAfterCodeDeployRolledBack(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	if _, err := f.ops.Rollout.Run(context.Background(), rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
+		TaskDefinition: td3, Image: appImage(3), ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a"}, SecurityGroups: []string{"sg-tasks"},
+		PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: rollout.WaitForActive, Timeout: 5 * time.Second, StopOnTimeout: true}); err == nil {
+		t.Fatal("the crashing revision deployed")
+	}
+	creates := len(f.creates())
+	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if td, _ := f.sim.Serving(); td != td2 || len(f.creates()) != creates || res.AlreadyRolledBack == "" || res.Record.From != td3 || res.Record.To != td2 || res.Record.Image != appImage(3) {
+		t.Errorf("serving %s, %d creates (before %d), result %+v", td, len(f.creates()), creates, res)
+	}
+	if !strings.Contains(f.out.String(), "CodeDeploy already rolled back deployment "+res.AlreadyRolledBack+" (of web:3)") {
+		t.Errorf("output:\n%s", f.out.String())
+	}
+	res, err = f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute, Previous: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := rollout.ReadState(context.Background(), f.ops.Rollout.State, param)
+	if td, _ := f.sim.Serving(); td != td1 || res.Record.From != td2 || !state.RolledBack(td3) {
+		t.Errorf("with -previous: serving %s, record %+v, state %+v", td, res.Record, state)
+	}
+}
+
+// TestRollbackOfADeploymentUnderWayInterrupted: the pending record of a stopped
+// deployment already refuses its build, before the rollback is seen to end.
+func TestRollbackOfADeploymentUnderWayInterrupted(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.sim.StartDeployment(td3)
+	f.sim.Steps = 1 << 30 // the rollback takes its time
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := f.ops.Rollback(ctx, stack, ops.RollbackOptions{}); err == nil {
+		t.Fatal("an unfinished rollback succeeded")
+	}
+	state, _ := rollout.ReadState(context.Background(), f.ops.Rollout.State, param)
+	if r := state.Rollback; r == nil || !r.Pending || r.From != td3 || r.To != td2 || r.Image != appImage(3) {
+		t.Errorf("record %+v", state.Rollback)
+	}
+}
+
+// TestRollbackStopRefused: a StopDeployment AWS refuses stopped nothing: no
+// record is left, and the command says the deployment goes on.
+func TestRollbackStopRefused(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	under := f.sim.StartDeployment(td3)
+	f.aws.Handle("StopDeployment", func(map[string]any) (any, *fakeaws.Error) {
+		return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "not authorized to perform: codedeploy:StopDeployment"}
+	})
+	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+	if err == nil || ops.ExitCode(err) != 2 || !strings.Contains(err.Error(), "deployment "+under+" was not stopped (it goes on)") {
+		t.Fatalf("error %v", err)
+	}
+	if state, _ := rollout.ReadState(context.Background(), f.ops.Rollout.State, param); state.Rollback != nil {
+		t.Errorf("record %+v left behind", state.Rollback)
+	}
+}
+
+// TestUnblockForgetsTheRevision: once cleared, a rolled-back revision may be
+// rolled back to again.
+func TestUnblockForgetsTheRevision(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ops.Unblock(context.Background(), stack); err != nil {
+		t.Fatal(err)
+	}
+	if state, _ := rollout.ReadState(context.Background(), f.ops.Rollout.State, param); state.RolledBack(td3) || state.Rollback != nil {
+		t.Errorf("state after unblock %+v", state)
+	}
+}
+
+// TestLogsFollowPrintsLateLines: a line awslogs delivers after later lines of
+// another task were printed is still printed, once.
+func TestLogsFollowPrintsLateLines(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	tasks := f.sim.RunningTasks()
+	f.out = &syncBuffer{}
+	f.ops.Out = f.out
+	go func() {
+		for !strings.Contains(f.out.String(), "Listening at") {
+			time.Sleep(time.Millisecond)
+		}
+		f.sim.LogLate("/ecs/web", "app/app/"+rollout.TaskID(tasks[1]), "a late line", time.Now().Add(-3*time.Second))
+	}()
+	if err := f.ops.Logs(context.Background(), stack, ops.LogsRequest{Container: "app", Follow: true, For: 200 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(f.out.String(), "a late line"); n != 1 {
+		t.Errorf("the late line printed %d times:\n%s", n, f.out.String())
+	}
+}
+
+// TestHistoryReadsEveryBatch: more deployments than BatchGetDeployments takes (25)
+// are read in batches, newest first.
+func TestHistoryReadsEveryBatch(t *testing.T) {
+	f := newFixture(t)
+	var ids []string
+	for range 30 {
+		id := f.sim.StartDeployment(td2)
+		f.sim.SetStatus(id, "Succeeded")
+		ids = append(ids, id)
+	}
+	got, err := f.ops.Rollout.History(context.Background(), "web-app", "web", 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 30 || got[0].ID != ids[29] || got[29].ID != ids[0] || f.aws.Count("BatchGetDeployments") != 2 {
+		t.Errorf("%d deployments (newest %v), %d batches", len(got), got[0].ID, f.aws.Count("BatchGetDeployments"))
 	}
 }

@@ -13,51 +13,62 @@ import (
 	"ecs-bluegreen/infra/rollout"
 )
 
+// RollbackOptions shape a rollback.
+type RollbackOptions struct {
+	// Timeout bounds following the rollback deployment (0: the stack's
+	// rolloutTimeoutMinutes). It is never stopped on timeout.
+	Timeout time.Duration
+	// Previous also takes out the serving revision when CodeDeploy has already
+	// rolled a failed deployment back (without it, that rollback is recorded and
+	// nothing more is deployed).
+	Previous bool
+}
+
 // RollbackResult is what a rollback did.
 type RollbackResult struct {
-	// Stopped is the deployment under way that was stopped with rollback ("" when
-	// none was); Followed is CodeDeploy's own rollback, under way when the command
-	// started, that it followed instead of deploying anything.
-	Stopped  string `json:"stopped,omitempty"`
-	Followed string `json:"followed,omitempty"`
+	// Stopped is the deployment under way that was stopped with rollback;
+	// Followed a rollback under way that the command followed instead of deploying
+	// anything (CodeDeploy's own, or an earlier command's); AlreadyRolledBack the
+	// deployment CodeDeploy had already rolled back ("" when none).
+	Stopped           string `json:"stopped,omitempty"`
+	Followed          string `json:"followed,omitempty"`
+	AlreadyRolledBack string `json:"alreadyRolledBack,omitempty"`
 	// Record is what now makes `pulumi up` refuse the rolled-back revision.
 	Record rollout.RollbackRecord `json:"record"`
 }
 
 func cdStatus(s string) cdtypes.DeploymentStatus { return cdtypes.DeploymentStatus(s) }
 
+const rollbackCreator = string(cdtypes.DeploymentCreatorCodeDeployRollback)
+
 // Rollback makes the previous revision serve again, without a rebuild:
-//   - a deployment under way is stopped with rollback and the rollback followed;
-//   - CodeDeploy's own rollback under way is followed (it already restores the
-//     previous revision: deploying another one would go a revision too far);
+//   - a rollback under way — CodeDeploy's own, or this command's from an earlier
+//     run that was interrupted or timed out — is followed, never stopped
+//     (stopping a rollback with rollback would put the rolled-back revision back);
+//   - any other deployment under way is stopped with rollback, and the rollback
+//     followed;
+//   - a deployment CodeDeploy has already rolled back (a failed `pulumi up`) is
+//     recorded, and nothing more is deployed unless opts.Previous: the previous
+//     revision already serves;
 //   - otherwise the revision that served before this one (the newest earlier
 //     succeeded deployment of another revision, or the first revision ECS
 //     started; never one a rollback took out) goes out as a CodeDeploy
 //     deployment on the network the service has now, followed as `pulumi up`
-//     follows its own, with the stack's rolloutTimeoutMinutes (timeout, when
-//     given, instead) and acceptTrafficShifted.
+//     follows its own, with the stack's rolloutTimeoutMinutes and
+//     acceptTrafficShifted.
 //
 // The rollback is recorded in the rollout's state before anything is changed,
 // as pending, and completed once it is seen to end: an interrupted command, a
 // lost terminal or a timeout leave CodeDeploy carrying on and `pulumi up`
-// already refusing the rolled-back revision. The stack is then deliberately
-// behind its code until it declares another revision or the record is cleared
-// (Unblock). A rollback is never stopped on timeout: that would deploy the
-// rolled-back revision again.
-func (o *Ops) Rollback(ctx context.Context, st Stack, timeout time.Duration) (*RollbackResult, error) {
+// already refusing the rolled-back revision; running the command again follows
+// the rollback and completes the record. The stack is then deliberately behind
+// its code until it declares another revision or the record is cleared
+// (Unblock).
+func (o *Ops) Rollback(ctx context.Context, st Stack, opts RollbackOptions) (*RollbackResult, error) {
 	ro := o.Rollout
 	history, err := ro.History(ctx, st.Application, st.DeploymentGroup, 50)
 	if err != nil {
 		return nil, err
-	}
-	for _, d := range history { // newest first: at most one is active in a group
-		if !rollout.Active(cdStatus(d.Status)) {
-			continue
-		}
-		if d.Creator == string(cdtypes.DeploymentCreatorCodeDeployRollback) {
-			return o.followAutoRollback(ctx, st, d, history)
-		}
-		return o.stopUnderWay(ctx, st, d)
 	}
 	state, err := rollout.ReadState(ctx, ro.State, st.StateParameter)
 	if err != nil {
@@ -67,7 +78,69 @@ func (o *Ops) Rollback(ctx context.Context, st Stack, timeout time.Duration) (*R
 	if err != nil {
 		return nil, err
 	}
-	previous, spec, err := o.previous(ctx, st, serving, history, state)
+	r := &rollback{o: o, st: st, history: history, state: state, serving: serving}
+	for _, d := range history { // newest first: at most one is active in a group
+		if !rollout.Active(cdStatus(d.Status)) {
+			continue
+		}
+		if rec := state.Rollback; d.Creator == rollbackCreator || (rec != nil && rec.Pending && (d.ID == rec.Deployment || d.TaskDefinition == rec.To)) {
+			return r.follow(ctx, d)
+		}
+		return r.stopUnderWay(ctx, d)
+	}
+	if rec := state.Rollback; rec != nil && rec.Pending && rec.Deployment != "" { // it ended since
+		return r.completePending(ctx)
+	}
+	if len(history) > 0 && !opts.Previous {
+		if h := history[0]; h.Creator == rollbackCreator && h.Status == string(cdtypes.DeploymentStatusSucceeded) {
+			return r.alreadyRolledBack(ctx, h)
+		}
+	}
+	return r.deployPrevious(ctx, opts.Timeout)
+}
+
+// rollback is one run of the command: what it read first.
+type rollback struct {
+	o       *Ops
+	st      Stack
+	history []rollout.Deployment
+	state   rollout.State
+	serving rollout.Serving
+}
+
+// find is a deployment of the history, read if it is older than that.
+func (r *rollback) find(ctx context.Context, id string) rollout.Deployment {
+	for _, d := range r.history {
+		if d.ID == id {
+			return d
+		}
+	}
+	d, _ := r.o.Rollout.Describe(ctx, r.st.Application, id)
+	return d
+}
+
+// restores is what a rollback of from makes serve: what serves now, unless from
+// already took the traffic (its termination wait), then the revision before.
+func (r *rollback) restores(ctx context.Context, from string) string {
+	if r.serving.TaskDefinition != from {
+		return r.serving.TaskDefinition
+	}
+	td, _, _ := r.o.previous(ctx, r.st, r.serving, r.history, r.state)
+	return td
+}
+
+// newRecord is a pending record of a rollback of from to to, and to's app image.
+func (r *rollback) newRecord(ctx context.Context, from, to, deployment string) (rollout.RollbackRecord, string) {
+	rec := rollout.RollbackRecord{From: from, To: to, Deployment: deployment, At: time.Now().UTC(), By: r.o.caller(ctx), Pending: true}
+	var toImage string
+	rec.Image, toImage = r.o.images(ctx, r.st, from, to)
+	return rec, toImage
+}
+
+// deployPrevious deploys the revision that served before the serving one.
+func (r *rollback) deployPrevious(ctx context.Context, timeout time.Duration) (*RollbackResult, error) {
+	o, st, serving := r.o, r.st, r.serving
+	previous, spec, err := o.previous(ctx, st, serving, r.history, r.state)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +156,7 @@ func (o *Ops) Rollback(ctx context.Context, st Stack, timeout time.Duration) (*R
 		PlatformVersion: "LATEST", CapacityProvider: serving.CapacityProvider,
 		StateParameter: st.StateParameter, ActivePolicy: rollout.WaitForActive,
 		Timeout: timeout, AcceptTrafficShifted: st.AcceptTrafficShifted, TargetGroups: serving.TargetGroups,
+		Caller: "ops rollback", FollowHint: r.followHint(),
 	}
 	if spec != nil { // the revision as it was deployed: its nginx port and hooks
 		for _, res := range spec.Resources {
@@ -97,18 +171,15 @@ func (o *Ops) Rollback(ctx context.Context, st Stack, timeout time.Duration) (*R
 			}
 		}
 	}
-	rec := rollout.RollbackRecord{From: serving.TaskDefinition, To: previous, At: time.Now().UTC(), By: o.caller(ctx), Pending: true}
-	rec.Image, req.Image = o.images(ctx, st, rec.From, previous)
-	before := state
+	rec, toImage := r.newRecord(ctx, serving.TaskDefinition, previous, "")
+	req.Image = toImage
 	if err := o.record(ctx, st, rec); err != nil {
 		return nil, err
 	}
-	res, err := ro.Run(ctx, req)
+	res, err := o.Rollout.Run(ctx, req)
 	if err != nil {
 		if res.DeploymentID == "" { // nothing was deployed: the record goes
-			if werr := rollout.WriteState(context.WithoutCancel(ctx), ro.State, st.StateParameter, before); werr != nil {
-				err = fmt.Errorf("%w (and removing the pending rollback record failed: %v)", err, werr)
-			}
+			err = r.restore(ctx, err)
 		} else {
 			rec.Deployment = res.DeploymentID
 			o.record(context.WithoutCancel(ctx), st, rec) // the pending record names the deployment
@@ -120,16 +191,131 @@ func (o *Ops) Rollback(ctx context.Context, st Stack, timeout time.Duration) (*R
 	return &RollbackResult{Record: rec}, o.complete(ctx, st, rec)
 }
 
+// followHint is what to do about a rollback left running.
+func (r *rollback) followHint() string {
+	return fmt.Sprintf("run `go run ./cmd/ops rollback -stack %s` again to follow it to its end and complete the record, or see it with `go run ./cmd/ops status -stack %s`; do not stop it (that would put the rolled-back revision back)", r.st.Name, r.st.Name)
+}
+
+// restore puts the state back as it was before this run (nothing was rolled
+// back), and says so beside err.
+func (r *rollback) restore(ctx context.Context, err error) error {
+	if werr := rollout.WriteState(context.WithoutCancel(ctx), r.o.Rollout.State, r.st.StateParameter, r.state); werr != nil {
+		return fmt.Errorf("%w (and removing the pending rollback record failed: %v)", err, werr)
+	}
+	return err
+}
+
+// stopUnderWay stops a deployment under way with rollback and follows the rollback.
+func (r *rollback) stopUnderWay(ctx context.Context, d rollout.Deployment) (*RollbackResult, error) {
+	o := r.o
+	rec, _ := r.newRecord(ctx, d.TaskDefinition, r.restores(ctx, d.TaskDefinition), "")
+	if err := o.record(ctx, r.st, rec); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Out, "stopping deployment %s of %s with rollback\n", d.ID, short(d.TaskDefinition))
+	rb, status, err := o.Rollout.StopAndFollow(ctx, d.ID)
+	var completed *rollout.CompletedError
+	var refused *rollout.StopRefusedError
+	switch {
+	case errors.As(err, &completed): // nothing was rolled back: no record
+		return nil, &Failed{r.restore(ctx, err)}
+	case errors.As(err, &refused): // nothing was stopped
+		return nil, r.restore(ctx, fmt.Errorf("deployment %s was not stopped (it goes on): %w", d.ID, err))
+	}
+	return r.followed(ctx, rec, rb, status, err, &RollbackResult{Stopped: d.ID})
+}
+
+// follow follows a rollback under way — CodeDeploy's own, of a failed or stopped
+// deployment, or this command's from an earlier run — and completes its record.
+func (r *rollback) follow(ctx context.Context, d rollout.Deployment) (*RollbackResult, error) {
+	rec := rollout.RollbackRecord{}
+	switch {
+	case d.Creator == rollbackCreator:
+		from := r.find(ctx, d.RollbackOf).TaskDefinition
+		rec, _ = r.newRecord(ctx, from, r.restores(ctx, from), d.ID)
+		fmt.Fprintf(r.o.Out, "CodeDeploy is already rolling back deployment %s (of %s): following its rollback %s\n", d.RollbackOf, short(from), d.ID)
+	default:
+		rec = *r.state.Rollback
+		rec.Deployment = d.ID
+		fmt.Fprintf(r.o.Out, "the rollback of %s to %s (deployment %s) is still under way: following it\n", short(rec.From), short(rec.To), d.ID)
+	}
+	if err := r.o.record(ctx, r.st, rec); err != nil {
+		return nil, err
+	}
+	status, err := r.o.Rollout.FollowDeployment(ctx, d.ID)
+	return r.followed(ctx, rec, d.ID, status, err, &RollbackResult{Followed: d.ID})
+}
+
+// completePending completes the record of an earlier run's rollback that has
+// ended since.
+func (r *rollback) completePending(ctx context.Context) (*RollbackResult, error) {
+	rec := *r.state.Rollback
+	d := r.find(ctx, rec.Deployment)
+	fmt.Fprintf(r.o.Out, "the rollback of %s (deployment %s) ended %s since it was started\n", short(rec.From), rec.Deployment, d.Status)
+	return r.followed(ctx, rec, rec.Deployment, cdStatus(d.Status), nil, &RollbackResult{Followed: rec.Deployment})
+}
+
+// alreadyRolledBack records a deployment CodeDeploy has rolled back: the revision
+// before it serves again, and `pulumi up` must not deploy the failed one anew.
+func (r *rollback) alreadyRolledBack(ctx context.Context, rb rollout.Deployment) (*RollbackResult, error) {
+	failedOne := r.find(ctx, rb.RollbackOf)
+	from, at := failedOne.TaskDefinition, rb.Completed
+	if from == "" {
+		return nil, failed("CodeDeploy rolled back deployment %s, whose revision this program cannot read; %s serves: run with -previous to take it out too", rb.RollbackOf, short(r.serving.TaskDefinition))
+	}
+	res := &RollbackResult{AlreadyRolledBack: failedOne.ID}
+	when := ""
+	if at != nil {
+		when = " at " + at.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(r.o.Out, "CodeDeploy already rolled back deployment %s (of %s)%s: %s serves; recording it (run with -previous to take %s out too)\n",
+		failedOne.ID, short(from), when, short(r.serving.TaskDefinition), short(r.serving.TaskDefinition))
+	if rec := r.state.Rollback; rec != nil && rec.From == from && !rec.Pending {
+		res.Record = *rec
+		return res, nil // recorded before
+	}
+	rec, _ := r.newRecord(ctx, from, r.serving.TaskDefinition, rb.ID)
+	rec.Pending = false
+	res.Record = rec
+	return res, r.o.complete(ctx, r.st, rec)
+}
+
+// followed completes the record of a rollback deployment that was followed, or
+// says why it is left pending.
+func (r *rollback) followed(ctx context.Context, rec rollout.RollbackRecord, rb string, status cdtypes.DeploymentStatus, err error, res *RollbackResult) (*RollbackResult, error) {
+	rec.Deployment = rb
+	if err != nil {
+		r.o.record(context.WithoutCancel(ctx), r.st, rec) // keep the rollback's id beside the pending record
+		return nil, &Failed{fmt.Errorf("%w; CodeDeploy carries on, and the record refuses %s meanwhile: %s", err, short(rec.From), r.followHint())}
+	}
+	if status != cdtypes.DeploymentStatusSucceeded {
+		return nil, failed("rollback %s ended %s: check the service (the record refuses %s)", rb, status, short(rec.From))
+	}
+	serving, err := r.o.Rollout.Serving(ctx, r.st.Cluster, r.st.Service)
+	if err != nil {
+		return nil, err
+	}
+	rec.To, rec.Pending = serving.TaskDefinition, false
+	if rec.From != "" {
+		rec.Image, _ = r.o.images(ctx, r.st, rec.From, rec.To)
+	}
+	res.Record = rec
+	return res, r.o.complete(ctx, r.st, rec)
+}
+
 // images reads the app images of the rolled-back revision and its replacement:
 // the record refuses from's image too when the rollback takes that build out.
 func (o *Ops) images(ctx context.Context, st Stack, from, to string) (blocked, toImage string) {
-	if st.AppContainer == "" {
+	if st.AppContainer == "" || from == "" {
 		return "", ""
 	}
 	fromImage, err := o.Rollout.AppImage(ctx, from, st.AppContainer)
 	if err != nil {
 		fmt.Fprintf(o.Out, "warning: %v: the record refuses revision %s only\n", err, short(from))
 		return "", ""
+	}
+	if to == "" { // what serves instead is not known yet: refuse the build
+		return fromImage, ""
 	}
 	toImage, err = o.Rollout.AppImage(ctx, to, st.AppContainer)
 	if err != nil || toImage == fromImage {
@@ -159,74 +345,6 @@ func (o *Ops) previous(ctx context.Context, st Stack, serving rollout.Serving, h
 		return j.TaskDefinition, nil, nil
 	}
 	return "", nil, failed("%s serves %s and no earlier revision served before it that was not rolled back (no earlier succeeded deployment, and it is not after the first revision): nothing to roll back to", st.Service, short(serving.TaskDefinition))
-}
-
-// stopUnderWay stops a deployment under way with rollback and follows the rollback.
-func (o *Ops) stopUnderWay(ctx context.Context, st Stack, d rollout.Deployment) (*RollbackResult, error) {
-	state, err := rollout.ReadState(ctx, o.Rollout.State, st.StateParameter)
-	if err != nil {
-		return nil, err
-	}
-	rec := rollout.RollbackRecord{From: d.TaskDefinition, At: time.Now().UTC(), By: o.caller(ctx), Pending: true}
-	if err := o.record(ctx, st, rec); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(o.Out, "stopping deployment %s of %s with rollback\n", d.ID, short(d.TaskDefinition))
-	rb, status, err := o.Rollout.StopAndFollow(ctx, d.ID)
-	var completed *rollout.CompletedError
-	if errors.As(err, &completed) { // nothing was rolled back: no record
-		if werr := rollout.WriteState(context.WithoutCancel(ctx), o.Rollout.State, st.StateParameter, state); werr != nil {
-			err = fmt.Errorf("%w (and removing the pending rollback record failed: %v)", err, werr)
-		}
-		return nil, &Failed{err}
-	}
-	return o.followed(ctx, st, rec, rb, status, err, &RollbackResult{Stopped: d.ID})
-}
-
-// followAutoRollback follows CodeDeploy's own rollback of a failed or stopped
-// deployment and records the revision that deployment brought.
-func (o *Ops) followAutoRollback(ctx context.Context, st Stack, rb rollout.Deployment, history []rollout.Deployment) (*RollbackResult, error) {
-	from := ""
-	for _, d := range history {
-		if d.ID == rb.RollbackOf {
-			from = d.TaskDefinition
-		}
-	}
-	if from == "" && rb.RollbackOf != "" {
-		if d, err := o.Rollout.Describe(ctx, st.Application, rb.RollbackOf); err == nil {
-			from = d.TaskDefinition
-		}
-	}
-	rec := rollout.RollbackRecord{From: from, Deployment: rb.ID, At: time.Now().UTC(), By: o.caller(ctx), Pending: true}
-	if err := o.record(ctx, st, rec); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(o.Out, "CodeDeploy is already rolling back deployment %s (of %s): following its rollback %s\n", rb.RollbackOf, short(from), rb.ID)
-	status, err := o.Rollout.FollowDeployment(ctx, rb.ID)
-	return o.followed(ctx, st, rec, rb.ID, status, err, &RollbackResult{Followed: rb.ID})
-}
-
-// followed completes the record of a rollback deployment that was followed, or
-// says why it is left pending.
-func (o *Ops) followed(ctx context.Context, st Stack, rec rollout.RollbackRecord, rb string, status cdtypes.DeploymentStatus, err error, res *RollbackResult) (*RollbackResult, error) {
-	rec.Deployment = rb
-	if err != nil {
-		o.record(context.WithoutCancel(ctx), st, rec) // keep the rollback's id beside the pending record
-		return nil, &Failed{fmt.Errorf("%w; CodeDeploy carries on, and the record refuses %s meanwhile", err, short(rec.From))}
-	}
-	if status != cdtypes.DeploymentStatusSucceeded {
-		return nil, failed("rollback %s ended %s: check the service (the record refuses %s)", rb, status, short(rec.From))
-	}
-	serving, err := o.Rollout.Serving(ctx, st.Cluster, st.Service)
-	if err != nil {
-		return nil, err
-	}
-	rec.To, rec.Pending = serving.TaskDefinition, false
-	if rec.From != "" {
-		rec.Image, _ = o.images(ctx, st, rec.From, rec.To)
-	}
-	res.Record = rec
-	return res, o.complete(ctx, st, rec)
 }
 
 // record writes a rollback record into the rollout's state, read afresh.

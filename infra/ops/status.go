@@ -79,8 +79,9 @@ func (o *Ops) Status(ctx context.Context, st Stack) (*Status, error) {
 	if ro.ELB != nil {
 		for _, tg := range serving.TargetGroups {
 			out, err := ro.ELB.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
-			if err != nil {
-				return nil, fmt.Errorf("failed to read the targets of %s: %w", tg, err)
+			if err != nil { // the rest of the status still shows
+				s.Serving.Targets = append(s.Serving.Targets, TargetHealth{Target: tg, State: "unreadable", Description: err.Error()})
+				continue
 			}
 			for _, d := range out.TargetHealthDescriptions {
 				th := TargetHealth{}

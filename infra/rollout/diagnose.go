@@ -52,7 +52,12 @@ const (
 // from its awslogs stream <prefix>/<container>/<task id>), and the target groups'
 // unhealthy targets with their reasons. Each part is best effort: what cannot be
 // read says so, and the rest still shows. "" when nothing was found.
-func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymentID string, since time.Time, seen []string) string {
+//
+// running adds the revision's running tasks: a deployment stopped on an alarm or
+// by the load gate had its tasks serving, and they stop only when the rollback
+// removes their task set. seen are the unhealthy targets sampled while the
+// deployment ran, shown when none is unhealthy by now.
+func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymentID string, since time.Time, running bool, seen []string) string {
 	var lines []string
 	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
 	if deploymentID != "" {
@@ -71,7 +76,7 @@ func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymen
 			}
 		}
 	}
-	lines = append(lines, ro.stoppedTaskReport(ctx, req, td, since)...)
+	lines = append(lines, ro.taskReport(ctx, req, td, since, running)...)
 	if ro.ELB != nil {
 		var now []string
 		for _, tg := range req.TargetGroups {
@@ -79,7 +84,7 @@ func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymen
 		}
 		lines = append(lines, now...)
 		if len(now) == 0 { // deregistered by now: what was seen while it ran
-			for _, l := range seen {
+			for _, l := range seen[:min(len(seen), reportTargets*max(1, len(req.TargetGroups)))] {
 				lines = append(lines, l+" (while the deployment ran)")
 			}
 		}
@@ -120,6 +125,13 @@ func (ro *Rollout) failedEvents(ctx context.Context, id string) []string {
 // stoppedTaskReport describes the revision's tasks that stopped since `since`,
 // newest first, with each container's last log lines.
 func (ro *Rollout) stoppedTaskReport(ctx context.Context, req Request, td string, since time.Time) []string {
+	return ro.taskReport(ctx, req, td, since, false)
+}
+
+// taskReport describes the revision's tasks that stopped since `since`, newest
+// first, then (with running) those still running, with each container's last log
+// lines; reportTasks of them at most.
+func (ro *Rollout) taskReport(ctx context.Context, req Request, td string, since time.Time, running bool) []string {
 	all, err := ro.serviceTasks(ctx, req, ecstypes.DesiredStatusStopped)
 	if err != nil {
 		return []string{fmt.Sprintf("stopped tasks: %v", err)}
@@ -130,33 +142,51 @@ func (ro *Rollout) stoppedTaskReport(ctx context.Context, req Request, td string
 			tasks = append(tasks, t)
 		}
 	}
+	slices.SortFunc(tasks, func(a, b ecstypes.Task) int { return aws.ToTime(b.StoppedAt).Compare(aws.ToTime(a.StoppedAt)) })
+	stopped := len(tasks)
+	if running {
+		up, err := ro.serviceTasks(ctx, req, ecstypes.DesiredStatusRunning)
+		if err != nil {
+			return []string{fmt.Sprintf("running tasks: %v", err)}
+		}
+		for _, t := range up {
+			if aws.ToString(t.TaskDefinitionArn) == td {
+				tasks = append(tasks, t)
+			}
+		}
+	}
 	if len(tasks) == 0 {
 		return nil
 	}
-	slices.SortFunc(tasks, func(a, b ecstypes.Task) int { return aws.ToTime(b.StoppedAt).Compare(aws.ToTime(a.StoppedAt)) })
 	streams := ro.logStreams(ctx, td)
 	var lines []string
 	seen := map[string]string{} // a container's last lines -> the task that showed them
 	for i, t := range tasks {
 		if i == reportTasks {
-			lines = append(lines, fmt.Sprintf("… and %d more stopped tasks of %s", len(tasks)-reportTasks, shortARN(td)))
+			lines = append(lines, fmt.Sprintf("… and %d more tasks of %s", len(tasks)-reportTasks, shortARN(td)))
 			break
 		}
 		id := TaskID(aws.ToString(t.TaskArn))
 		l := fmt.Sprintf("task %s of %s stopped: %s: %s", id, shortARN(td), t.StopCode, aws.ToString(t.StoppedReason))
+		if i >= stopped {
+			l = fmt.Sprintf("task %s of %s running (%s)", id, shortARN(td), aws.ToString(t.LastStatus))
+		}
 		for _, c := range t.Containers {
 			name := aws.ToString(c.Name)
 			l += "\n    container " + name + ":"
-			if c.ExitCode != nil {
+			switch {
+			case c.ExitCode != nil:
 				l += fmt.Sprintf(" exit %d", *c.ExitCode)
-			} else {
+			case i >= stopped:
+				l += " " + strings.ToLower(aws.ToString(c.LastStatus))
+			default:
 				l += " no exit code (it did not run)" // e.g. nginx waiting for a HEALTHY app
 			}
 			if r := aws.ToString(c.Reason); r != "" {
 				l += " (" + r + ")"
 			}
 			if s, ok := streams[name]; ok {
-				events, err := ro.lastLogLines(ctx, s.group, s.stream(id))
+				events, err := ro.lastLogLines(ctx, s.group, s.stream(id), t.StartedAt)
 				var missing *logstypes.ResourceNotFoundException
 				switch {
 				case errors.As(err, &missing): // it never started (or never logged): no stream
@@ -250,13 +280,17 @@ func LogStreams(ctx context.Context, api ECS, td string) map[string]LogStream {
 	return streams
 }
 
-// lastLogLines reads a stream's last lines.
-func (ro *Rollout) lastLogLines(ctx context.Context, group, stream string) ([]string, error) {
+// lastLogLines reads a stream's last lines, from the task's start when known
+// ("Set startTime explicitly to reduce the chances of empty pages", GetLogEvents).
+func (ro *Rollout) lastLogLines(ctx context.Context, group, stream string, started *time.Time) ([]string, error) {
 	if ro.Logs == nil {
 		return nil, nil
 	}
 	in := &cloudwatchlogs.GetLogEventsInput{
 		LogGroupName: aws.String(group), LogStreamName: aws.String(stream), Limit: aws.Int32(reportLines), StartFromHead: aws.Bool(false),
+	}
+	if started != nil {
+		in.StartTime = aws.Int64(started.Add(-time.Minute).UnixMilli())
 	}
 	// A page may be empty while older events exist (GetLogEvents, API reference):
 	// step back a few pages, until the token no longer moves.
@@ -280,9 +314,30 @@ func (ro *Rollout) lastLogLines(ctx context.Context, group, stream string) ([]st
 	return nil, nil
 }
 
+// reportedTargetStates are the target states that say why a revision is not
+// healthy: not initial (a target just registered, still being checked), draining
+// or unused (elbv2 TargetHealthStateEnum).
+var reportedTargetStates = []elbtypes.TargetHealthStateEnum{
+	elbtypes.TargetHealthStateEnumUnhealthy, elbtypes.TargetHealthStateEnumUnhealthyDraining, elbtypes.TargetHealthStateEnumUnavailable,
+}
+
+// unhealthyTargets samples the target groups' unhealthy targets into seen
+// (target -> its line), keeping each target's last reason.
+func (ro *Rollout) unhealthyTargets(ctx context.Context, req Request, seen map[string]string) {
+	if ro.ELB == nil {
+		return
+	}
+	for _, tg := range req.TargetGroups {
+		for _, l := range ro.targetHealthReport(ctx, tg, false) {
+			if f := strings.Fields(l); len(f) >= 4 { // "target group <g>: <ip:port> <state>: …"
+				seen[strings.Join(f[:4], " ")] = l
+			}
+		}
+	}
+}
+
 // targetHealthReport lists a target group's unhealthy targets with their reasons
-// (not those ECS is deregistering, which say nothing of the revision); sayErrors
-// reports a failed read as a line.
+// (reportedTargetStates); sayErrors reports a failed read as a line.
 func (ro *Rollout) targetHealthReport(ctx context.Context, tg string, sayErrors bool) []string {
 	out, err := ro.ELB.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
 	if err != nil {
@@ -294,7 +349,7 @@ func (ro *Rollout) targetHealthReport(ctx context.Context, tg string, sayErrors 
 	var lines []string
 	for _, d := range out.TargetHealthDescriptions {
 		h := d.TargetHealth
-		if h == nil || h.State == elbtypes.TargetHealthStateEnumHealthy || h.State == elbtypes.TargetHealthStateEnumDraining {
+		if h == nil || !slices.Contains(reportedTargetStates, h.State) {
 			continue
 		}
 		if len(lines) == reportTargets {

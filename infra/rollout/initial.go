@@ -63,7 +63,7 @@ func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, servin
 		}
 		if err == nil && len(stopped) >= failedTaskThreshold(st.desired) {
 			err := fmt.Errorf("first revision %s of service %s is not healthy: %d tasks stopped (%s)", shortARN(req.TaskDefinition), req.Service, len(stopped), stopReasons(stopped))
-			if report := ro.failureReport(ctx, req, req.TaskDefinition, "", began, nil); report != "" {
+			if report := ro.failureReport(ctx, req, req.TaskDefinition, "", began, false, nil); report != "" {
 				ro.Log.Info(report)
 				err = fmt.Errorf("%w\n%s", err, report)
 			}

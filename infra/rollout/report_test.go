@@ -73,7 +73,9 @@ func TestFailureSaysWhy(t *testing.T) {
 }
 
 // TestFailureNamesTheAlarm: a deployment stopped on an alarm names the alarm and
-// why it went off.
+// why it went off (read before the rollback, after which it returns to OK), and
+// shows the last lines of its tasks, which were running and serving the errors
+// until the rollback removed them.
 func TestFailureNamesTheAlarm(t *testing.T) {
 	f, _ := broken(t, "web-green-unhealthy", 0)
 	req := simRequest()
@@ -82,6 +84,11 @@ func TestFailureNamesTheAlarm(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "stopped: ALARM_ACTIVE") ||
 		!strings.Contains(err.Error(), "alarm web-green-unhealthy is in ALARM: Threshold Crossed") || strings.Contains(err.Error(), "web-blue-5xx") {
 		t.Fatalf("error %v", err)
+	}
+	for _, want := range []string{"of web:2 running (RUNNING)", "container app: running", "| ModuleNotFoundError: No module named 'psycopg'"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
 	}
 }
 

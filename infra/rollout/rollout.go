@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -93,6 +94,10 @@ type Request struct {
 	StateParameter string
 	// ClearCommand is how a user clears a rollback record (shown when refused).
 	ClearCommand string
+	// Caller names who deploys in the deployment's description ("pulumi up" when
+	// empty); FollowHint is what to do about a deployment left running on an
+	// interrupt or a timeout ("" : the aws CLI commands to follow or stop it).
+	Caller, FollowHint string
 
 	ActivePolicy string // WaitForActive or StopActive
 	Timeout      time.Duration
@@ -288,10 +293,15 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 // deployment is: the day-N rollback deploys the record's To).
 func (ro *Rollout) finish(parent, ctx context.Context, req Request, id string, state State) (Result, error) {
 	res, err := ro.follow(parent, ctx, req, id)
-	if err == nil && state.Rollback != nil && state.Rollback.To != req.TaskDefinition {
-		state.Rollback = nil
-		if werr := WriteState(parent, ro.State, req.StateParameter, state); werr != nil {
-			ro.Log.Info("warning: " + werr.Error())
+	if err == nil && (state.Rollback != nil || len(state.Removed) > 0) {
+		// Read again: the day-N commands may have written it meanwhile (SSM has no
+		// compare-and-set).
+		now, rerr := ReadState(parent, ro.State, req.StateParameter)
+		if rerr == nil && now.served(req.TaskDefinition) {
+			rerr = WriteState(parent, ro.State, req.StateParameter, now)
+		}
+		if rerr != nil {
+			ro.Log.Info("warning: " + rerr.Error())
 		}
 	}
 	return res, err
@@ -389,7 +399,11 @@ func (ro *Rollout) clearActive(parent, ctx context.Context, req Request) (ours s
 // description names the stack, the revision and the image digest, kept short:
 // CodeDeploy rejects long descriptions (DescriptionTooLongException).
 func description(r Request) string {
-	d := fmt.Sprintf("pulumi up (stack %s): %s", r.Stack, shortARN(r.TaskDefinition))
+	caller := r.Caller
+	if caller == "" {
+		caller = "pulumi up"
+	}
+	d := fmt.Sprintf("%s (stack %s): %s", caller, r.Stack, shortARN(r.TaskDefinition))
 	if _, digest, ok := strings.Cut(r.Image, "@"); ok {
 		d += " image " + digest[:min(len(digest), len("sha256:")+12)]
 	}
@@ -583,21 +597,15 @@ func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (
 	p := &progress{ro: ro, id: id}
 	gated := req.Gate == nil
 	shifted := false
-	var unhealthy []string // the target groups' unhealthy targets as last seen while it ran
+	unhealthy := map[string]string{} // the target groups' unhealthy targets, each as last seen while it ran
 	for {
 		info, err := ro.getDeployment(ctx, id)
 		if err != nil {
 			return ro.timedOut(parent, ctx, req, id, shifted, err)
 		}
 		target := p.report(ctx, info)
-		if info.Status == cdtypes.DeploymentStatusInProgress && !shifted && ro.ELB != nil {
-			var now []string
-			for _, tg := range req.TargetGroups {
-				now = append(now, ro.targetHealthReport(ctx, tg, false)...)
-			}
-			if len(now) > 0 {
-				unhealthy = now
-			}
+		if info.Status == cdtypes.DeploymentStatusInProgress && !shifted {
+			ro.unhealthyTargets(ctx, req, unhealthy)
 		}
 		switch Evaluate(info.Status, target) {
 		case Done:
@@ -607,7 +615,7 @@ func (ro *Rollout) follow(parent, ctx context.Context, req Request, id string) (
 			ro.Log.Info(fmt.Sprintf("deployment %s succeeded", id))
 			return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
 		case Unhealthy:
-			return Result{DeploymentID: id}, ro.failure(parent, req, info, unhealthy...)
+			return Result{DeploymentID: id}, ro.failure(parent, req, info, sortedValues(unhealthy)...)
 		case Shifted:
 			if !shifted {
 				ro.Log.Info(fmt.Sprintf("deployment %s: all traffic on the new tasks; the old ones wait to be terminated", id))
@@ -680,13 +688,22 @@ func (ro *Rollout) stop(ctx context.Context, id string) (*cdtypes.DeploymentInfo
 	})
 	var done *cdtypes.DeploymentAlreadyCompletedException
 	if err != nil && !errors.As(err, &done) {
-		return nil, fmt.Errorf("stopping it failed: %w", err)
+		return nil, &StopRefusedError{ID: id, Err: err}
 	}
 	if _, err := ro.waitTerminal(ctx, id); err != nil {
 		return nil, fmt.Errorf("it did not end after the stop: %w", err)
 	}
 	return ro.getDeployment(ctx, id)
 }
+
+// StopRefusedError: StopDeployment was refused, so nothing was stopped.
+type StopRefusedError struct {
+	ID  string
+	Err error
+}
+
+func (e *StopRefusedError) Error() string { return "stopping it failed: " + e.Err.Error() }
+func (e *StopRefusedError) Unwrap() error { return e.Err }
 
 // getDeployment is GetDeployment that treats an answer without deployment
 // information as the error it is, instead of dereferencing it.
@@ -716,7 +733,10 @@ func (ro *Rollout) failure(parent context.Context, req Request, info *cdtypes.De
 		since = *info.CreateTime
 	}
 	reportCtx, cancel := context.WithTimeout(parent, time.Minute)
-	report := ro.failureReport(reportCtx, req, req.TaskDefinition, aws.ToString(info.DeploymentId), since, seen)
+	// Stopped (an alarm, the load gate, a timeout): its tasks were running, and
+	// their lines are the evidence.
+	running := info.Status == cdtypes.DeploymentStatusStopped
+	report := ro.failureReport(reportCtx, req, req.TaskDefinition, aws.ToString(info.DeploymentId), since, running, seen)
 	cancel()
 	if report != "" {
 		ro.Log.Info(report)
@@ -796,6 +816,9 @@ func rollbackID(info *cdtypes.DeploymentInfo) string {
 // whose traffic is all on the new tasks: that one CodeDeploy finishes on its own.
 func (ro *Rollout) timedOut(parent, ctx context.Context, req Request, id string, shifted bool, cause error) (Result, error) {
 	if parent.Err() != nil {
+		if req.FollowHint != "" {
+			return Result{DeploymentID: id}, fmt.Errorf("interrupted; deployment %s continues in CodeDeploy: %s: %w", id, req.FollowHint, parent.Err())
+		}
 		return Result{DeploymentID: id}, fmt.Errorf("rollout interrupted; deployment %s continues in CodeDeploy: follow it with `aws deploy get-deployment --deployment-id %s`, or stop it with `aws deploy stop-deployment --deployment-id %s --auto-rollback-enabled`: %w", id, id, id, parent.Err())
 	}
 	if ctx.Err() == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -807,6 +830,9 @@ func (ro *Rollout) timedOut(parent, ctx context.Context, req Request, id string,
 		return Result{DeploymentID: id, Deployed: true, Summary: ServingSummary(req.TaskDefinition, id)}, nil
 	}
 	if !req.StopOnTimeout {
+		if req.FollowHint != "" {
+			return Result{DeploymentID: id}, errors.New(msg + "; left running: " + req.FollowHint)
+		}
 		return Result{DeploymentID: id}, errors.New(msg + "; left running (stopOnTimeout is false)")
 	}
 	// A fresh deadline: the rollout's own has passed, and the stop must still go out.
@@ -856,4 +882,13 @@ func (ro *Rollout) waitTerminal(ctx context.Context, id string) (cdtypes.Deploym
 			return "", err
 		}
 	}
+}
+
+// sortedValues are a map's values in the order of its keys.
+func sortedValues(m map[string]string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
+	}
+	return out
 }

@@ -49,6 +49,32 @@ func (s *State) Record(rec RollbackRecord) {
 	}
 }
 
+// served drops what a successful deployment of td made obsolete: a rollback
+// record (unless td is the revision that record put back: the day-N rollback's
+// own deployment) and td's place among the removed revisions. It tells whether
+// anything changed.
+func (s *State) served(td string) bool {
+	changed := false
+	if s.Rollback != nil && s.Rollback.To != td {
+		s.Rollback, changed = nil, true
+	}
+	if i := slices.Index(s.Removed, td); i >= 0 {
+		s.Removed, changed = slices.Delete(s.Removed, i, i+1), true
+	}
+	return changed
+}
+
+// Forget clears the rollback record: its revision may be deployed, and rolled
+// back to, again.
+func (s *State) Forget() *RollbackRecord {
+	r := s.Rollback
+	if r != nil {
+		s.Removed = slices.DeleteFunc(s.Removed, func(td string) bool { return td == r.From })
+	}
+	s.Rollback = nil
+	return r
+}
+
 // RolledBack tells whether a rollback took td out.
 func (s State) RolledBack(td string) bool {
 	return (s.Rollback != nil && s.Rollback.From == td) || slices.Contains(s.Removed, td)

@@ -184,8 +184,10 @@ type simTask struct {
 	// deployment made the task set it crashed in ("" for the first revision's).
 	deployment string
 	// crash is how it failed, if it did: an app that exited before nginx started,
-	// or a running task whose target failed the health checks.
-	crash *Crash
+	// or a running task whose target failed the health checks, or one serving
+	// errors (Crash.Alarm); initial: its target is still in its first checks.
+	crash   *Crash
+	initial bool
 	// containers are the task's container names (nil: the web task's app and nginx).
 	containers []string
 }
@@ -533,6 +535,9 @@ func (s *Sim) advance(d *simDeployment) {
 				for name := range s.alarms {
 					s.alarms[name] = alarmState{"OK", "Threshold Crossed: datapoints were below the threshold"}
 				}
+				if o := d.rollbackOf; o != nil && o.green != nil { // the replacement task set is removed
+					s.stopTasksOf(o.green, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+d.id+")")
+				}
 				if o := d.rollbackOf; o != nil && o.previous != nil && s.svc != nil {
 					s.svc.primary = o.previous
 					s.event("rollback %s: %s serves again", d.id, o.previous.td)
@@ -557,32 +562,42 @@ func (s *Sim) advance(d *simDeployment) {
 			return
 		}
 		if c, broken := s.crash[d.td]; broken {
-			if c.HealthCheckCodes != "" && d.green == nil {
-				// The replacement tasks run, behind the test listener's group, and fail
-				// its checks for a while before ECS gives up on them.
+			if (c.HealthCheckCodes != "" || c.Alarm != "") && d.green == nil {
+				// The replacement tasks run, behind the test listener's group: they fail
+				// its checks for a while before ECS gives up on them, or (Alarm) they
+				// serve errors until the group's alarm goes off.
 				d.green = s.newTaskSet(d.td, d.id, s.svc.primary.network, s.svc.primary.capacity, s.otherTargetGroup(s.svc.primary.targetGroup))
 				for range 3 {
 					s.runFailingTask(d.green, c).deployment = d.id
 				}
 				return
 			}
-			if d.green != nil {
-				s.stopTasksOf(d.green, "ServiceSchedulerInitiated", "Task failed ELB health checks in (target-group "+d.green.targetGroup+")")
-			} else {
-				green := s.newTaskSet(d.td, d.id, s.svc.primary.network, s.svc.primary.capacity, s.otherTargetGroup(s.svc.primary.targetGroup))
-				for range 3 {
-					s.crashTask(green, c).deployment = d.id
-				}
-			}
 			if c.Alarm != "" {
 				// CodeDeploy stops a deployment whose group's alarm goes off
-				// (DEPLOYMENT_STOP_ON_ALARM) and rolls it back.
+				// (DEPLOYMENT_STOP_ON_ALARM) and rolls it back; its tasks run until the
+				// rollback removes their task set.
 				s.alarms[c.Alarm] = alarmState{"ALARM", "Threshold Crossed: 2 datapoints [1.0, 1.0] were greater than or equal to the threshold (1.0)."}
 				d.status, d.errCode = "Stopped", "ALARM_ACTIVE"
 				d.errMessage = "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped."
 				s.event("deployment %s stopped on alarm %s", d.id, c.Alarm)
 				s.startRollback(d)
 				return
+			}
+			if d.green != nil {
+				// ECS stops the tasks and starts replacements, whose targets are then
+				// in their initial checks (ECS developer guide, service throttle logic:
+				// it "deregisters it and stops the task").
+				s.stopTasksOf(d.green, "ServiceSchedulerInitiated", "Task failed ELB health checks in (target-group "+d.green.targetGroup+")")
+				s.runFailingTask(d.green, c).initial = true
+				// Unverified: the deployment then fails at Install (HEALTH_CONSTRAINTS);
+				// aws/containers-roadmap#1941 reports CodeDeploy completing with an
+				// unhealthy replacement task set instead.
+				s.fail(d, "Install", "HEALTH_CONSTRAINTS", "The deployment failed because the replacement task set did not become healthy: tasks failed ELB health checks")
+				return
+			}
+			green := s.newTaskSet(d.td, d.id, s.svc.primary.network, s.svc.primary.capacity, s.otherTargetGroup(s.svc.primary.targetGroup))
+			for range 3 {
+				s.crashTask(green, c).deployment = d.id
 			}
 			s.fail(d, "Install", "HEALTH_CONSTRAINTS", "The deployment failed because the replacement task set did not become healthy: "+c.Reason)
 			return

@@ -42,6 +42,16 @@ func (s *Sim) Logs(group, stream string) []LogEvent {
 	return slices.Clone(s.logs[group+"\x00"+stream])
 }
 
+// LogLate adds an event to a stream now, written at `at`: awslogs publishes in
+// batches, so an event may arrive after later ones of other streams.
+func (s *Sim) LogLate(group, stream, message string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := group + "\x00" + stream
+	s.logs[key] = append(s.logs[key], LogEvent{At: at, Message: message})
+	slices.SortStableFunc(s.logs[key], func(a, b LogEvent) int { return a.At.Compare(b.At) })
+}
+
 // RunningTasks returns the service's running tasks (ARNs).
 func (s *Sim) RunningTasks() []string {
 	s.mu.Lock()
@@ -385,22 +395,27 @@ func (s *Sim) describeTargetHealth(body map[string]any) (any, *Error) {
 	out := []any{}
 	for _, arn := range s.taskOrder {
 		t := s.tasks[arn]
-		// A task whose target failed its checks: unhealthy while it runs; once ECS
-		// stopped it, draining while its deployment or that one's rollback runs
-		// (ELB deregistration delay), then gone. A task whose app exited before
-		// nginx started never ran, and ECS registered no target for it.
-		failing := t.crash != nil && t.crash.HealthCheckCodes != "" && s.targetGroupOf(t) == tg
-		if failing && t.stopped && !(t.deployment == "" && time.Since(t.stoppedAt) < time.Minute) && !(t.deployment != "" && s.deploymentOrRollbackActive(t.deployment)) {
+		// A broken revision's task: its target is registered as the task activates
+		// (ECS task lifecycle, ACTIVATING: "registers load balancer target groups";
+		// unverified for a task whose nginx never starts). While it runs it is
+		// initial, then unhealthy with the codes it answers (healthy when it only
+		// serves errors: Crash.Alarm); once ECS stopped it, draining while its
+		// deployment or that one's rollback runs (ELB deregistration delay), then
+		// gone.
+		broken := t.crash != nil && s.targetGroupOf(t) == tg
+		if broken && t.stopped && !(t.deployment == "" && time.Since(t.stoppedAt) < time.Minute) && !(t.deployment != "" && s.deploymentOrRollbackActive(t.deployment)) {
 			continue
 		}
-		if !(sets[t.startedBy] && !t.stopped) && !failing {
+		if !(sets[t.startedBy] && !t.stopped) && !broken {
 			continue
 		}
 		health := map[string]any{"State": "healthy"}
 		switch {
-		case failing && t.stopped:
+		case broken && t.stopped:
 			health = map[string]any{"State": "draining", "Reason": "Target.DeregistrationInProgress", "Description": "Target deregistration is in progress"}
-		case failing:
+		case broken && t.initial:
+			health = map[string]any{"State": "initial", "Reason": "Elb.InitialHealthChecking", "Description": "Initial health checks in progress"}
+		case broken && t.crash.HealthCheckCodes != "":
 			health = map[string]any{"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch", "Description": "Health checks failed with these codes: " + t.crash.HealthCheckCodes}
 		}
 		out = append(out, map[string]any{"Target": map[string]any{"Id": t.ip, "Port": s.svc.port}, "HealthCheckPort": fmt.Sprint(s.svc.port), "TargetHealth": health})
