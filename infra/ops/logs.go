@@ -79,7 +79,9 @@ func (o *Ops) Logs(ctx context.Context, st Stack, r LogsRequest) error {
 		s := streams[c]
 		read := logRead{group: s.Group(), prefix: s.Stream(""), byName: byName, names: map[string]LogLine{}}
 		for _, t := range tasks {
-			read.names[s.Stream(t)] = LogLine{Container: c, Task: t}
+			if id := rollout.TaskID(aws.ToString(t.TaskArn)); !(byName && neverRan(t, c)) {
+				read.names[s.Stream(id)] = LogLine{Container: c, Task: id}
+			}
 		}
 		reads = append(reads, read)
 	}
@@ -189,37 +191,55 @@ func (o *Ops) filter(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInpu
 }
 
 // filterByName reads the named streams (at most 100 a request). A request that
-// names a stream which does not exist fails whole (a container that never
-// started has none; percona/rds_exporter#81 shows the same): the names are then
-// halved until the missing ones are left out.
+// names a stream which does not exist fails whole, with the same
+// ResourceNotFoundException as a missing log group (percona/rds_exporter#81,
+// jorgebastida/awslogs#144): the group is then checked alone, and the names
+// halved until the missing ones are left out. Containers that never ran are not
+// named at all (neverRan), so halving is for the streams of tasks that have not
+// logged yet.
 func (o *Ops) filterByName(ctx context.Context, group string, names []string, since time.Time) ([]logstypes.FilteredLogEvent, error) {
-	if len(names) > 100 {
-		a, err := o.filterByName(ctx, group, names[:100], since)
+	var all []logstypes.FilteredLogEvent
+	for len(names) > 0 {
+		batch := names[:min(len(names), 100)]
+		names = names[len(batch):]
+		events, err := o.filter(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), LogStreamNames: batch, StartTime: aws.Int64(since.UnixMilli())})
+		var missing *logstypes.ResourceNotFoundException
+		if errors.As(err, &missing) {
+			if _, gerr := o.Rollout.Logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), Limit: aws.Int32(1)}); gerr != nil {
+				return nil, gerr // the group itself
+			}
+			events, err = o.halve(ctx, group, batch, since)
+		}
 		if err != nil {
 			return nil, err
 		}
-		b, err := o.filterByName(ctx, group, names[100:], since)
-		return append(a, b...), err
+		all = append(all, events...)
 	}
-	events, err := o.filter(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), LogStreamNames: names, StartTime: aws.Int64(since.UnixMilli())})
-	var missing *logstypes.ResourceNotFoundException
-	if !errors.As(err, &missing) || len(names) == 0 {
-		return events, err
-	}
-	if len(names) == 1 {
-		return nil, nil // no stream: nothing logged
-	}
-	half := len(names) / 2
-	a, err := o.filterByName(ctx, group, names[:half], since)
-	if err != nil {
-		return nil, err
-	}
-	b, err := o.filterByName(ctx, group, names[half:], since)
-	return append(a, b...), err
+	return all, nil
 }
 
-// logTasks finds the revision and the task ids whose logs to print.
-func (o *Ops) logTasks(ctx context.Context, st Stack, r LogsRequest) (string, []string, error) {
+// halve reads names that include a missing stream, half by half.
+func (o *Ops) halve(ctx context.Context, group string, names []string, since time.Time) ([]logstypes.FilteredLogEvent, error) {
+	if len(names) == 1 {
+		return nil, nil // no stream: nothing logged yet
+	}
+	var all []logstypes.FilteredLogEvent
+	for _, half := range [][]string{names[:len(names)/2], names[len(names)/2:]} {
+		events, err := o.filter(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), LogStreamNames: half, StartTime: aws.Int64(since.UnixMilli())})
+		var missing *logstypes.ResourceNotFoundException
+		if errors.As(err, &missing) {
+			events, err = o.halve(ctx, group, half, since)
+		}
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, events...)
+	}
+	return all, nil
+}
+
+// logTasks finds the revision and the tasks whose logs to print, by id.
+func (o *Ops) logTasks(ctx context.Context, st Stack, r LogsRequest) (string, []ecstypes.Task, error) {
 	ro := o.Rollout
 	if r.Task != "" { // any task of the cluster: the service's, a one-off (ops run, migrations)
 		out, err := o.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(st.Cluster), Tasks: []string{r.Task}})
@@ -229,7 +249,7 @@ func (o *Ops) logTasks(ctx context.Context, st Stack, r LogsRequest) (string, []
 		if len(out.Tasks) == 0 {
 			return "", nil, fmt.Errorf("no task %s in cluster %s (ECS keeps stopped tasks about an hour)", r.Task, st.Cluster)
 		}
-		return aws.ToString(out.Tasks[0].TaskDefinitionArn), []string{rollout.TaskID(aws.ToString(out.Tasks[0].TaskArn))}, nil
+		return aws.ToString(out.Tasks[0].TaskDefinitionArn), out.Tasks[:1], nil
 	}
 	var td string
 	switch {
@@ -249,35 +269,33 @@ func (o *Ops) logTasks(ctx context.Context, st Stack, r LogsRequest) (string, []
 		}
 		td = serving.TaskDefinition
 	}
-	var arns []string
+	var tasks []ecstypes.Task
 	for _, status := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
-		in := &ecs.ListTasksInput{Cluster: aws.String(st.Cluster), ServiceName: aws.String(st.Service), DesiredStatus: status}
-		for {
-			out, err := o.ECS.ListTasks(ctx, in)
-			if err != nil {
-				return "", nil, fmt.Errorf("failed to list the tasks of %s: %w", st.Service, err)
-			}
-			arns = append(arns, out.TaskArns...)
-			if out.NextToken == nil {
-				break
-			}
-			in.NextToken = out.NextToken
-		}
-	}
-	var tasks []string
-	for len(arns) > 0 {
-		batch := arns[:min(len(arns), 100)] // DescribeTasks takes at most 100
-		arns = arns[len(batch):]
-		out, err := o.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(st.Cluster), Tasks: batch})
+		all, err := ro.ServiceTasks(ctx, st.Cluster, st.Service, status)
 		if err != nil {
-			return "", nil, fmt.Errorf("failed to describe the tasks of %s: %w", st.Service, err)
+			return "", nil, err
 		}
-		for _, t := range out.Tasks {
+		for _, t := range all {
 			if aws.ToString(t.TaskDefinitionArn) == td {
-				tasks = append(tasks, rollout.TaskID(aws.ToString(t.TaskArn)))
+				tasks = append(tasks, t)
 			}
 		}
 	}
-	slices.Sort(tasks)
+	slices.SortFunc(tasks, func(a, b ecstypes.Task) int { return strings.Compare(aws.ToString(a.TaskArn), aws.ToString(b.TaskArn)) })
 	return td, tasks, nil
+}
+
+// neverRan tells whether a task's container never started: a stopped task's
+// container without an exit code (nginx waiting for a HEALTHY app). It has no
+// log stream.
+func neverRan(t ecstypes.Task, container string) bool {
+	if aws.ToString(t.LastStatus) != "STOPPED" {
+		return false
+	}
+	for _, c := range t.Containers {
+		if aws.ToString(c.Name) == container {
+			return c.ExitCode == nil
+		}
+	}
+	return false
 }

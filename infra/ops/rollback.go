@@ -78,17 +78,25 @@ func (o *Ops) Rollback(ctx context.Context, st Stack, opts RollbackOptions) (*Ro
 	if err != nil {
 		return nil, err
 	}
-	r := &rollback{o: o, st: st, history: history, state: state, serving: serving}
+	r := &rollback{o: o, st: st, history: history, state: state, serving: serving, timeout: opts.Timeout}
+	if r.timeout <= 0 {
+		r.timeout = st.Timeout
+	}
+	r.adopt()
+	rec := r.state.Rollback
 	for _, d := range history { // newest first: at most one is active in a group
 		if !rollout.Active(cdStatus(d.Status)) {
 			continue
 		}
-		if rec := state.Rollback; d.Creator == rollbackCreator || (rec != nil && rec.Pending && (d.ID == rec.Deployment || d.TaskDefinition == rec.To)) {
-			return r.follow(ctx, d)
+		switch {
+		case d.Creator == rollbackCreator:
+			return r.followCodeDeploys(ctx, d)
+		case rollout.IsOpsRollback(d.Description) || (rec != nil && rec.Pending && d.ID == rec.Deployment):
+			return r.followOwn(ctx, d)
 		}
 		return r.stopUnderWay(ctx, d)
 	}
-	if rec := state.Rollback; rec != nil && rec.Pending && rec.Deployment != "" { // it ended since
+	if rec != nil && rec.Pending && rec.Deployment != "" { // it ended since
 		return r.completePending(ctx)
 	}
 	if len(history) > 0 && !opts.Previous {
@@ -96,7 +104,7 @@ func (o *Ops) Rollback(ctx context.Context, st Stack, opts RollbackOptions) (*Ro
 			return r.alreadyRolledBack(ctx, h)
 		}
 	}
-	return r.deployPrevious(ctx, opts.Timeout)
+	return r.deployPrevious(ctx)
 }
 
 // rollback is one run of the command: what it read first.
@@ -106,6 +114,7 @@ type rollback struct {
 	history []rollout.Deployment
 	state   rollout.State
 	serving rollout.Serving
+	timeout time.Duration
 }
 
 // find is a deployment of the history, read if it is older than that.
@@ -117,6 +126,24 @@ func (r *rollback) find(ctx context.Context, id string) rollout.Deployment {
 	}
 	d, _ := r.o.Rollout.Describe(ctx, r.st.Application, id)
 	return d
+}
+
+// adopt gives a pending record whose deployment id was never written (the
+// command was killed between CreateDeployment and the write) the day-N rollback
+// deployment of its To that started after it.
+func (r *rollback) adopt() {
+	rec := r.state.Rollback
+	if rec == nil || !rec.Pending || rec.Deployment != "" {
+		return
+	}
+	for _, d := range r.history { // newest first
+		if rollout.IsOpsRollback(d.Description) && d.TaskDefinition == rec.To && d.Created != nil && !d.Created.Before(rec.At.Add(-time.Minute)) {
+			adopted := *rec
+			adopted.Deployment = d.ID
+			r.state.Rollback = &adopted
+			return
+		}
+	}
 }
 
 // restores is what a rollback of from makes serve: what serves now, unless from
@@ -138,16 +165,13 @@ func (r *rollback) newRecord(ctx context.Context, from, to, deployment string) (
 }
 
 // deployPrevious deploys the revision that served before the serving one.
-func (r *rollback) deployPrevious(ctx context.Context, timeout time.Duration) (*RollbackResult, error) {
+func (r *rollback) deployPrevious(ctx context.Context) (*RollbackResult, error) {
 	o, st, serving := r.o, r.st, r.serving
 	previous, spec, err := o.previous(ctx, st, serving, r.history, r.state)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(o.Out, "rolling %s back from %s to %s\n", st.Service, short(serving.TaskDefinition), short(previous))
-	if timeout <= 0 {
-		timeout = st.Timeout
-	}
 	req := rollout.Request{
 		Stack: st.Name, Application: st.Application, DeploymentGroup: st.DeploymentGroup,
 		Cluster: st.Cluster, Service: st.Service, TaskDefinition: previous,
@@ -155,8 +179,8 @@ func (r *rollback) deployPrevious(ctx context.Context, timeout time.Duration) (*
 		Subnets: serving.Subnets, SecurityGroups: serving.SecurityGroups, AssignPublicIP: serving.AssignPublicIP,
 		PlatformVersion: "LATEST", CapacityProvider: serving.CapacityProvider,
 		StateParameter: st.StateParameter, ActivePolicy: rollout.WaitForActive,
-		Timeout: timeout, AcceptTrafficShifted: st.AcceptTrafficShifted, TargetGroups: serving.TargetGroups,
-		Caller: "ops rollback", FollowHint: r.followHint(),
+		Timeout: r.timeout, AcceptTrafficShifted: st.AcceptTrafficShifted, TargetGroups: serving.TargetGroups,
+		Caller: rollout.OpsRollback, FollowHint: r.followHint(),
 	}
 	if spec != nil { // the revision as it was deployed: its nginx port and hooks
 		for _, res := range spec.Resources {
@@ -179,13 +203,16 @@ func (r *rollback) deployPrevious(ctx context.Context, timeout time.Duration) (*
 	res, err := o.Rollout.Run(ctx, req)
 	if err != nil {
 		if res.DeploymentID == "" { // nothing was deployed: the record goes
-			err = r.restore(ctx, err)
-		} else {
-			rec.Deployment = res.DeploymentID
-			o.record(context.WithoutCancel(ctx), st, rec) // the pending record names the deployment
-			err = fmt.Errorf("%w; the record refuses %s meanwhile", err, short(rec.From))
+			return nil, &Failed{fmt.Errorf("rollback to %s: %w", short(previous), r.restore(ctx, err))}
 		}
-		return nil, &Failed{fmt.Errorf("rollback to %s: %w", short(previous), err)}
+		rec.Deployment = res.DeploymentID
+		if d := r.find(context.WithoutCancel(ctx), res.DeploymentID); d.Status == string(cdtypes.DeploymentStatusFailed) || d.Status == string(cdtypes.DeploymentStatusStopped) {
+			return nil, r.failedRollback(ctx, rec, d, err)
+		}
+		if werr := o.record(context.WithoutCancel(ctx), st, rec); werr != nil { // the pending record names the deployment
+			fmt.Fprintf(o.Out, "warning: %v\n", werr)
+		}
+		return nil, &Failed{fmt.Errorf("rollback to %s: %w; the record refuses %s meanwhile", short(previous), err, short(rec.From))}
 	}
 	rec.Deployment, rec.Pending = res.DeploymentID, false
 	return &RollbackResult{Record: rec}, o.complete(ctx, st, rec)
@@ -225,25 +252,97 @@ func (r *rollback) stopUnderWay(ctx context.Context, d rollout.Deployment) (*Rol
 	return r.followed(ctx, rec, rb, status, err, &RollbackResult{Stopped: d.ID})
 }
 
-// follow follows a rollback under way — CodeDeploy's own, of a failed or stopped
-// deployment, or this command's from an earlier run — and completes its record.
-func (r *rollback) follow(ctx context.Context, d rollout.Deployment) (*RollbackResult, error) {
-	rec := rollout.RollbackRecord{}
-	switch {
-	case d.Creator == rollbackCreator:
-		from := r.find(ctx, d.RollbackOf).TaskDefinition
-		rec, _ = r.newRecord(ctx, from, r.restores(ctx, from), d.ID)
-		fmt.Fprintf(r.o.Out, "CodeDeploy is already rolling back deployment %s (of %s): following its rollback %s\n", d.RollbackOf, short(from), d.ID)
-	default:
-		rec = *r.state.Rollback
-		rec.Deployment = d.ID
-		fmt.Fprintf(r.o.Out, "the rollback of %s to %s (deployment %s) is still under way: following it\n", short(rec.From), short(rec.To), d.ID)
+// followCodeDeploys follows CodeDeploy's own rollback of a failed or stopped
+// deployment and records that deployment's revision; when the rolled-back
+// deployment was a day-N rollback, that rollback failed.
+func (r *rollback) followCodeDeploys(ctx context.Context, d rollout.Deployment) (*RollbackResult, error) {
+	failedOne := r.find(ctx, d.RollbackOf)
+	if rollout.IsOpsRollback(failedOne.Description) && r.state.Rollback != nil {
+		fmt.Fprintf(r.o.Out, "the rollback deployment %s (to %s) failed, and CodeDeploy is rolling it back (%s): following it\n", failedOne.ID, short(failedOne.TaskDefinition), d.ID)
+		fctx, cancel := r.following(ctx)
+		defer cancel()
+		if _, _, err := r.o.Rollout.FollowDeployment(fctx, d.ID, false); err != nil {
+			return nil, &Failed{fmt.Errorf("following %s: %w", d.ID, err)}
+		}
+		return nil, r.failedRollback(ctx, *r.state.Rollback, failedOne, nil)
 	}
+	from := failedOne.TaskDefinition
+	rec, _ := r.newRecord(ctx, from, r.restores(ctx, from), d.ID)
+	fmt.Fprintf(r.o.Out, "CodeDeploy is already rolling back deployment %s (of %s): following its rollback %s\n", d.RollbackOf, short(from), d.ID)
 	if err := r.o.record(ctx, r.st, rec); err != nil {
 		return nil, err
 	}
-	status, err := r.o.Rollout.FollowDeployment(ctx, d.ID)
+	fctx, cancel := r.following(ctx)
+	defer cancel()
+	status, _, err := r.o.Rollout.FollowDeployment(fctx, d.ID, false)
 	return r.followed(ctx, rec, d.ID, status, err, &RollbackResult{Followed: d.ID})
+}
+
+// following bounds following a deployment with the stack's rolloutTimeoutMinutes
+// (or the command's -timeout).
+func (r *rollback) following(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, r.timeout)
+}
+
+// followOwn follows a day-N rollback deployment under way (an earlier run's,
+// interrupted or timed out, or in its termination wait): it is never stopped.
+func (r *rollback) followOwn(ctx context.Context, d rollout.Deployment) (*RollbackResult, error) {
+	rec := r.state.Rollback
+	if rec == nil || rec.To != d.TaskDefinition { // the record was cleared or lost: rebuild it
+		restored, _ := r.newRecord(ctx, r.serving.TaskDefinition, d.TaskDefinition, d.ID)
+		if r.serving.TaskDefinition == d.TaskDefinition { // traffic moved already: what it replaced is unknown here
+			restored.From, restored.Image = "", ""
+		}
+		rec = &restored
+	}
+	was := *rec
+	was.Deployment = d.ID
+	fmt.Fprintf(r.o.Out, "the rollback to %s (deployment %s) is still under way: following it (never stopping it)\n", short(d.TaskDefinition), d.ID)
+	fctx, cancel := r.following(ctx)
+	defer cancel()
+	status, shifted, err := r.o.Rollout.FollowDeployment(fctx, d.ID, r.st.AcceptTrafficShifted)
+	if err == nil && status != cdtypes.DeploymentStatusSucceeded {
+		return nil, r.failedRollback(ctx, was, r.find(ctx, d.ID), nil)
+	}
+	res, err := r.followed(ctx, was, d.ID, status, err, &RollbackResult{Followed: d.ID})
+	switch {
+	case err != nil || rec.Pending: // an earlier run's rollback, now seen to its end
+		return res, err
+	case shifted:
+		return nil, failed("rollback %s moved all traffic to %s and waits out the old tasks' termination; a rollback further back must wait for it to end (stopping it would put %s back)", d.ID, short(d.TaskDefinition), short(rec.From))
+	}
+	fmt.Fprintf(r.o.Out, "that rollback has ended; run the command again to roll back further\n")
+	return res, nil
+}
+
+// failedRollback records a day-N rollback deployment that failed (CodeDeploy
+// rolls it back, so the rolled-back revision serves again): the record keeps
+// refusing it, and the revision that would not come back is passed over next
+// time.
+func (r *rollback) failedRollback(ctx context.Context, rec rollout.RollbackRecord, d rollout.Deployment, cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	rec.To, rec.Pending, rec.Deployment = "", false, d.ID
+	state, err := rollout.ReadState(ctx, r.o.Rollout.State, r.st.StateParameter)
+	if err == nil {
+		state.Record(rec)
+		state.Remove(d.TaskDefinition)
+		err = rollout.WriteState(ctx, r.o.Rollout.State, r.st.StateParameter, state)
+	}
+	msg := fmt.Sprintf("the rollback to %s failed (deployment %s %s", short(d.TaskDefinition), d.ID, d.Status)
+	if d.Error != "" {
+		msg += ": " + d.Error
+	}
+	msg += fmt.Sprintf("); CodeDeploy rolls it back, so %s serves again, and `pulumi up` still refuses it; run `go run ./cmd/ops rollback -stack %s -previous` to go back to the revision before %s", short(rec.From), r.st.Name, short(d.TaskDefinition))
+	if cause != nil {
+		msg += "\n" + cause.Error()
+	}
+	if err != nil {
+		msg += fmt.Sprintf(" (recording it failed: %v)", err)
+	}
+	return &Failed{errors.New(msg)}
 }
 
 // completePending completes the record of an earlier run's rollback that has
@@ -252,6 +351,9 @@ func (r *rollback) completePending(ctx context.Context) (*RollbackResult, error)
 	rec := *r.state.Rollback
 	d := r.find(ctx, rec.Deployment)
 	fmt.Fprintf(r.o.Out, "the rollback of %s (deployment %s) ended %s since it was started\n", short(rec.From), rec.Deployment, d.Status)
+	if d.Status == string(cdtypes.DeploymentStatusFailed) || d.Status == string(cdtypes.DeploymentStatusStopped) {
+		return nil, r.failedRollback(ctx, rec, d, nil)
+	}
 	return r.followed(ctx, rec, rec.Deployment, cdStatus(d.Status), nil, &RollbackResult{Followed: rec.Deployment})
 }
 
@@ -259,6 +361,9 @@ func (r *rollback) completePending(ctx context.Context) (*RollbackResult, error)
 // before it serves again, and `pulumi up` must not deploy the failed one anew.
 func (r *rollback) alreadyRolledBack(ctx context.Context, rb rollout.Deployment) (*RollbackResult, error) {
 	failedOne := r.find(ctx, rb.RollbackOf)
+	if rollout.IsOpsRollback(failedOne.Description) && r.state.Rollback != nil {
+		return nil, r.failedRollback(ctx, *r.state.Rollback, failedOne, nil)
+	}
 	from, at := failedOne.TaskDefinition, rb.Completed
 	if from == "" {
 		return nil, failed("CodeDeploy rolled back deployment %s, whose revision this program cannot read; %s serves: run with -previous to take it out too", rb.RollbackOf, short(r.serving.TaskDefinition))

@@ -32,9 +32,11 @@ type Status struct {
 	// Deployments are the latest ones, newest first.
 	Deployments []rollout.Deployment `json:"deployments"`
 	Events      []Event              `json:"events"`
-	// Rollback is the record that makes `pulumi up` refuse a rolled-back revision.
-	Rollback *rollout.RollbackRecord `json:"rollback,omitempty"`
-	Judged   *rollout.Judgement      `json:"judged,omitempty"`
+	// Rollback is the record that makes `pulumi up` refuse a rolled-back revision,
+	// Earlier the older records that still refuse theirs.
+	Rollback *rollout.RollbackRecord  `json:"rollback,omitempty"`
+	Earlier  []rollout.RollbackRecord `json:"earlier,omitempty"`
+	Judged   *rollout.Judgement       `json:"judged,omitempty"`
 }
 
 // UnderWay is a deployment in progress and how far it got.
@@ -115,7 +117,7 @@ func (o *Ops) Status(ctx context.Context, st Stack) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Rollback, s.Judged = state.Rollback, state.Judged
+	s.Rollback, s.Earlier, s.Judged = state.Rollback, state.Earlier, state.Judged
 	s.Serving.Behind = st.Declared != "" && serving.TaskDefinition != st.Declared
 	return s, nil
 }
@@ -145,7 +147,9 @@ func (s *Status) Text() string {
 		b.WriteString(line + "\n")
 	}
 	if r := s.Rollback; r != nil {
-		if r.Pending {
+		if !r.Pending && r.To == "" {
+			fmt.Fprintf(&b, "rollback failed: the rollback of %s (deployment %s) did not bring the revision before back", short(r.From), orUnknown(r.Deployment))
+		} else if r.Pending {
 			fmt.Fprintf(&b, "rolling back: %s since %s (deployment %s), not seen to end: check the deployments below", short(r.From), r.At.UTC().Format(time.RFC3339), orUnknown(r.Deployment))
 		} else {
 			fmt.Fprintf(&b, "rolled back: %s was rolled back at %s to %s (deployment %s)", short(r.From), r.At.UTC().Format(time.RFC3339), short(r.To), r.Deployment)
@@ -158,6 +162,13 @@ func (s *Status) Text() string {
 			refused += " and any revision of its app image " + r.Image
 		}
 		fmt.Fprintf(&b, "; `pulumi up` refuses %s until the code declares another revision or the record is cleared (ops unblock)\n", refused)
+		for _, e := range s.Earlier {
+			fmt.Fprintf(&b, "  also refused: %s, rolled back at %s", short(e.From), e.At.UTC().Format(time.RFC3339))
+			if e.Image != "" {
+				fmt.Fprintf(&b, " (and its app image)")
+			}
+			b.WriteString("\n")
+		}
 	}
 	if u := s.UnderWay; u != nil {
 		fmt.Fprintf(&b, "under way %s of %s: %s", u.ID, short(u.TaskDefinition), u.Status)

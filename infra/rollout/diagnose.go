@@ -61,9 +61,13 @@ func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymen
 	var lines []string
 	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
 	if deploymentID != "" {
-		for _, l := range ro.failedEvents(ctx, deploymentID) {
+		events, moved := ro.failedEvents(ctx, deploymentID)
+		for _, l := range events {
 			add("%s", l)
 		}
+		// Failed after production traffic moved (an AfterAllowTraffic hook): its
+		// tasks were serving too.
+		running = running || moved
 	}
 	if ro.Alarms != nil && len(req.Alarms) > 0 {
 		out, err := ro.Alarms.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: req.Alarms, StateValue: cwtypes.StateValueAlarm})
@@ -95,18 +99,21 @@ func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymen
 	return "why it failed:\n  " + strings.Join(lines, "\n  ")
 }
 
-// failedEvents are the deployment target's failed lifecycle events.
-func (ro *Rollout) failedEvents(ctx context.Context, id string) []string {
+// failedEvents are the deployment target's failed lifecycle events, and whether
+// production traffic had moved to the new tasks (AllowTraffic succeeded).
+func (ro *Rollout) failedEvents(ctx context.Context, id string) (lines []string, moved bool) {
 	list, err := ro.CodeDeploy.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(id)})
 	if err != nil || len(list.TargetIds) == 0 {
-		return nil
+		return nil, false
 	}
 	out, err := ro.CodeDeploy.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(id), TargetId: aws.String(list.TargetIds[0])})
 	if err != nil || out.DeploymentTarget == nil || out.DeploymentTarget.EcsTarget == nil {
-		return nil
+		return nil, false
 	}
-	var lines []string
 	for _, e := range out.DeploymentTarget.EcsTarget.LifecycleEvents {
+		if aws.ToString(e.LifecycleEventName) == "AllowTraffic" && e.Status == cdtypes.LifecycleEventStatusSucceeded {
+			moved = true
+		}
 		if e.Status != cdtypes.LifecycleEventStatusFailed {
 			continue
 		}
@@ -119,7 +126,7 @@ func (ro *Rollout) failedEvents(ctx context.Context, id string) []string {
 		}
 		lines = append(lines, l)
 	}
-	return lines
+	return lines, moved
 }
 
 // stoppedTaskReport describes the revision's tasks that stopped since `since`,
@@ -212,6 +219,11 @@ func (ro *Rollout) taskReport(ctx context.Context, req Request, td string, since
 // serviceTasks lists and describes the service's tasks of a desired status.
 func (ro *Rollout) serviceTasks(ctx context.Context, req Request, status ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
 	return listServiceTasks(ctx, ro.ECS, req.Cluster, req.Service, status)
+}
+
+// ServiceTasks lists and describes a service's tasks of a desired status.
+func (ro *Rollout) ServiceTasks(ctx context.Context, cluster, service string, status ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
+	return listServiceTasks(ctx, ro.ECS, cluster, service, status)
 }
 
 // listServiceTasks lists and describes a service's tasks of a desired status,

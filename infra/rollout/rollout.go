@@ -237,7 +237,12 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	migrated, creates := false, 0
-	for {
+	for pass := 0; ; pass++ {
+		if pass > 0 { // after a wait: a rollback may have been recorded meanwhile
+			if state, err = ReadState(ctx, ro.State, req.StateParameter); err != nil {
+				return Result{}, err
+			}
+		}
 		serving, err := ro.serving(ctx, req)
 		if err != nil {
 			return Result{}, err
@@ -250,8 +255,8 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 			ro.Log.Info(fmt.Sprintf("service %s already runs %s; nothing to deploy", req.Service, shortARN(req.TaskDefinition)))
 			return Result{DeploymentID: serving.deploymentID, Summary: ServingSummary(req.TaskDefinition, serving.deploymentID)}, nil
 		}
-		if state.Blocks(req.TaskDefinition, req.Image) {
-			return Result{DeploymentID: serving.deploymentID}, &BlockedError{Service: req.Service, Record: *state.Rollback, Declared: req.TaskDefinition, Clear: req.ClearCommand}
+		if rec, blocked := state.Blocks(req.TaskDefinition, req.Image); blocked {
+			return Result{DeploymentID: serving.deploymentID}, &BlockedError{Service: req.Service, Record: rec, Declared: req.TaskDefinition, Clear: req.ClearCommand}
 		}
 		ro.Log.Info(fmt.Sprintf("service %s needs a deployment: %s", req.Service, strings.Join(diff, "; ")))
 
@@ -293,7 +298,7 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 // deployment is: the day-N rollback deploys the record's To).
 func (ro *Rollout) finish(parent, ctx context.Context, req Request, id string, state State) (Result, error) {
 	res, err := ro.follow(parent, ctx, req, id)
-	if err == nil && (state.Rollback != nil || len(state.Removed) > 0) {
+	if err == nil && (state.Rollback != nil || len(state.Earlier) > 0 || len(state.Removed) > 0) {
 		// Read again: the day-N commands may have written it meanwhile (SSM has no
 		// compare-and-set).
 		now, rerr := ReadState(parent, ro.State, req.StateParameter)
@@ -325,8 +330,8 @@ func (ro *Rollout) Preview(ctx context.Context, req Request) (res Result, known 
 		}
 		return Result{DeploymentID: serving.deploymentID, Summary: ServingSummary(req.TaskDefinition, serving.deploymentID)}, true, nil
 	}
-	if state.Blocks(req.TaskDefinition, req.Image) {
-		return Result{}, false, &BlockedError{Service: req.Service, Record: *state.Rollback, Declared: req.TaskDefinition, Clear: req.ClearCommand}
+	if rec, blocked := state.Blocks(req.TaskDefinition, req.Image); blocked {
+		return Result{}, false, &BlockedError{Service: req.Service, Record: rec, Declared: req.TaskDefinition, Clear: req.ClearCommand}
 	}
 	return Result{}, false, nil
 }
@@ -372,7 +377,7 @@ func (ro *Rollout) clearActive(parent, ctx context.Context, req Request) (ours s
 	}
 	for _, d := range active {
 		switch {
-		case d.rollback:
+		case d.rollback: // CodeDeploy's, or a day-N rollback: never stopped
 			ro.Log.Info(fmt.Sprintf("waiting for rollback deployment %s to finish", d.id))
 		case req.ActivePolicy == StopActive:
 			ro.Log.Info(fmt.Sprintf("stopping deployment %s of another revision (with rollback)", d.id))
@@ -394,6 +399,17 @@ func (ro *Rollout) clearActive(parent, ctx context.Context, req Request) (ours s
 	// A stop or a failure starts a rollback, which blocks ours too: the caller
 	// looks again.
 	return "", true, nil
+}
+
+// OpsRollback is the Caller of the day-N rollback's deployments: their
+// description says so, which is how any later run tells them apart and never
+// stops one (stopping a rollback with rollback puts the rolled-back revision
+// back).
+const OpsRollback = "ops rollback"
+
+// IsOpsRollback tells whether a deployment's description is a day-N rollback's.
+func IsOpsRollback(description string) bool {
+	return strings.HasPrefix(description, OpsRollback+" (stack ")
 }
 
 // description names the stack, the revision and the image digest, kept short:
@@ -543,7 +559,7 @@ func (ro *Rollout) activeDeployments(ctx context.Context, req Request) ([]active
 		if !Active(info.Status) { // it ended since the list
 			continue
 		}
-		d := activeDeployment{id: id, rollback: info.Creator == cdtypes.DeploymentCreatorCodeDeployRollback}
+		d := activeDeployment{id: id, rollback: info.Creator == cdtypes.DeploymentCreatorCodeDeployRollback || IsOpsRollback(aws.ToString(info.Description))}
 		if !d.rollback {
 			if d.taskDefinition, err = ro.revisionTaskDefinition(ctx, req, info.Revision); err != nil {
 				return nil, err

@@ -28,35 +28,52 @@ type StateStore interface {
 type State struct {
 	// Judged is the first task set, judged healthy (its ARN).
 	Judged *Judgement `json:"judged,omitempty"`
-	// Rollback is set by the day-N rollback command: From no longer serves, and an
-	// `up` that declares it again is refused until the declared revision changes
-	// or the record is cleared.
-	Rollback *RollbackRecord `json:"rollback,omitempty"`
-	// Removed are the revisions day-N rollbacks took out, newest last (a few):
-	// a later rollback never goes back to one of them.
+	// Rollback is the newest record of the day-N rollback command, Earlier the
+	// ones before it that still refuse: each From no longer serves, and an `up`
+	// that declares it (or its build) again is refused until a new revision is
+	// deployed or the records are cleared.
+	Rollback *RollbackRecord  `json:"rollback,omitempty"`
+	Earlier  []RollbackRecord `json:"earlier,omitempty"`
+	// Removed are the revisions day-N rollbacks took out, or failed to bring back,
+	// newest last (a few): a later rollback never goes back to one of them.
 	Removed []string `json:"removed,omitempty"`
 }
 
 // rolledBackKept is how many rolled-back revisions the state remembers.
 const rolledBackKept = 10
 
-// Record makes rec the rollback record, and remembers its revision.
+// Record makes rec the newest rollback record: the one it replaces stays among
+// Earlier, still refusing, unless it is the same rollback (the same From).
 func (s *State) Record(rec RollbackRecord) {
+	if old := s.Rollback; old != nil && old.From != rec.From && old.From != "" {
+		s.Earlier = slices.DeleteFunc(s.Earlier, func(r RollbackRecord) bool { return r.From == old.From })
+		s.Earlier = append(s.Earlier, *old)
+		s.Earlier = s.Earlier[max(0, len(s.Earlier)-rolledBackKept):]
+	}
 	s.Rollback = &rec
-	if rec.From != "" && !slices.Contains(s.Removed, rec.From) {
-		s.Removed = append(s.Removed, rec.From)
+	s.remove(rec.From)
+}
+
+// remove remembers a revision a rollback took out or could not bring back.
+func (s *State) remove(td string) {
+	if td != "" && !slices.Contains(s.Removed, td) {
+		s.Removed = append(s.Removed, td)
 		s.Removed = s.Removed[max(0, len(s.Removed)-rolledBackKept):]
 	}
 }
 
-// served drops what a successful deployment of td made obsolete: a rollback
-// record (unless td is the revision that record put back: the day-N rollback's
-// own deployment) and td's place among the removed revisions. It tells whether
-// anything changed.
+// Remove remembers a revision a rollback could not bring back.
+func (s *State) Remove(td string) { s.remove(td) }
+
+// served drops what a successful deployment of td made obsolete: the stack
+// caught up with its code, so no rollback record refuses any more (unless td is
+// the revision the newest record put back: the day-N rollback's own
+// deployment), and td is no longer among the removed revisions. It tells
+// whether anything changed.
 func (s *State) served(td string) bool {
 	changed := false
 	if s.Rollback != nil && s.Rollback.To != td {
-		s.Rollback, changed = nil, true
+		s.Rollback, s.Earlier, changed = nil, nil, true
 	}
 	if i := slices.Index(s.Removed, td); i >= 0 {
 		s.Removed, changed = slices.Delete(s.Removed, i, i+1), true
@@ -64,20 +81,37 @@ func (s *State) served(td string) bool {
 	return changed
 }
 
-// Forget clears the rollback record: its revision may be deployed, and rolled
-// back to, again.
+// Forget clears the rollback records: their revisions may be deployed, and
+// rolled back to, again. It returns the newest.
 func (s *State) Forget() *RollbackRecord {
 	r := s.Rollback
-	if r != nil {
-		s.Removed = slices.DeleteFunc(s.Removed, func(td string) bool { return td == r.From })
+	for _, rec := range s.records() {
+		s.Removed = slices.DeleteFunc(s.Removed, func(td string) bool { return td == rec.From })
 	}
-	s.Rollback = nil
+	s.Rollback, s.Earlier = nil, nil
 	return r
+}
+
+// records are the records that refuse, newest first.
+func (s State) records() []RollbackRecord {
+	var out []RollbackRecord
+	if s.Rollback != nil {
+		out = append(out, *s.Rollback)
+	}
+	for i := len(s.Earlier) - 1; i >= 0; i-- {
+		out = append(out, s.Earlier[i])
+	}
+	return out
 }
 
 // RolledBack tells whether a rollback took td out.
 func (s State) RolledBack(td string) bool {
-	return (s.Rollback != nil && s.Rollback.From == td) || slices.Contains(s.Removed, td)
+	for _, r := range s.records() {
+		if r.From == td {
+			return true
+		}
+	}
+	return slices.Contains(s.Removed, td)
 }
 
 // Judgement records that the first task set was judged healthy.
@@ -107,11 +141,15 @@ type RollbackRecord struct {
 // judged tells whether taskSet is the judged first task set.
 func (s State) judged(taskSet string) bool { return s.Judged != nil && s.Judged.TaskSet == taskSet }
 
-// Blocks tells whether the record refuses a deployment of td, whose app image is
-// image.
-func (s State) Blocks(td, image string) bool {
-	r := s.Rollback
-	return r != nil && (r.From == td || (r.Image != "" && r.Image == image))
+// Blocks tells whether a record refuses a deployment of td, whose app image is
+// image, and which.
+func (s State) Blocks(td, image string) (RollbackRecord, bool) {
+	for _, r := range s.records() {
+		if r.From == td || (r.Image != "" && r.Image == image) {
+			return r, true
+		}
+	}
+	return RollbackRecord{}, false
 }
 
 // BlockedError is the refusal of a rolled-back revision.

@@ -168,9 +168,27 @@ func (ro *Rollout) deploymentIDs(ctx context.Context, application, group string,
 }
 
 // FollowDeployment follows a deployment to its end (its progress as `pulumi up`
-// shows it) and returns how it ended.
-func (ro *Rollout) FollowDeployment(ctx context.Context, id string) (cdtypes.DeploymentStatus, error) {
-	return ro.waitTerminal(ctx, id)
+// shows it) and returns how it ended; with untilShifted, it returns Succeeded
+// and shifted as soon as all traffic is on the new tasks (acceptTrafficShifted:
+// only the old tasks' termination wait remains).
+func (ro *Rollout) FollowDeployment(ctx context.Context, id string, untilShifted bool) (status cdtypes.DeploymentStatus, shifted bool, err error) {
+	p := &progress{ro: ro, id: id}
+	for {
+		info, err := ro.getDeployment(ctx, id)
+		if err != nil {
+			return "", false, err
+		}
+		target := p.report(ctx, info)
+		if !Active(info.Status) {
+			return info.Status, false, nil
+		}
+		if untilShifted && Evaluate(info.Status, target) == Shifted {
+			return cdtypes.DeploymentStatusSucceeded, true, nil
+		}
+		if err := ro.sleep(ctx); err != nil {
+			return "", false, err
+		}
+	}
 }
 
 // AppImage is the image of a task definition's container.

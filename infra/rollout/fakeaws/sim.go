@@ -536,7 +536,8 @@ func (s *Sim) advance(d *simDeployment) {
 					s.alarms[name] = alarmState{"OK", "Threshold Crossed: datapoints were below the threshold"}
 				}
 				if o := d.rollbackOf; o != nil && o.green != nil { // the replacement task set is removed
-					s.stopTasksOf(o.green, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+d.id+")")
+					// The wording is unverified: ECS names its own deployment or task set.
+					s.stopTasksOf(o.green, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+o.green.id+")")
 				}
 				if o := d.rollbackOf; o != nil && o.previous != nil && s.svc != nil {
 					s.svc.primary = o.previous

@@ -345,6 +345,11 @@ func (s *Sim) filterLogEvents(body map[string]any) (any, *Error) {
 			}
 		}
 	}
+	for _, td := range s.taskDefs { // Pulumi created the groups the task definitions name
+		for _, c := range td.Containers {
+			found = found || c.LogGroup == group
+		}
+	}
 	if !found {
 		return nil, &Error{Status: 400, Type: "ResourceNotFoundException", Message: "The specified log group does not exist."}
 	}

@@ -1,0 +1,326 @@
+package ops_test
+
+// Rollback sequences as they happen on call: reruns, failures of the rollback
+// itself, `pulumi up` runs meanwhile. Each ends with the revision that must
+// serve, and the revisions `pulumi up` must refuse.
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ecs-bluegreen/infra/ops"
+	"ecs-bluegreen/infra/rollout"
+	"ecs-bluegreen/infra/rollout/fakeaws"
+)
+
+const td4 = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/web:4"
+
+func (f *fixture) state(t *testing.T) rollout.State {
+	t.Helper()
+	s, err := rollout.ReadState(context.Background(), f.ops.Rollout.State, param)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// up is `pulumi up` of td with app image image.
+func (f *fixture) up(td, image, policy string) error {
+	_, err := f.ops.Rollout.Run(context.Background(), rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
+		TaskDefinition: td, Image: image, ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a", "subnet-b"}, SecurityGroups: []string{"sg-tasks"},
+		AssignPublicIP: true, CapacityProvider: "FARGATE_SPOT", PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: policy,
+		Timeout: 10 * time.Second, StopOnTimeout: true})
+	return err
+}
+
+func (f *fixture) serving() string { td, _ := f.sim.Serving(); return td }
+
+// refused asserts that `pulumi up` refuses td (with its app image).
+func (f *fixture) refused(t *testing.T, td, image string) {
+	t.Helper()
+	creates := len(f.creates())
+	var blocked *rollout.BlockedError
+	if err := f.up(td, image, rollout.WaitForActive); !errors.As(err, &blocked) || len(f.creates()) != creates {
+		t.Errorf("up of %s: %v (%d deployments created): want it refused", td, err, len(f.creates())-creates)
+	}
+}
+
+// onLine is an io.Writer that runs fn once, when a line containing line was
+// written.
+type onLine struct {
+	syncBuffer
+	line string
+	fn   func()
+	once sync.Once
+}
+
+func (o *onLine) Write(p []byte) (int, error) {
+	n, err := o.syncBuffer.Write(p)
+	if strings.Contains(o.String(), o.line) {
+		o.once.Do(o.fn)
+	}
+	return n, err
+}
+
+// TestSecondRollbackDuringTheTerminationWait: with acceptTrafficShifted the first
+// rollback returns once web:2 has all traffic; a second one during its
+// termination wait must not stop it (that would put web:3 back).
+func TestSecondRollbackDuringTheTerminationWait(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	f.sim.WaitLooks = 1 << 30 // a long termination wait from now on
+	st := stack
+	st.AcceptTrafficShifted = true
+	if _, err := f.ops.Rollback(context.Background(), st, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.ops.Rollback(context.Background(), st, ops.RollbackOptions{Timeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "waits out the old tasks' termination") || f.aws.Count("StopDeployment") != 0 || f.serving() != td2 {
+		t.Fatalf("second rollback: %v; %d stops; serving %s", err, f.aws.Count("StopDeployment"), f.serving())
+	}
+	f.refused(t, td3, appImage(3))
+}
+
+// TestFailedRollbackFollowedAgain: the rollback's own deployment of web:2 fails
+// (web:2 no longer starts) and CodeDeploy rolls it back to web:3; the command,
+// interrupted meanwhile, is run again: it says the rollback failed, the record
+// still refuses web:3 and its build, and -previous goes to web:1.
+func TestFailedRollbackFollowedAgain(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	f.sim.Crashes(td2, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.ops.Out = &cancelOn{line: "; following rollback", cancel: cancel}
+	f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: time.Minute})
+	f.ops.Out = f.out
+	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+	if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "the rollback to web:2 failed") || f.serving() != td3 {
+		t.Fatalf("rerun: %v; serving %s", err, f.serving())
+	}
+	if r := f.state(t).Rollback; r == nil || r.From != td3 || r.Image != appImage(3) || r.Pending {
+		t.Errorf("record %+v", r)
+	}
+	f.refused(t, td4, appImage(3))
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute, Previous: true}); err != nil || f.serving() != td1 {
+		t.Fatalf("-previous: %v; serving %s", err, f.serving())
+	}
+	f.refused(t, td3, appImage(3))
+}
+
+// TestFailedRollbackNotInterrupted: the same failure seen by the command itself;
+// a rerun does not take the good revision for the failed one, and -previous is
+// the way on.
+func TestFailedRollbackNotInterrupted(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	f.sim.Crashes(td2, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "the rollback to web:2 failed") || !strings.Contains(err.Error(), "-previous") {
+		t.Fatalf("first: %v", err)
+	}
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err == nil || !strings.Contains(err.Error(), "the rollback to web:2 failed") {
+		t.Errorf("rerun: %v", err)
+	}
+	if r := f.state(t).Rollback; r == nil || r.From != td3 || r.Pending {
+		t.Errorf("record %+v", r)
+	}
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute, Previous: true}); err != nil || f.serving() != td1 {
+		t.Fatalf("-previous: %v; serving %s", err, f.serving())
+	}
+}
+
+// TestPendingRecordWithoutItsDeployment: the command was killed after creating
+// the rollback deployment and before writing its id; it succeeded meanwhile. The
+// rerun completes that rollback instead of rolling back once more.
+func TestPendingRecordWithoutItsDeployment(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	ctx := context.Background()
+	s := f.state(t)
+	s.Record(rollout.RollbackRecord{From: td3, Image: appImage(3), To: td2, At: time.Now().Add(-time.Second), Pending: true})
+	if err := rollout.WriteState(ctx, f.ops.Rollout.State, param, s); err != nil {
+		t.Fatal(err)
+	}
+	// The deployment the killed command made, followed to its end.
+	if _, err := f.ops.Rollout.Run(ctx, rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
+		TaskDefinition: td2, Image: appImage(2), ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a", "subnet-b"}, SecurityGroups: []string{"sg-tasks"},
+		AssignPublicIP: true, CapacityProvider: "FARGATE_SPOT", PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: rollout.WaitForActive,
+		Timeout: 5 * time.Second, Caller: rollout.OpsRollback}); err != nil {
+		t.Fatal(err)
+	}
+	creates := len(f.creates())
+	res, err := f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: time.Minute})
+	if err != nil || f.serving() != td2 || len(f.creates()) != creates || res.Record.From != td3 || res.Record.Pending {
+		t.Fatalf("rerun: %v; serving %s; %d more deployments; result %+v", err, f.serving(), len(f.creates())-creates, res)
+	}
+}
+
+// TestUnblockWhileARollbackRuns: after unblock the record is gone, but the
+// rollback deployment still runs: a rollback then follows it, never stops it.
+func TestUnblockWhileARollbackRuns(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	f.sim.Steps = 1 << 30
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.ops.Out = &cancelOn{line: "created deployment", cancel: cancel}
+	f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: time.Minute})
+	f.ops.Out = f.out
+	if _, err := f.ops.Unblock(context.Background(), stack); err != nil {
+		t.Fatal(err)
+	}
+	f.sim.Steps = 2
+	f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+	if f.aws.Count("StopDeployment") != 0 || f.serving() != td2 {
+		t.Errorf("%d stops; serving %s", f.aws.Count("StopDeployment"), f.serving())
+	}
+}
+
+// TestStopPolicyNeverStopsARollback: with activeDeploymentPolicy stop, a CI push
+// during a day-N rollback waits for it instead of stopping it.
+func TestStopPolicyNeverStopsARollback(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	f.sim.RegisterTaskDefinition(td4, fakeaws.TaskDef{})
+	f.sim.Steps = 1 << 30
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.ops.Out = &cancelOn{line: "created deployment", cancel: cancel}
+	f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: time.Minute})
+	f.ops.Out = f.out
+	f.sim.Steps = 2
+	if err := f.up(td4, appImage(4), rollout.StopActive); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.aws.Count("StopDeployment"); n != 0 || f.serving() != td4 {
+		t.Errorf("%d stops; serving %s", n, f.serving())
+	}
+}
+
+// TestUpThatWaitedSeesANewRecord: CI's up of web:4 (web:3's build with another
+// environment) waits for a deployment; meanwhile a rollback of web:3 is
+// recorded. When the wait ends, the up reads the state again and refuses.
+func TestUpThatWaitedSeesANewRecord(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.sim.RegisterTaskDefinition(td4, fakeaws.TaskDef{})
+	f.sim.StartDeployment(td3)
+	f.ops.Out = &onLine{line: "waiting for deployment", fn: func() {
+		s, _ := rollout.ReadState(context.Background(), f.ops.Rollout.State, param)
+		s.Record(rollout.RollbackRecord{From: td3, Image: appImage(3), To: td2, At: time.Now()})
+		rollout.WriteState(context.Background(), f.ops.Rollout.State, param, s)
+	}}
+	var blocked *rollout.BlockedError
+	if err := f.up(td4, appImage(3), rollout.WaitForActive); !errors.As(err, &blocked) || f.serving() == td4 {
+		t.Fatalf("up: %v; serving %s", err, f.serving())
+	}
+}
+
+// TestEveryRecordRefuses: after a second rollback, or -previous after
+// CodeDeploy's own, the revision the first took out is still refused.
+func TestEveryRecordRefuses(t *testing.T) {
+	for _, c := range []string{"second rollback", "-previous after CodeDeploy's"} {
+		t.Run(c, func(t *testing.T) {
+			f := newFixture(t)
+			f.deploy(t, td1)
+			f.deploy(t, td2)
+			if c == "second rollback" {
+				f.deploy(t, td3)
+			} else {
+				f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+				f.up(td3, appImage(3), rollout.WaitForActive)
+			}
+			if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute, Previous: c != "second rollback"}); err != nil {
+				t.Fatal(err)
+			}
+			if f.serving() != td1 {
+				t.Fatalf("serving %s", f.serving())
+			}
+			f.refused(t, td3, appImage(3))
+			f.refused(t, td4, appImage(3)) // its build
+			f.refused(t, td2, appImage(2))
+		})
+	}
+}
+
+// TestRollbackDuringAnUpsTerminationWait: right after a `pulumi up` with
+// acceptTrafficShifted, its deployment waits out the old tasks: a rollback stops
+// it with rollback, which is what puts web:2 back.
+func TestRollbackDuringAnUpsTerminationWait(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.sim.WaitLooks = 1 << 30
+	_, err := f.ops.Rollout.Run(context.Background(), rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
+		TaskDefinition: td3, Image: appImage(3), ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a", "subnet-b"}, SecurityGroups: []string{"sg-tasks"},
+		AssignPublicIP: true, CapacityProvider: "FARGATE_SPOT", PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: rollout.WaitForActive,
+		Timeout: 5 * time.Second, AcceptTrafficShifted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+	if err != nil || f.serving() != td2 || res.Stopped == "" || res.Record.From != td3 || res.Record.Image != appImage(3) {
+		t.Fatalf("%v; serving %s; result %+v", err, f.serving(), res)
+	}
+}
+
+// TestLogsOfAMissingGroup: FilterLogEvents answers a missing log group with the
+// same ResourceNotFoundException as a missing stream; it is said, not read as
+// "nothing logged".
+func TestLogsOfAMissingGroup(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	d2 := f.deploy(t, td2)
+	var calls atomic.Int32
+	f.aws.Handle("FilterLogEvents", func(map[string]any) (any, *fakeaws.Error) {
+		calls.Add(1)
+		return nil, &fakeaws.Error{Status: 400, Type: "ResourceNotFoundException", Message: "The specified log group does not exist."}
+	})
+	err := f.ops.Logs(context.Background(), stack, ops.LogsRequest{Deployment: d2})
+	if err == nil || !strings.Contains(err.Error(), "log group does not exist") || calls.Load() > 2 {
+		t.Errorf("%v after %d calls", err, calls.Load())
+	}
+}
+
+// TestStatusShowsEveryRecord: status names the newest record and the earlier ones
+// that still refuse.
+func TestStatusShowsEveryRecord(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	for range 2 {
+		if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := f.ops.Status(context.Background(), stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := s.Text(); !strings.Contains(text, "rolled back: web:2 was rolled back at ") || !strings.Contains(text, "  also refused: web:3, rolled back at ") {
+		t.Errorf("status:\n%s", text)
+	}
+}
