@@ -358,3 +358,55 @@ func TestDeployRoleCoversJobsComingAndGoing(t *testing.T) {
 		})
 	}
 }
+
+// TestDeployRoleEventBridgeRulesOnly (review of issue 16, finding 5): the deploy
+// role manages EventBridge rules, the only EventBridge resource the stack has, and
+// nothing else of the account's EventBridge — buses, connections, API destinations,
+// archives (resource types of the Service Authorization Reference), none tagged
+// with a stack, so otherStacks would not deny them. Put/RemovePermission, the
+// default bus's policy, have no resource type (SAR): no ARN-scoped grant reaches
+// them, which this keeps so.
+func TestDeployRoleEventBridgeRulesOnly(t *testing.T) {
+	f := permissionStack(t, "dev")
+	deploy := rolePrincipal(t, f.g, f.g.one(tRole, "-ci-deploy"))
+	mustDeny(t, "dev's deploy role", deploy, []call{
+		{"events:PutPermission", "*", nil, "the default bus's policy (SAR: no resource type): opening it to other accounts"},
+		{"events:RemovePermission", "*", nil, "the default bus's policy (SAR: no resource type)"},
+		{"events:CreateEventBus", f.arn("events", "event-bus/elsewhere"), nil, "another bus"},
+		{"events:CreateConnection", f.arn("events", "connection/elsewhere"), nil, "a connection (credentials for API destinations)"},
+		{"events:CreateApiDestination", f.arn("events", "api-destination/elsewhere"), nil, "an API destination"},
+		{"events:CreateArchive", f.arn("events", "archive/elsewhere"), nil, "an archive"},
+	})
+	rule := str(t, f.g.one(tEventRule, "-job-failures"), "out:arn")
+	mustAllow(t, "dev's deploy role", deploy, []call{
+		{"events:DeleteRule", rule, onExisting(f.tags), "the stack's rule"},
+		{"events:RemoveTargets", rule, onExisting(f.tags), "the stack's rule's target"},
+		{"events:TagResource", rule, with(creating(f.tags), "aws:ResourceTag/stack", f.stack), "the stack's rule's tags"},
+	})
+}
+
+// TestPolicySizes: IAM refuses a role whose inline policies add up to more than
+// 10,240 characters, and a managed policy over 6,144 (IAM User Guide, "IAM and AWS
+// STS quotas": role policy size, managed policy size; whitespace does not count).
+// The deploy policy grows with every grant it holds whether the stack uses it or
+// not.
+func TestPolicySizes(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		f := permissionStack(t, stack)
+		inline := map[string]int{}
+		for _, rp := range f.g.all(tRolePolicy) {
+			inline[str(t, rp, "role")] += len(str(t, rp, "policy"))
+		}
+		for role, n := range inline {
+			if n > 10240 {
+				t.Errorf("%s: role %s has %d characters of inline policy; IAM allows 10,240", stack, role, n)
+			}
+		}
+		for _, p := range f.g.all(tPolicy) {
+			if n := len(str(t, p, "policy")); n > 6144 {
+				t.Errorf("%s: %s is %d characters; IAM allows 6,144 for a managed policy", stack, p.URN, n)
+			}
+		}
+		t.Logf("%s: deploy role %d characters inline", stack, inline[str(t, f.g.one(tRole, "-ci-deploy"), "out:name")])
+	}
+}

@@ -393,7 +393,7 @@ type ciScope struct {
 
 // ciStackServices are the services whose resources this stack creates and updates
 // in its region and account.
-var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm", "sqs", "events"}
+var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm", "sqs"}
 
 // ciReads are the read actions of the stack's services, on every resource: most
 // have no resource-level permissions. SSM, S3, IAM, Secrets Manager and KMS reads
@@ -411,7 +411,7 @@ var ciNoResourceLevel = []string{"ssm:DescribeParameters", "ecr:GetAuthorization
 // ciTagScoped are the services whose resources carry the stack tag, and IAM and
 // S3: the deploy and preview roles are denied them where the request names
 // another stack's tag.
-var ciTagScoped = append(slices.Clone(ciStackServices), "ssm", "iam", "s3", "scheduler")
+var ciTagScoped = append(slices.Clone(ciStackServices), "ssm", "iam", "s3", "scheduler", "events")
 
 // otherStacks denies a role every action (of ciTagScoped's services, or the
 // actions given) on a resource, or creating one, whose stack tag names another stack — wherever the service puts the tag in the request
@@ -457,6 +457,12 @@ func ciDeployPolicy(s ciScope) (string, error) {
 		{Sid: "Read", Effect: "Allow", Action: ciReads, Resource: []string{"*"}},
 		{Sid: "StackResources", Effect: "Allow", Action: manage, Resource: scopes},
 		{Sid: "NoResourceLevel", Effect: "Allow", Action: ciNoResourceLevel, Resource: []string{"*"}},
+		// EventBridge rules (the job-failure rule), nothing else of EventBridge:
+		// events:* on the account would take in its buses, connections, API
+		// destinations and archives (SAR: their resource types), untagged by any stack
+		// (review of issue 16, finding 5).
+		{Sid: "StackRules", Effect: "Allow", Action: []string{"events:*"},
+			Resource: []string{fmt.Sprintf("arn:%s:events:%s:%s:rule/*", s.Partition, s.Region, s.Account)}},
 		// The generated secret key and the rollout's state: /<project>/<stack>/….
 		{Sid: "StackParameters", Effect: "Allow", Action: []string{"ssm:*"},
 			Resource: []string{fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s/%s/*", s.Partition, s.Region, s.Account, s.Project, s.Stack)}},
