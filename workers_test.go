@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -118,6 +119,48 @@ type runTask struct {
 			Command []string
 		}
 	}
+}
+
+// runTaskKeys pins the schedule's RunTask request as AWS reads it: the universal
+// target's Input is the API request in its member names, PascalCase ("Using
+// universal targets", Scheduler user guide; working public configurations in the
+// code corpus use Cluster, TaskDefinition, NetworkConfiguration.AwsvpcConfiguration,
+// Overrides.ContainerOverrides[].Name/Command), and a camelCase input is refused.
+// encoding/json matches keys case-insensitively, so scheduleInput cannot see the
+// casing: this reads the keys themselves, exactly, nested and at the top (review of
+// issue 16, finding 2).
+func runTaskKeys(t *testing.T, sched *offline.Resource) {
+	t.Helper()
+	var in map[string]any
+	if err := json.Unmarshal([]byte(str(t, sched, "target.input")), &in); err != nil {
+		t.Fatalf("%s: target.input: %v", sched.URN, err)
+	}
+	keys := func(where string, v any, want ...string) map[string]any {
+		t.Helper()
+		if a, ok := v.([]any); ok {
+			if len(a) != 1 {
+				t.Errorf("%s: input %s has %d entries, want 1", sched.URN, where, len(a))
+				return nil
+			}
+			v = a[0]
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("%s: input %s is %T, want an object", sched.URN, where, v)
+			return nil
+		}
+		got := slices.Sorted(maps.Keys(m))
+		if slices.Sort(want); !slices.Equal(got, want) {
+			t.Errorf("%s: input %s has keys %v, want exactly %v", sched.URN, where, got, want)
+		}
+		return m
+	}
+	top := keys("(top level)", in, "Cluster", "TaskDefinition", "Count", "CapacityProviderStrategy", "NetworkConfiguration", "Overrides", "StartedBy")
+	keys("CapacityProviderStrategy", top["CapacityProviderStrategy"], "CapacityProvider", "Weight")
+	network := keys("NetworkConfiguration", top["NetworkConfiguration"], "AwsvpcConfiguration")
+	keys("NetworkConfiguration.AwsvpcConfiguration", network["AwsvpcConfiguration"], "Subnets", "SecurityGroups", "AssignPublicIp")
+	overrides := keys("Overrides", top["Overrides"], "ContainerOverrides")
+	keys("Overrides.ContainerOverrides", overrides["ContainerOverrides"], "Name", "Command")
 }
 
 // TestWorkersAndSchedulesFollowTheWebRelease: a changed build makes one web
@@ -331,6 +374,7 @@ func TestJobsGraph(t *testing.T) {
 	eq(t, sched, "dead-letter queue", str(t, sched, "target.deadLetterConfig.arn"), str(t, failures, "out:arn"))
 	in := scheduleInput(t, sched)
 	eq(t, sched, "input", []string{in.Cluster, in.TaskDefinition, in.StartedBy}, []string{str(t, g.one(tCluster, "web"), "out:arn"), str(t, g.one(tTaskDef, "web-report"), "out:arn"), "schedule/report"})
+	runTaskKeys(t, sched)
 
 	// Scheduler's role: exactly the schedules' family, in the cluster; exactly the jobs' roles.
 	var doc struct {
