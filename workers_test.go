@@ -407,8 +407,19 @@ func TestJobsGraph(t *testing.T) {
 		t.Errorf("%s: pattern %s", rule.URN, p)
 	}
 	eq(t, g.one(tEventTarget, "-job-failures"), "arn", str(t, g.one(tEventTarget, "-job-failures"), "arn"), str(t, failures, "out:arn"))
-	if a := g.one(tAlarm, "-job-failures"); str(t, a, "dimensions.QueueName") != str(t, failures, "out:name") {
-		t.Errorf("%s watches %s", a.URN, str(t, a, "dimensions.QueueName"))
+	// The job-failure alarm fires on each failure that arrives, not once while one
+	// waits: messages sent, summed, one breaching 5-minute datapoint in four (a
+	// late datapoint of a queue that was inactive still counts).
+	alarm := g.one(tAlarm, "-job-failures")
+	eq(t, alarm, "metric", []any{str(t, alarm, "namespace"), str(t, alarm, "metricName"), str(t, alarm, "statistic"), str(t, alarm, "dimensions.QueueName")},
+		[]any{"AWS/SQS", "NumberOfMessagesSent", "Sum", str(t, failures, "out:name")})
+	eq(t, alarm, "evaluation", []any{num(t, alarm, "period"), num(t, alarm, "evaluationPeriods"), num(t, alarm, "datapointsToAlarm"), num(t, alarm, "threshold"), str(t, alarm, "comparisonOperator"), str(t, alarm, "treatMissingData")},
+		[]any{300, 4, 1, 1, "GreaterThanOrEqualToThreshold", "notBreaching"})
+	// NumberOfMessagesSent misses what a redrive policy moves in: no queue redrives here.
+	for _, q := range g.all(tQueue) {
+		if v, ok := q.Inputs["redrivePolicy"]; ok && v.IsString() && strings.Contains(v.StringValue(), str(t, failures, "out:arn")) {
+			t.Errorf("%s redrives into the job-failure queue, whose alarm would not see those messages", q.URN)
+		}
 	}
 }
 

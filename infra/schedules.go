@@ -47,7 +47,7 @@ type Schedules struct {
 	TaskDefinitions map[string]*ecs.TaskDefinition
 	Schedules       map[string]*scheduler.Schedule
 	// Failures is Scheduler's dead-letter queue and where failed runs' task state
-	// changes go; FailureAlarm fires while it holds a message.
+	// changes go; FailureAlarm fires when a message arrives in it.
 	Failures       *sqs.Queue
 	FailureRule    *cloudwatch.EventRule
 	FailureTarget  *cloudwatch.EventTarget
@@ -299,11 +299,25 @@ func (s *Schedules) failures(ctx *pulumi.Context, name string, args *SchedulesAr
 	}, parent, pulumi.DependsOn([]pulumi.Resource{s.FailuresPolicy})); err != nil {
 		return fmt.Errorf("creating the job-failure rule's target: %w", err)
 	}
+	// The alarm counts what arrives, not what waits: nothing consumes the queue, so
+	// an alarm on the visible messages would stay in ALARM from the first failure
+	// until a purge and say nothing of the next ones (review of issue 16, finding 4).
+	// NumberOfMessagesSent counts SendMessage — EventBridge's target and Scheduler's
+	// dead letters both send — but not messages a redrive policy moves into a
+	// dead-letter queue ("Using dead-letter queues", SQS developer guide: "if a
+	// message is sent to a dead-letter queue as a result of a failed processing
+	// attempt, it isn't captured by this metric"; no queue redrives into this one).
+	// A queue idle for six hours is inactive, and its metrics arrive up to 15
+	// minutes late once it is active again ("Monitoring Amazon SQS queues using
+	// CloudWatch", SQS developer guide): one breaching datapoint of 5 minutes in the
+	// last four still finds the late one. Each failed run so moves the alarm to
+	// ALARM, and it returns to OK twenty minutes later; runs failing closer together
+	// than that are one ALARM.
 	s.FailureAlarm, err = cloudwatch.NewMetricAlarm(ctx, name+"-job-failures", &cloudwatch.MetricAlarmArgs{
-		AlarmDescription: pulumi.Sprintf("A scheduled run of %s failed: its task state change or Scheduler's dead letter waits in the job-failure queue", name),
-		Namespace:        pulumi.String("AWS/SQS"), MetricName: pulumi.String("ApproximateNumberOfMessagesVisible"),
-		Statistic: pulumi.String("Maximum"), Dimensions: pulumi.StringMap{"QueueName": s.Failures.Name},
-		Period: pulumi.Int(300), EvaluationPeriods: pulumi.Int(1),
+		AlarmDescription: pulumi.Sprintf("A scheduled run of %s failed: its task state change or Scheduler's dead letter was sent to the job-failure queue", name),
+		Namespace:        pulumi.String("AWS/SQS"), MetricName: pulumi.String("NumberOfMessagesSent"),
+		Statistic: pulumi.String("Sum"), Dimensions: pulumi.StringMap{"QueueName": s.Failures.Name},
+		Period: pulumi.Int(300), EvaluationPeriods: pulumi.Int(4), DatapointsToAlarm: pulumi.Int(1),
 		Threshold: pulumi.Float64(1), ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
 		TreatMissingData: pulumi.String("notBreaching"),
 		Tags:             args.Tags,
