@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
 	"ecs-bluegreen/infra"
@@ -359,7 +361,7 @@ func TestJobsGraph(t *testing.T) {
 	// Queue scaling: the backlog alarm sets the count by steps, the idle one returns to the minimum.
 	eq(t, g.one(tScaleTarget, "web-worker"), "min, max", []int{num(t, g.one(tScaleTarget, "web-worker"), "minCapacity"), num(t, g.one(tScaleTarget, "web-worker"), "maxCapacity")}, []int{0, 3})
 	backlog := g.one(tScalePolicy, "web-worker-backlog")
-	eq(t, backlog, "adjustment", str(t, backlog, "stepScalingPolicyConfiguration.adjustmentType"), "ExactCapacity")
+	eq(t, backlog, "adjustment", str(t, backlog, "stepScalingPolicyConfiguration.adjustmentType"), "ChangeInCapacity")
 	if a := g.one(tAlarm, "web-worker-backlog"); str(t, a, "metricName") != "ApproximateNumberOfMessagesVisible" || str(t, a, "dimensions.QueueName") != str(t, g.one(tQueue, "web-jobs"), "out:name") {
 		t.Errorf("%s: backlog alarm on %s of %s", a.URN, str(t, a, "metricName"), str(t, a, "dimensions.QueueName"))
 	}
@@ -423,8 +425,188 @@ func TestJobsGraph(t *testing.T) {
 	}
 }
 
-// TestBacklogSteps: the backlog maps to ceil(backlog / messagesPerTask) tasks,
-// in at most ten steps, the last one open-ended at maxCount.
+// scaling is a worker's Application Auto Scaling as its resources declare it: each
+// alarm with the step policy it invokes, read from the graph. apply plays one
+// minute's SQS metrics through them as AWS would: an alarm is in ALARM when its
+// metric breaches the threshold in each of its evaluation periods, and while it
+// stays there its policy acts on every evaluation ("Alarm actions", CloudWatch user
+// guide); the step whose bounds (offsets from the threshold, lower inclusive, upper
+// exclusive) hold the breach applies, setting the count (ExactCapacity) or adding
+// to it (ChangeInCapacity), within the target's min and max (StepAdjustment,
+// StepScalingPolicyConfiguration, Application Auto Scaling API reference). The
+// cooldown is left out: it only delays a step, and makes none lower the count.
+type scaling struct {
+	min, max int
+	alarms   []scalingAlarm
+}
+
+type scalingAlarm struct {
+	name       string
+	metric     func(visible, inflight float64) float64
+	threshold  float64
+	below      bool // LessThanThreshold, else GreaterThanOrEqualToThreshold
+	periods    int
+	adjustment string
+	steps      []scalingStep
+	history    []bool
+}
+
+type scalingStep struct {
+	lower, upper *float64
+	add          int
+}
+
+func workerScaling(t *testing.T, g graph, worker string) *scaling {
+	t.Helper()
+	target := g.one(tScaleTarget, worker)
+	sc := &scaling{min: num(t, target, "minCapacity"), max: num(t, target, "maxCapacity")}
+	policies := map[string]*offline.Resource{}
+	for _, p := range g.all(tScalePolicy) {
+		policies[str(t, p, "out:arn")] = p
+	}
+	sqsMetric := func(name string) func(v, f float64) float64 {
+		switch name {
+		case "ApproximateNumberOfMessagesVisible":
+			return func(v, _ float64) float64 { return v }
+		case "ApproximateNumberOfMessagesNotVisible":
+			return func(_, f float64) float64 { return f }
+		}
+		t.Fatalf("no model of SQS metric %s", name)
+		return nil
+	}
+	for _, a := range g.all(tAlarm) {
+		var actions []string
+		if v, ok := a.Inputs["alarmActions"]; ok && v.IsArray() {
+			actions = strs(t, a, "alarmActions")
+		}
+		if len(actions) != 1 || policies[actions[0]] == nil || str(t, policies[actions[0]], "resourceId") != str(t, target, "resourceId") {
+			continue
+		}
+		p := policies[actions[0]]
+		m := scalingAlarm{name: a.Name, threshold: prop(t, a, "threshold").NumberValue(), periods: num(t, a, "evaluationPeriods"),
+			below: str(t, a, "comparisonOperator") == "LessThanThreshold", adjustment: str(t, p, "stepScalingPolicyConfiguration.adjustmentType")}
+		if v, ok := a.Inputs["metricName"]; ok && v.IsString() {
+			m.metric = sqsMetric(v.StringValue())
+		} else {
+			// Metric math: a sum of the queries' metrics, as the idle alarm has it.
+			terms := map[string]func(v, f float64) float64{}
+			var expr string
+			for _, q := range prop(t, a, "metricQueries").ArrayValue() {
+				o := q.ObjectValue()
+				if e, ok := o["expression"]; ok && e.IsString() {
+					expr = e.StringValue()
+					continue
+				}
+				terms[o["id"].StringValue()] = sqsMetric(o["metric"].ObjectValue()["metricName"].StringValue())
+			}
+			var parts []func(v, f float64) float64
+			for _, id := range strings.Split(expr, "+") {
+				f, ok := terms[strings.TrimSpace(id)]
+				if !ok {
+					t.Fatalf("%s: no model of the expression %q", a.URN, expr)
+				}
+				parts = append(parts, f)
+			}
+			m.metric = func(v, f float64) float64 {
+				sum := 0.0
+				for _, p := range parts {
+					sum += p(v, f)
+				}
+				return sum
+			}
+		}
+		for _, st := range prop(t, p, "stepScalingPolicyConfiguration.stepAdjustments").ArrayValue() {
+			o := st.ObjectValue()
+			step := scalingStep{add: int(o["scalingAdjustment"].NumberValue())}
+			for key, to := range map[string]**float64{"metricIntervalLowerBound": &step.lower, "metricIntervalUpperBound": &step.upper} {
+				if b, ok := o[resource.PropertyKey(key)]; ok && b.IsString() {
+					f, err := strconv.ParseFloat(b.StringValue(), 64)
+					if err != nil {
+						t.Fatalf("%s: %s %q", p.URN, key, b.StringValue())
+					}
+					*to = &f
+				}
+			}
+			m.steps = append(m.steps, step)
+		}
+		sc.alarms = append(sc.alarms, m)
+	}
+	return sc
+}
+
+// apply plays one minute of the queue's metrics and returns the new count.
+func (sc *scaling) apply(t *testing.T, count int, visible, inflight float64) int {
+	t.Helper()
+	for i := range sc.alarms {
+		a := &sc.alarms[i]
+		value := a.metric(visible, inflight)
+		a.history = append(a.history, (a.below && value < a.threshold) || (!a.below && value >= a.threshold))
+		if len(a.history) < a.periods || slices.Contains(a.history[len(a.history)-a.periods:], false) {
+			continue
+		}
+		breach := value - a.threshold
+		for _, st := range a.steps {
+			if (st.lower == nil || breach >= *st.lower) && (st.upper == nil || breach < *st.upper) {
+				switch a.adjustment {
+				case "ExactCapacity":
+					count = st.add
+				case "ChangeInCapacity":
+					count += st.add
+				default:
+					t.Fatalf("%s: no model of adjustment type %s", a.name, a.adjustment)
+				}
+				break
+			}
+		}
+		count = max(sc.min, min(sc.max, count))
+	}
+	return count
+}
+
+// TestBacklogScalingSparesBusyWorkers (review of issue 16, finding 3): a burst
+// scales the worker out; while its tasks work through the last visible messages
+// with others in flight the count never falls; once nothing is visible or in
+// flight for ten minutes it returns to its minimum.
+func TestBacklogScalingSparesBusyWorkers(t *testing.T) {
+	cfg := withConfig(jobsConfig(), "workers", `{"worker": {"command": ["python", "manage.py", "worker"], "minCount": 0, "maxCount": 3, "queue": "jobs"}}`)
+	sc := workerScaling(t, runStack(t, "dev", cfg), "web-worker")
+	if len(sc.alarms) != 2 {
+		t.Fatalf("%d alarms act on the worker's scaling, want the backlog's and the idle one", len(sc.alarms))
+	}
+	count := 0
+	count = sc.apply(t, count, 40, 0) // a burst of 40 messages
+	if count != 3 {
+		t.Fatalf("a burst of 40 messages (10 a task) scales to %d tasks, want 3", count)
+	}
+	// The three tasks hold 20 messages in flight while the visible ones shrink.
+	for _, visible := range []float64{30, 22, 15, 9, 5, 2, 1, 0, 0, 0} {
+		next := sc.apply(t, count, visible, 20)
+		if next < count {
+			t.Errorf("with %v visible and 20 in flight the count falls from %d to %d: busy tasks stopped", visible, count, next)
+		}
+		count = next
+	}
+	// In flight only, for long: still busy, no scale-in.
+	for range 15 {
+		if count = sc.apply(t, count, 0, 3); count != 3 {
+			t.Fatalf("with messages in flight the count is %d, want 3", count)
+		}
+	}
+	// Idle for ten minutes: back to the minimum, only then.
+	for i := 1; i <= 10; i++ {
+		count = sc.apply(t, count, 0, 0)
+		if want := map[bool]int{true: 0, false: 3}[i == 10]; count != want {
+			t.Errorf("after %d idle minutes %d tasks, want %d", i, count, want)
+		}
+	}
+	// A small backlog on an idle worker starts one task.
+	if count = sc.apply(t, count, 1, 0); count != 1 {
+		t.Errorf("one waiting message on a worker at 0 starts %d tasks, want 1", count)
+	}
+}
+
+// TestBacklogSteps: the backlog maps to ceil(backlog / messagesPerTask) tasks to
+// add, in at most ten steps, the last one open-ended at maxCount.
 func TestBacklogSteps(t *testing.T) {
 	eq := func(got, want []infra.BacklogStep) {
 		t.Helper()
@@ -432,10 +614,10 @@ func TestBacklogSteps(t *testing.T) {
 			t.Errorf("steps %+v, want %+v", got, want)
 		}
 	}
-	eq(infra.BacklogSteps(10, 3), []infra.BacklogStep{{Lower: 0, Upper: 10, Tasks: 1}, {Lower: 10, Upper: 20, Tasks: 2}, {Lower: 20, Upper: 0, Tasks: 3}})
-	eq(infra.BacklogSteps(5, 1), []infra.BacklogStep{{Lower: 0, Upper: 0, Tasks: 1}})
+	eq(infra.BacklogSteps(10, 3), []infra.BacklogStep{{Lower: 0, Upper: 10, Add: 1}, {Lower: 10, Upper: 20, Add: 2}, {Lower: 20, Upper: 0, Add: 3}})
+	eq(infra.BacklogSteps(5, 1), []infra.BacklogStep{{Lower: 0, Upper: 0, Add: 1}})
 	s := infra.BacklogSteps(10, 25)
-	if len(s) != 10 || s[0] != (infra.BacklogStep{Lower: 0, Upper: 30, Tasks: 3}) || s[9].Tasks != 25 || s[9].Upper != 0 {
+	if len(s) != 10 || s[0] != (infra.BacklogStep{Lower: 0, Upper: 30, Add: 3}) || s[9].Add != 25 || s[9].Upper != 0 {
 		t.Errorf("steps %+v, want ten, 3 tasks first and 25 last", s)
 	}
 }
