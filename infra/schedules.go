@@ -32,9 +32,10 @@ type SchedulesArgs struct {
 // Schedules are EventBridge Scheduler schedules, in the stack's own schedule
 // group, each running a one-off task of its task definition's current revision —
 // registered only once the web deployment succeeded, so a schedule points at the
-// revision that serves — with its command as the container override. A run that
-// cannot start (after the retries) or whose task fails lands in the job-failure
-// queue, whose alarm then fires.
+// revision that serves — with its command as the container override. A run
+// Scheduler fails to invoke (after the retries) or whose task fails lands in the
+// job-failure queue, whose alarm then fires. A RunTask that answers with failures
+// and starts no task (capacity) is neither: see README "Failed runs".
 type Schedules struct {
 	pulumi.ResourceState
 
@@ -194,8 +195,12 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 				Arn:     pulumi.Sprintf("arn:%s:scheduler:::%s", args.Partition, runTaskAction),
 				RoleArn: s.Role.Arn,
 				Input:   input,
-				// Retries of a run that could not start (throttling, capacity); an
-				// hour later a run is dropped to the dead-letter queue instead.
+				// Retries of a run whose RunTask call failed (an error answer, such
+				// as throttling); an hour later the run goes to the dead-letter queue
+				// instead. A RunTask answered with failures[] and no task (capacity)
+				// is, as far as any AWS source says, a delivered invocation: neither
+				// retried nor dead-lettered, and no task event follows
+				// (aws/containers-roadmap#1705).
 				RetryPolicy: &scheduler.ScheduleTargetRetryPolicyArgs{
 					MaximumRetryAttempts: pulumi.Int(c.Retries), MaximumEventAgeInSeconds: pulumi.Int(3600),
 				},
@@ -230,7 +235,9 @@ func schedulerPolicy(partition, region, account, clusterARN string, families, ro
 }
 
 // failureEventPattern matches a scheduled task that stopped with a container's
-// non-zero exit code, or that never started ("ECS Task State Change" events carry
+// non-zero exit code, or that ECS created but could not start (stopCode
+// TaskFailedToStart: an image it could not pull, a secret it could not read; a
+// RunTask that created no task emits no event at all) ("ECS Task State Change" events carry
 // the task's containers, stopCode and taskDefinitionArn; EventBridge content
 // filtering's prefix, anything-but and $or, EventBridge user guide).
 func failureEventPattern(clusterARN string, taskDefinitionPrefixes []string) (string, error) {

@@ -25,7 +25,7 @@ func jobRules() []Rule {
 			Description: "A schedule's role may only run the task definition families the stack's schedules run (any revision, in their cluster), pass only those task definitions' roles to ecs-tasks.amazonaws.com, and send only to the schedules' dead-letter queues.",
 			Stack:       schedulerRole},
 		{Name: "schedule-retry-dead-letter", Covers: "—",
-			Description: "Every schedule has a retry policy and a dead-letter queue: a run that cannot start is kept, not lost.",
+			Description: "Every schedule has a retry policy and a dead-letter queue: a run Scheduler fails to invoke (RunTask answers an error) is retried, then kept, not lost.",
 			Types:       []string{tSchedule}, Resource: scheduleRetryDeadLetter},
 		{Name: "sqs-encrypted", Covers: "FSBP SQS.1; checkov CKV_AWS_27",
 			Description: "SQS queues are encrypted at rest (SSE-SQS or a KMS key).",
