@@ -696,3 +696,135 @@ func TestPreviewWithWorkers(t *testing.T) {
 		t.Errorf("rollout false made %v", ops)
 	}
 }
+
+// eventMatches is EventBridge's content filtering for exactly the operators the
+// job-failure rule uses (EventBridge user guide, "Event patterns", "Content
+// filtering", "Arrays in event patterns"): a field's pattern is an object (its
+// fields nested in the event's) or a list of values of which one must match; an
+// event value that is a list matches if any element does (a list of objects, such
+// as a task's containers, by any object); a missing field matches nothing; values
+// match by type and value ("0" is not 0); prefix matches a string's start;
+// anything-but a present value other than the one given; $or any of its patterns,
+// alongside the other fields. Any other operator fails the test: the rule must not
+// outgrow its test.
+func eventMatches(t *testing.T, pattern map[string]any, event any) bool {
+	t.Helper()
+	if list, ok := event.([]any); ok {
+		return slices.ContainsFunc(list, func(e any) bool { return eventMatches(t, pattern, e) })
+	}
+	obj, ok := event.(map[string]any)
+	if !ok {
+		return false
+	}
+	for key, want := range pattern {
+		if key == "$or" {
+			if !slices.ContainsFunc(want.([]any), func(p any) bool { return eventMatches(t, p.(map[string]any), obj) }) {
+				return false
+			}
+			continue
+		}
+		value, present := obj[key]
+		if !present {
+			return false
+		}
+		if nested, ok := want.(map[string]any); ok {
+			if !eventMatches(t, nested, value) {
+				return false
+			}
+			continue
+		}
+		values := []any{value}
+		if list, ok := value.([]any); ok {
+			values = list
+		}
+		if !slices.ContainsFunc(want.([]any), func(m any) bool {
+			return slices.ContainsFunc(values, func(v any) bool { return leafMatches(t, m, v) })
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+func leafMatches(t *testing.T, matcher, value any) bool {
+	t.Helper()
+	op, ok := matcher.(map[string]any)
+	if !ok {
+		return matcher == value // same JSON type and value
+	}
+	if len(op) != 1 {
+		t.Fatalf("matcher %v: one operator an object", op)
+	}
+	for name, arg := range op {
+		switch name {
+		case "prefix":
+			s, ok := value.(string)
+			return ok && strings.HasPrefix(s, arg.(string))
+		case "anything-but":
+			if _, list := arg.([]any); list {
+				t.Fatalf("anything-but with a list: not modelled")
+			}
+			return arg != value
+		default:
+			t.Fatalf("the job-failure rule uses %q, which eventMatches does not model", name)
+		}
+	}
+	return false
+}
+
+// TestJobFailurePattern (review of issue 16, finding 7a): the job-failure rule's
+// pattern, from the graph, against "ECS Task State Change" events shaped as the
+// ECS developer guide's "Amazon ECS task state change events" shows them (detail:
+// clusterArn, taskDefinitionArn, lastStatus, stopCode, stoppedReason, containers
+// with name, lastStatus and — once the container ran — exitCode).
+func TestJobFailurePattern(t *testing.T) {
+	g := runStack(t, "dev", jobsConfig())
+	var pattern map[string]any
+	if err := json.Unmarshal([]byte(str(t, g.one(tEventRule, "-job-failures"), "eventPattern")), &pattern); err != nil {
+		t.Fatal(err)
+	}
+	cluster := str(t, g.one(tCluster, "web"), "out:arn")
+	report := tdOf("report", 3)
+	event := func(cluster, td, status, stopCode string, containers ...map[string]any) any {
+		var cs []any
+		for _, c := range containers {
+			cs = append(cs, c)
+		}
+		b, _ := json.Marshal(map[string]any{
+			"version": "0", "source": "aws.ecs", "detail-type": "ECS Task State Change", "account": offline.Account, "region": "ap-northeast-2",
+			"resources": []string{"arn:aws:ecs:ap-northeast-2:" + offline.Account + ":task/c/0123"},
+			"detail": map[string]any{
+				"clusterArn": cluster, "taskDefinitionArn": td, "lastStatus": status, "desiredStatus": "STOPPED",
+				"stopCode": stopCode, "stoppedReason": "Essential container in task exited", "launchType": "FARGATE",
+				"group": "family:ecs-bluegreen-dev-web-report", "startedBy": "schedule/report", "containers": cs,
+			},
+		})
+		var out any
+		json.Unmarshal(b, &out) // as a rule sees it: numbers are JSON numbers
+		return out
+	}
+	exited := func(code int) map[string]any {
+		return map[string]any{"name": "app", "lastStatus": "STOPPED", "exitCode": code}
+	}
+	cases := []struct {
+		name  string
+		event any
+		want  bool
+	}{
+		{"exit 0: a run that succeeded", event(cluster, report, "STOPPED", "EssentialContainerExited", exited(0)), false},
+		{"exit 1: a run that failed", event(cluster, report, "STOPPED", "EssentialContainerExited", exited(1)), true},
+		{"exit 124: stopped by timeout", event(cluster, report, "STOPPED", "EssentialContainerExited", exited(124)), true},
+		{"TaskFailedToStart: no container ran, no exit code", event(cluster, report, "STOPPED", "TaskFailedToStart",
+			map[string]any{"name": "app", "lastStatus": "STOPPED", "reason": "CannotPullContainerError: pull image manifest has been retried"}), true},
+		{"still running", event(cluster, report, "RUNNING", "", map[string]any{"name": "app", "lastStatus": "RUNNING"}), false},
+		{"another family whose name starts the same", event(cluster, tdOf("report2", 1), "STOPPED", "EssentialContainerExited", exited(1)), false},
+		{"a worker's task", event(cluster, tdOf("worker", 1), "STOPPED", "EssentialContainerExited", exited(1)), false},
+		{"the web family", event(cluster, tdDev(2), "STOPPED", "EssentialContainerExited", exited(1)), false},
+		{"another cluster", event(cluster+"-other", report, "STOPPED", "EssentialContainerExited", exited(1)), false},
+	}
+	for _, c := range cases {
+		if got := eventMatches(t, pattern, c.event); got != c.want {
+			t.Errorf("%s: matches %v, want %v (pattern %v)", c.name, got, c.want, pattern)
+		}
+	}
+}
