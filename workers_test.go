@@ -828,3 +828,16 @@ func TestJobFailurePattern(t *testing.T) {
 		}
 	}
 }
+
+// TestRateScheduleTimeoutDefault: a rate() schedule without timeoutMinutes gets
+// 30 minutes, or its interval when that is shorter, so that a run does not
+// outlast it (a longer timeout is refused: TestBadConfig).
+func TestRateScheduleTimeoutDefault(t *testing.T) {
+	for expr, seconds := range map[string]string{"rate(10 minutes)": "600", "rate(2 hours)": "1800"} {
+		g := runStack(t, "dev", withConfig(jobsConfig(), "schedules", `{"report": {"schedule": "`+expr+`", "command": ["python", "manage.py", "report"]}}`))
+		o := scheduleInput(t, g.one(tSchedule, "web-report")).Overrides.ContainerOverrides
+		if len(o) != 1 || !reflect.DeepEqual(o[0].Command[:4], []string{"timeout", "-s", "TERM", seconds}) {
+			t.Errorf("%s: override %+v, want a timeout of %s seconds", expr, o, seconds)
+		}
+	}
+}
