@@ -168,6 +168,9 @@ func schedulerCalls(f stackFacts) []call {
 	td := f.g.one(tTaskDef, "-report")
 	return []call{
 		{"ecs:RunTask", str(f.g.t, td, "out:arn"), with(onExisting(f.tags), "ecs:cluster", cluster), "SCHED: the schedule's RunTask"},
+		// PropagateTags TASK_DEFINITION: the task gets the task definition's tags,
+		// which RunTask authorizes as TagResource [ECS: tagging authorization].
+		{"ecs:TagResource", f.arn("ecs", "task/"+f.cluster+"/fedcba9876543210fedcba9876543210"), with(creating(f.tags), "ecs:CreateAction", "RunTask"), "ECS: the run's tags, propagated"},
 		{"iam:PassRole", str(f.g.t, f.jobsExec, "out:arn"), passTo, "SCHED: RunTask passes the execution role"},
 		{"iam:PassRole", str(f.g.t, f.jobsTask, "out:arn"), passTo, "SCHED: RunTask passes the task role"},
 		{"sqs:SendMessage", str(f.g.t, f.g.one(tQueue, "-job-failures"), "out:arn"), onExisting(f.tags), "SCHED: the dead letter"},
@@ -209,6 +212,8 @@ func TestJobRolesExactly(t *testing.T) {
 				{"iam:PassRole", str(t, f.execRole, "out:arn"), passTo, "the web's execution role"},
 				{"iam:PassRole", str(t, f.jobsExec, "out:arn"), map[string][]string{"iam:PassedToService": {"lambda.amazonaws.com"}}, "the jobs' role to another service"},
 				{"sqs:SendMessage", queueArns(f)[0], onExisting(f.tags), "a work queue"},
+				{"ecs:TagResource", f.serviceARN, onExisting(f.tags), "tagging the web service"},
+				{"ecs:TagResource", f.arn("ecs", "task/someone-elses/fedcba9876543210fedcba9876543210"), with(creating(f.tags), "ecs:CreateAction", "RunTask"), "tagging a task of another cluster"},
 			})
 			mustDeny(t, "the jobs' task role", rolePrincipal(t, f.g, f.jobsTask), secretCalls(f))
 			mustDeny(t, "the web task role", rolePrincipal(t, f.g, f.taskRole), queueCalls(f, true)[3:6])

@@ -157,7 +157,10 @@ func runTaskKeys(t *testing.T, sched *offline.Resource) {
 		}
 		return m
 	}
-	top := keys("(top level)", in, "Cluster", "TaskDefinition", "Count", "CapacityProviderStrategy", "NetworkConfiguration", "Overrides", "StartedBy")
+	top := keys("(top level)", in, "Cluster", "TaskDefinition", "Count", "CapacityProviderStrategy", "NetworkConfiguration", "Overrides", "StartedBy", "PropagateTags")
+	if top["PropagateTags"] != "TASK_DEFINITION" {
+		t.Errorf("%s: input PropagateTags %v, want TASK_DEFINITION (the stack's tags on the task)", sched.URN, top["PropagateTags"])
+	}
 	keys("CapacityProviderStrategy", top["CapacityProviderStrategy"], "CapacityProvider", "Weight")
 	network := keys("NetworkConfiguration", top["NetworkConfiguration"], "AwsvpcConfiguration")
 	keys("NetworkConfiguration.AwsvpcConfiguration", network["AwsvpcConfiguration"], "Subnets", "SecurityGroups", "AssignPublicIp")
@@ -396,13 +399,32 @@ func TestJobsGraph(t *testing.T) {
 		if s.Sid == "RunScheduledTasks" && !reflect.DeepEqual(s.Condition["ArnEquals"]["ecs:cluster"], []string{str(t, g.one(tCluster, "web"), "out:arn")}) {
 			t.Errorf("RunTask condition %v", s.Condition)
 		}
+		if s.Sid == "TagScheduledTasks" && !reflect.DeepEqual(s.Condition, map[string]map[string][]string{"StringEquals": {"ecs:CreateAction": {"RunTask"}}}) {
+			t.Errorf("TagResource condition %v, want only on RunTask", s.Condition)
+		}
 	}
 	want := map[string][]string{
 		"RunScheduledTasks": {"arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web-report:*"},
+		"TagScheduledTasks": {"arn:aws:ecs:ap-northeast-2:123456789012:task/" + str(t, g.one(tCluster, "web"), "out:name") + "/*"},
 		"PassTaskRoles":     {str(t, g.one(tRole, "-jobs-exec"), "out:arn"), str(t, g.one(tRole, "-jobs-task"), "out:arn")},
 		"DeadLetters":       {str(t, failures, "out:arn")},
 	}
 	eq(t, g.one(tRolePolicy, "-scheduler"), "statements", got, want)
+	// Scheduler assumes it for the stack's schedule group only (confused deputy).
+	var trust struct {
+		Statement []struct {
+			Principal map[string]string
+			Condition map[string]map[string][]string
+		}
+	}
+	role := g.one(tRole, "-scheduler")
+	if err := json.Unmarshal([]byte(str(t, role, "assumeRolePolicy")), &trust); err != nil || len(trust.Statement) != 1 {
+		t.Fatalf("%s: trust %v, %v", role.URN, trust, err)
+	}
+	eq(t, role, "trust", trust.Statement[0].Condition, map[string]map[string][]string{
+		"StringEquals": {"aws:SourceAccount": {offline.Account}},
+		"ArnEquals":    {"aws:SourceArn": {str(t, g.one(tScheduleGroup, "web"), "out:arn")}},
+	})
 	// Failed runs: the rule matches the schedules' families and feeds the job-failure queue.
 	rule := g.one(tEventRule, "-job-failures")
 	if p := str(t, rule, "eventPattern"); !strings.Contains(p, `"prefix":"arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web-report:"`) || !strings.Contains(p, `"anything-but":0`) {

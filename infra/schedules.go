@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
@@ -79,6 +80,10 @@ type runTaskInput struct {
 	Overrides                runTaskOverrides       `json:"Overrides"`
 	// StartedBy marks the task as this schedule's (up to 128 letters, digits, - / _).
 	StartedBy string `json:"StartedBy"`
+	// PropagateTags TASK_DEFINITION gives the task the task definition's tags (the
+	// stack's), so cost allocation by stack counts scheduled runs; tagging on
+	// RunTask needs ecs:TagResource (schedulerPolicy).
+	PropagateTags string `json:"PropagateTags"`
 }
 
 type capacityProviderItem struct {
@@ -133,12 +138,17 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 	}
 
 	account := args.Jobs.ExecutionRole.Arn.ApplyT(accountOf).(pulumi.StringOutput)
-	// Scheduler assumes the role for the account's own schedules only (the
-	// confused-deputy guard the Scheduler user guide recommends: aws:SourceAccount).
-	trust := account.ApplyT(func(acct string) (string, error) {
+	// Scheduler assumes the role for the stack's own schedule group only: the
+	// confused-deputy guard of the Scheduler user guide ("Confused deputy
+	// prevention": aws:SourceAccount, and aws:SourceArn with the schedule group's
+	// ARN — a group, never a schedule or a name prefix).
+	trust := pulumi.All(account, s.Group.Arn).ApplyT(func(v []any) (string, error) {
 		return policy(policyStatement{
 			Effect: "Allow", Principal: map[string]string{"Service": "scheduler.amazonaws.com"}, Action: []string{"sts:AssumeRole"},
-			Condition: map[string]map[string][]string{"StringEquals": {"aws:SourceAccount": {acct}}},
+			Condition: map[string]map[string][]string{
+				"StringEquals": {"aws:SourceAccount": {v[0].(string)}},
+				"ArnEquals":    {"aws:SourceArn": {v[1].(string)}},
+			},
 		}).JSON()
 	}).(pulumi.StringOutput)
 	prefix, err := roleNamePrefix(name, ctx.Stack(), "scheduler")
@@ -176,6 +186,7 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 				CapacityProviderStrategy: []capacityProviderItem{{CapacityProvider: capacity, Weight: 1}},
 				Overrides:                runTaskOverrides{ContainerOverrides: []containerOverride{{Name: AppContainer, Command: TimedCommand(c.Command, c.TimeoutMinutes)}}},
 				StartedBy:                "schedule/" + sn,
+				PropagateTags:            "TASK_DEFINITION",
 			}
 			in.NetworkConfiguration.AwsvpcConfiguration.Subnets = v[2].([]string)
 			in.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups = []string{string(v[3].(pulumi.ID))}
@@ -217,17 +228,25 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 
 // schedulerPolicy: RunTask of exactly these families (any revision: a schedule
 // moves to the next one while the policy stays) in this cluster (RunTask's
-// ecs:cluster condition key), PassRole of exactly the tasks' roles to ECS tasks,
-// and the dead-letter queue, which Scheduler writes as this role ("Configuring a
-// schedule's dead-letter queue", Scheduler user guide).
+// ecs:cluster condition key), tagging the tasks it starts and only then (RunTask
+// with tags is also authorized as ecs:TagResource, ecs:CreateAction RunTask: "Grant
+// permission to tag resources on creation", ECS developer guide, and the managed
+// AmazonEC2ContainerServiceEventsRole, which holds exactly that), PassRole of
+// exactly the tasks' roles to ECS tasks, and the dead-letter queue, which Scheduler
+// writes as this role ("Configuring a schedule's dead-letter queue", Scheduler user
+// guide).
 func schedulerPolicy(partition, region, account, clusterARN string, families, roles []string, dlqARN string) (string, error) {
 	var tds []string
 	for _, f := range families {
 		tds = append(tds, fmt.Sprintf("arn:%s:ecs:%s:%s:task-definition/%s:*", partition, region, account, f))
 	}
+	_, clusterName, _ := strings.Cut(clusterARN, ":cluster/")
 	return policy(
 		policyStatement{Sid: "RunScheduledTasks", Effect: "Allow", Action: []string{"ecs:RunTask"}, Resource: tds,
 			Condition: map[string]map[string][]string{"ArnEquals": {"ecs:cluster": {clusterARN}}}},
+		policyStatement{Sid: "TagScheduledTasks", Effect: "Allow", Action: []string{"ecs:TagResource"},
+			Resource:  []string{fmt.Sprintf("arn:%s:ecs:%s:%s:task/%s/*", partition, region, account, clusterName)},
+			Condition: map[string]map[string][]string{"StringEquals": {"ecs:CreateAction": {"RunTask"}}}},
 		policyStatement{Sid: "PassTaskRoles", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: roles,
 			Condition: map[string]map[string][]string{"StringEquals": {"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}}},
 		policyStatement{Sid: "DeadLetters", Effect: "Allow", Action: []string{"sqs:SendMessage"}, Resource: []string{dlqARN}},
