@@ -334,10 +334,12 @@ func boundaryPolicy(s ciScope) (string, error) {
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:LabelParameterVersion", "ssm:UnlabelParameterVersion",
 			"ssm:AddTagsToResource", "ssm:RemoveTagsFromResource",
 		}, Resource: []string{fmt.Sprintf("arn:%s:ssm:*:*:parameter/%s/*", s.Partition, s.Project)}})
-	// Schedules carry no tags and their resource type takes no tag condition
-	// (SAR: Amazon EventBridge Scheduler, resource types schedule and
-	// schedule-group), so otherStacks cannot keep a role off another stack's
-	// schedules: only the stack's own group, by name, stays open.
+	// Schedules carry no tags of their own (only groups do). The SAR gives the
+	// schedule resource type no tag condition key; it lists aws:ResourceTag only
+	// as an action-level key of Create/Get/Update/DeleteSchedule, without saying
+	// whose tags it holds (presumably the group's): not documented well enough for
+	// otherStacks to keep a role off another stack's schedules. So only the stack's
+	// own group, by name, stays open.
 	group := fmt.Sprintf("%s-%s-%s", s.Project, s.Stack, s.Name)
 	statements = append(statements, policyStatement{Sid: "OnlyTheStacksSchedules", Effect: "Deny", Action: []string{"scheduler:*"},
 		NotResource: []string{
@@ -495,9 +497,11 @@ func ciDeployPolicy(s ciScope) (string, error) {
 		// ec2:CreateFlowLogs hands the delivery role to VPC Flow Logs (pitfall 30).
 		statements = append(statements, passRoleStatement("PassFlowLogRole", []string{s.FlowLogRole}, "vpc-flow-logs.amazonaws.com"))
 	}
-	// The stack's schedule group and its schedules, whether it has any yet: a
-	// schedule carries no tags (only groups do), so the group's name is the scope.
-	// CreateSchedule and UpdateSchedule hand Scheduler its role.
+	// The stack's schedule group and its schedules, whether it has any yet, scoped
+	// by the group's name: a schedule carries no tags of its own, and the
+	// action-level aws:ResourceTag the SAR lists for the schedule actions is not
+	// documented to be the group's (boundaryPolicy). CreateSchedule and
+	// UpdateSchedule hand Scheduler its role.
 	group := fmt.Sprintf("%s-%s-%s", s.Project, s.Stack, s.Name)
 	statements = append(statements,
 		policyStatement{Sid: "StackSchedules", Effect: "Allow", Action: []string{"scheduler:*"}, Resource: []string{

@@ -30,8 +30,10 @@ import (
 //   - failedTasks counts tasks that cannot launch, never reach RUNNING or fail
 //     their health checks; "once a service deployment has one or more successfully
 //     running tasks, the failed task count resets to zero and stops being
-//     evaluated" (Deployment.failedTasks). A revision whose tasks start and then
-//     exit never trips the breaker (also aws/containers-roadmap#1206): the
+//     evaluated" (Deployment.failedTasks) — with the breaker's default,
+//     resetOnHealthyTask true (DeploymentCircuitBreaker, ECS API reference; the
+//     provider, pulumi-aws 6.83.4, cannot set it). A revision whose tasks start and
+//     then exit never trips the breaker (also aws/containers-roadmap#1206): the
 //     deployment stays IN_PROGRESS while ECS replaces crashed tasks for ever. The
 //     verdict counts stopped tasks of the revision itself, as the first web
 //     revision's judgement does.
