@@ -263,11 +263,20 @@ func jobRemovalCalls(t *testing.T, f stackFacts, without graph) []call {
 			continue
 		}
 		why := r.Type
+		// Deleted by their own ARN, with their own tags.
+		own := map[string][]string{
+			tQueue:       {"sqs:DeleteQueue", "sqs:GetQueueAttributes"},
+			tEventRule:   {"events:DeleteRule"},
+			tAlarm:       {"cloudwatch:DeleteAlarms"},
+			tScaleTarget: {"application-autoscaling:DeregisterScalableTarget"},
+		}
+		if actions, ok := own[r.Type]; ok {
+			add(why, str(t, r, "out:arn"), tagsOf(r), actions...)
+			continue
+		}
 		switch r.Type {
 		case "ecs-bluegreen:infra:Queues", "ecs-bluegreen:infra:Jobs", "ecs-bluegreen:infra:Workers", "ecs-bluegreen:infra:Schedules":
 			// components: no API calls
-		case tQueue:
-			add(why, str(t, r, "out:arn"), tagsOf(r), "sqs:DeleteQueue", "sqs:GetQueueAttributes")
 		case tQueuePolicy:
 			q := f.g.byURL(str(t, r, "queueUrl"))
 			add(why, str(t, q, "out:arn"), tagsOf(q), "sqs:SetQueueAttributes")
@@ -281,12 +290,6 @@ func jobRemovalCalls(t *testing.T, f stackFacts, without graph) []call {
 		case tEventTarget:
 			rule := f.g.byName(tEventRule, str(t, r, "rule"))
 			add(why, str(t, rule, "out:arn"), tagsOf(rule), "events:RemoveTargets")
-		case tEventRule:
-			add(why, str(t, r, "out:arn"), tagsOf(r), "events:DeleteRule")
-		case tAlarm:
-			add(why, str(t, r, "out:arn"), tagsOf(r), "cloudwatch:DeleteAlarms")
-		case tScaleTarget:
-			add(why, str(t, r, "out:arn"), tagsOf(r), "application-autoscaling:DeregisterScalableTarget")
 		case tScalePolicy:
 			var target *offline.Resource
 			for _, st := range f.g.all(tScaleTarget) {
