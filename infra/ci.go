@@ -307,8 +307,8 @@ var iamWrites = []string{
 //   - removing any boundary (putting another one is a write without this one);
 //   - passing any role but the stack's own, and assuming any role: another role's
 //     permissions are not capped by this boundary;
-//   - what AWS offers no tag condition for by default, by name: every schedule
-//     and schedule group but the stack's own, the state bucket,
+//   - what AWS offers no (reliable) tag condition for by default, by name: every
+//     schedule, and with them every schedule group, but the stack's own, the state bucket,
 //     the stacks' access-log buckets (S3 evaluates bucket tags only with
 //     attribute-based access control turned on), writing the project's SSM
 //     parameters (another stack's rollout state is untagged), and every Route 53
