@@ -71,8 +71,10 @@ func TestCIRoles(t *testing.T) {
 			trustsExactly(t, g, "-ci-deploy", str(t, provider, "out:arn"), subject[0])
 			trustsExactly(t, g, "-ci-preview", str(t, provider, "out:arn"), subject[1])
 
-			// The deploy role may pass exactly the stack's roles, each to its service,
-			// manage only its stack's roles, and use only its stack's state.
+			// The deploy role may pass exactly the stack's roles, each to its service —
+			// the web's by ARN, the jobs' and Scheduler's by the names they will have,
+			// with or without workers and schedules — manage only its stack's roles, and
+			// use only its stack's state.
 			deploy := readDoc(t, str(t, g.one(tRolePolicy, "-ci-deploy"), "policy"))
 			sids := map[string]int{}
 			for i, s := range deploy.Statement {
@@ -80,8 +82,10 @@ func TestCIRoles(t *testing.T) {
 			}
 			role := g.one(tRole, "-ci-deploy")
 			passes := map[string][2][]string{
-				"PassTaskRoles":      {{str(t, g.one(tRole, "-exec"), "out:arn"), str(t, g.one(tRole, "-task"), "out:arn")}, {"ecs-tasks.amazonaws.com"}},
+				"PassTaskRoles": {{str(t, g.one(tRole, "-exec"), "out:arn"), str(t, g.one(tRole, "-task"), "out:arn"),
+					"arn:aws:iam::123456789012:role/web-" + stack + "-jobs-exec-*", "arn:aws:iam::123456789012:role/web-" + stack + "-jobs-task-*"}, {"ecs-tasks.amazonaws.com"}},
 				"PassCodeDeployRole": {{str(t, g.one(tRole, "-codedeploy"), "out:arn")}, {"codedeploy.amazonaws.com"}},
+				"PassSchedulerRole":  {{"arn:aws:iam::123456789012:role/web-" + stack + "-scheduler-*"}, {"scheduler.amazonaws.com"}},
 			}
 			if stack == "prod" {
 				passes["PassFlowLogRole"] = [2][]string{{str(t, g.one(tRole, "-flow-logs"), "out:arn")}, {"vpc-flow-logs.amazonaws.com"}}

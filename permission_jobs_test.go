@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,6 +24,24 @@ import (
 //           queue"); creating or updating a schedule passes that role to Scheduler.
 //   [EB]    Amazon EventBridge user guide: PutRule, PutTargets; an SQS target is
 //           written by events.amazonaws.com through the queue's policy, no role.
+//   [DEL]   Terraform AWS provider v5, internal/service/<svc>/<resource>.go, each
+//           resource's Delete: ecs/service.go drains (UpdateService desiredCount 0),
+//           DeleteService, waits for INACTIVE (DescribeServices); iam/role.go's
+//           deleteRole lists and leaves instance profiles (ListInstanceProfilesForRole),
+//           then DeleteRole (inline policies are aws_iam_role_policy resources of
+//           their own: DeleteRolePolicy); ec2/vpc_security_group.go looks for
+//           lingering network interfaces (DescribeNetworkInterfaces), then
+//           DeleteSecurityGroup and waits (DescribeSecurityGroups); sqs/queue.go
+//           DeleteQueue and waits (GetQueueAttributes); sqs/queue_policy.go sets the
+//           Policy attribute empty (SetQueueAttributes); scheduler/schedule.go
+//           DeleteSchedule; scheduler/schedule_group.go DeleteScheduleGroup, which
+//           the Service Authorization Reference's operations table also authorizes
+//           as scheduler:DeleteSchedule, and waits (GetScheduleGroup); events/
+//           target.go RemoveTargets, events/rule.go DeleteRule;
+//           cloudwatch/metric_alarm.go DeleteAlarms; appautoscaling/target.go
+//           DeregisterScalableTarget, policy.go DeleteScalingPolicy (and for target
+//           tracking Application Auto Scaling deletes its alarms [AAS]). A task
+//           definition with skip_destroy is left registered: no call.
 
 // jobDeployCalls adds the deploy role's calls for the jobs' resource types [TF].
 func jobDeployCalls(t *testing.T, f stackFacts, r *offline.Resource,
@@ -148,6 +168,9 @@ func schedulerCalls(f stackFacts) []call {
 	td := f.g.one(tTaskDef, "-report")
 	return []call{
 		{"ecs:RunTask", str(f.g.t, td, "out:arn"), with(onExisting(f.tags), "ecs:cluster", cluster), "SCHED: the schedule's RunTask"},
+		// PropagateTags TASK_DEFINITION: the task gets the task definition's tags,
+		// which RunTask authorizes as TagResource [ECS: tagging authorization].
+		{"ecs:TagResource", f.arn("ecs", "task/"+f.cluster+"/fedcba9876543210fedcba9876543210"), with(creating(f.tags), "ecs:CreateAction", "RunTask"), "ECS: the run's tags, propagated"},
 		{"iam:PassRole", str(f.g.t, f.jobsExec, "out:arn"), passTo, "SCHED: RunTask passes the execution role"},
 		{"iam:PassRole", str(f.g.t, f.jobsTask, "out:arn"), passTo, "SCHED: RunTask passes the task role"},
 		{"sqs:SendMessage", str(f.g.t, f.g.one(tQueue, "-job-failures"), "out:arn"), onExisting(f.tags), "SCHED: the dead letter"},
@@ -189,6 +212,8 @@ func TestJobRolesExactly(t *testing.T) {
 				{"iam:PassRole", str(t, f.execRole, "out:arn"), passTo, "the web's execution role"},
 				{"iam:PassRole", str(t, f.jobsExec, "out:arn"), map[string][]string{"iam:PassedToService": {"lambda.amazonaws.com"}}, "the jobs' role to another service"},
 				{"sqs:SendMessage", queueArns(f)[0], onExisting(f.tags), "a work queue"},
+				{"ecs:TagResource", f.serviceARN, onExisting(f.tags), "tagging the web service"},
+				{"ecs:TagResource", f.arn("ecs", "task/someone-elses/fedcba9876543210fedcba9876543210"), with(creating(f.tags), "ecs:CreateAction", "RunTask"), "tagging a task of another cluster"},
 			})
 			mustDeny(t, "the jobs' task role", rolePrincipal(t, f.g, f.jobsTask), secretCalls(f))
 			mustDeny(t, "the web task role", rolePrincipal(t, f.g, f.taskRole), queueCalls(f, true)[3:6])
@@ -202,5 +227,194 @@ func TestNoQueuesNoTaskRolePolicy(t *testing.T) {
 	g := runStack(t, "dev", nil)
 	if ps := rolePolicies(t, g, g.one(tRole, "-task")); len(ps) > 0 {
 		t.Errorf("the task role has policies %v; the app calls no AWS API", ps)
+	}
+}
+
+// jobRemovalCalls are the deploy role's calls of the `up` that removes what the
+// graph with jobs has and the one without lacks: every worker, schedule and queue
+// [DEL].
+func jobRemovalCalls(t *testing.T, f stackFacts, without graph) []call {
+	t.Helper()
+	kept := map[string]bool{}
+	for _, r := range without.rs {
+		kept[r.URN] = true
+	}
+	tagsOf := func(r *offline.Resource) map[string][]string {
+		tags := map[string]string{}
+		if v, ok := r.Inputs["tags"]; ok && v.IsObject() {
+			for k, e := range v.ObjectValue() {
+				tags[string(k)] = e.StringValue()
+			}
+		}
+		return onExisting(tags)
+	}
+	bounded := func(role *offline.Resource) map[string][]string {
+		return with(tagsOf(role), "iam:PermissionsBoundary", str(t, role, "permissionsBoundary"))
+	}
+	cluster := f.arn("ecs", "cluster/"+f.cluster)
+	var cs []call
+	add := func(why, arn string, ctx map[string][]string, actions ...string) {
+		for _, a := range actions {
+			cs = append(cs, call{a, arn, ctx, "DEL " + why})
+		}
+	}
+	for _, r := range f.g.rs {
+		if kept[r.URN] {
+			continue
+		}
+		why := r.Type
+		// Deleted by their own ARN, with their own tags.
+		own := map[string][]string{
+			tQueue:       {"sqs:DeleteQueue", "sqs:GetQueueAttributes"},
+			tEventRule:   {"events:DeleteRule"},
+			tAlarm:       {"cloudwatch:DeleteAlarms"},
+			tScaleTarget: {"application-autoscaling:DeregisterScalableTarget"},
+		}
+		if actions, ok := own[r.Type]; ok {
+			add(why, str(t, r, "out:arn"), tagsOf(r), actions...)
+			continue
+		}
+		switch r.Type {
+		case "ecs-bluegreen:infra:Queues", "ecs-bluegreen:infra:Jobs", "ecs-bluegreen:infra:Workers", "ecs-bluegreen:infra:Schedules":
+			// components: no API calls
+		case tQueuePolicy:
+			q := f.g.byURL(str(t, r, "queueUrl"))
+			add(why, str(t, q, "out:arn"), tagsOf(q), "sqs:SetQueueAttributes")
+		case tSchedule:
+			add(why, str(t, r, "out:arn"), nil, "scheduler:DeleteSchedule")
+		case tScheduleGroup:
+			add(why, str(t, r, "out:arn"), tagsOf(r), "scheduler:DeleteScheduleGroup", "scheduler:GetScheduleGroup")
+			for _, sched := range f.g.all(tSchedule) {
+				add(why+": its schedules", str(t, sched, "out:arn"), nil, "scheduler:DeleteSchedule")
+			}
+		case tEventTarget:
+			rule := f.g.byName(tEventRule, str(t, r, "rule"))
+			add(why, str(t, rule, "out:arn"), tagsOf(rule), "events:RemoveTargets")
+		case tScalePolicy:
+			var target *offline.Resource
+			for _, st := range f.g.all(tScaleTarget) {
+				if str(t, st, "resourceId") == str(t, r, "resourceId") {
+					target = st
+				}
+			}
+			add(why, str(t, target, "out:arn"), tagsOf(target), "application-autoscaling:DeleteScalingPolicy")
+			if str(t, r, "policyType") == "TargetTrackingScaling" {
+				service := strings.TrimPrefix(str(t, r, "resourceId"), "service/"+f.cluster+"/")
+				alarm := f.arn("cloudwatch", fmt.Sprintf("alarm:TargetTracking-service/%s/%s-AlarmHigh-0123abcd", f.cluster, service))
+				add(why+" [AAS: target tracking alarms]", alarm, nil, "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms")
+			}
+		case tService:
+			svc := f.arn("ecs", "service/"+f.cluster+"/"+str(t, r, "out:name"))
+			add(why, svc, tagsOf(r), "ecs:DescribeServices", "ecs:UpdateService")
+			add(why, svc, with(tagsOf(r), "ecs:cluster", cluster), "ecs:DeleteService")
+		case tTaskDef:
+			if !boolean(t, r, "skipDestroy") {
+				add(why, str(t, r, "out:arn"), tagsOf(r), "ecs:DeregisterTaskDefinition")
+			}
+		case tRole:
+			add(why, str(t, r, "out:arn"), bounded(r), "iam:ListInstanceProfilesForRole", "iam:DeleteRole")
+		case tRolePolicy:
+			role := f.g.roleNamed(str(t, r, "role"))
+			add(why, str(t, role, "out:arn"), bounded(role), "iam:DeleteRolePolicy")
+		case tSG:
+			add(why, "*", nil, "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups")
+			add(why, str(t, r, "out:arn"), tagsOf(r), "ec2:DeleteSecurityGroup")
+		default:
+			t.Errorf("%s: no entry for %s in jobRemovalCalls: list the API calls its delete makes", r.URN, r.Type)
+		}
+	}
+	if len(cs) == 0 {
+		t.Fatal("the stack with jobs has nothing the one without lacks")
+	}
+	return cs
+}
+
+// withoutJobs are permOverrides less the workers, schedules and queues.
+func withoutJobs() map[string]string {
+	o := maps.Clone(permOverrides)
+	for _, k := range []string{"workers", "schedules", "queues"} {
+		delete(o, k)
+	}
+	return o
+}
+
+// TestDeployRoleCoversJobsComingAndGoing (review of issue 16, finding 1): a deploy
+// role may never change its own policy (CIRolesFromBootstrapOnly), so the policy
+// of a stack without workers, schedules and queues must already allow the first
+// `up` with them — their roles passed, their schedules created, their rollout
+// followed — and the policy with them the `up` that removes them. Both are the
+// same document: adding or removing jobs leaves the CI roles and the boundary
+// as the bootstrap workstation made them.
+func TestDeployRoleCoversJobsComingAndGoing(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			jobs, plain := permissionStack(t, stack), runStack(t, stack, withoutJobs())
+			doc := func(g graph, typ, suffix, prop string) string { return str(t, g.one(typ, suffix), prop) }
+			for _, d := range []struct{ typ, suffix, prop string }{
+				{tRolePolicy, "-ci-deploy", "policy"}, {tRolePolicy, "-ci-preview", "policy"}, {tPolicy, "-boundary", "policy"},
+			} {
+				if a, b := doc(plain, d.typ, d.suffix, d.prop), doc(jobs.g, d.typ, d.suffix, d.prop); a != b {
+					t.Errorf("%s *%s: %s differs with jobs: a CI `up` could not write it\n without %s\n with    %s", d.typ, d.suffix, d.prop, a, b)
+				}
+			}
+			before := rolePrincipal(t, plain, plain.one(tRole, "-ci-deploy"))
+			first, later := deployCalls(t, jobs)
+			mustAllow(t, "the deploy role without jobs, on the first up with them", before, slices.Concat(first, later, rolloutCalls(jobs)))
+			removal := jobRemovalCalls(t, jobs, plain)
+			mustAllow(t, "the deploy role with jobs, on the up that removes them", rolePrincipal(t, jobs.g, jobs.g.one(tRole, "-ci-deploy")), removal)
+			mustAllow(t, "the deploy role without jobs, on the up that removes them", before, removal)
+		})
+	}
+}
+
+// TestDeployRoleEventBridgeRulesOnly (review of issue 16, finding 5): the deploy
+// role manages EventBridge rules, the only EventBridge resource the stack has, and
+// nothing else of the account's EventBridge — buses, connections, API destinations,
+// archives (resource types of the Service Authorization Reference), none tagged
+// with a stack, so otherStacks would not deny them. Put/RemovePermission, the
+// default bus's policy, have no resource type (SAR): no ARN-scoped grant reaches
+// them, which this keeps so.
+func TestDeployRoleEventBridgeRulesOnly(t *testing.T) {
+	f := permissionStack(t, "dev")
+	deploy := rolePrincipal(t, f.g, f.g.one(tRole, "-ci-deploy"))
+	mustDeny(t, "dev's deploy role", deploy, []call{
+		{"events:PutPermission", "*", nil, "the default bus's policy (SAR: no resource type): opening it to other accounts"},
+		{"events:RemovePermission", "*", nil, "the default bus's policy (SAR: no resource type)"},
+		{"events:CreateEventBus", f.arn("events", "event-bus/elsewhere"), nil, "another bus"},
+		{"events:CreateConnection", f.arn("events", "connection/elsewhere"), nil, "a connection (credentials for API destinations)"},
+		{"events:CreateApiDestination", f.arn("events", "api-destination/elsewhere"), nil, "an API destination"},
+		{"events:CreateArchive", f.arn("events", "archive/elsewhere"), nil, "an archive"},
+	})
+	rule := str(t, f.g.one(tEventRule, "-job-failures"), "out:arn")
+	mustAllow(t, "dev's deploy role", deploy, []call{
+		{"events:DeleteRule", rule, onExisting(f.tags), "the stack's rule"},
+		{"events:RemoveTargets", rule, onExisting(f.tags), "the stack's rule's target"},
+		{"events:TagResource", rule, with(creating(f.tags), "aws:ResourceTag/stack", f.stack), "the stack's rule's tags"},
+	})
+}
+
+// TestPolicySizes: IAM refuses a role whose inline policies add up to more than
+// 10,240 characters, and a managed policy over 6,144 (IAM User Guide, "IAM and AWS
+// STS quotas": role policy size, managed policy size; whitespace does not count).
+// The deploy policy grows with every grant it holds whether the stack uses it or
+// not.
+func TestPolicySizes(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		f := permissionStack(t, stack)
+		inline := map[string]int{}
+		for _, rp := range f.g.all(tRolePolicy) {
+			inline[str(t, rp, "role")] += len(str(t, rp, "policy"))
+		}
+		for role, n := range inline {
+			if n > 10240 {
+				t.Errorf("%s: role %s has %d characters of inline policy; IAM allows 10,240", stack, role, n)
+			}
+		}
+		for _, p := range f.g.all(tPolicy) {
+			if n := len(str(t, p, "policy")); n > 6144 {
+				t.Errorf("%s: %s is %d characters; IAM allows 6,144 for a managed policy", stack, p.URN, n)
+			}
+		}
+		t.Logf("%s: deploy role %d characters inline", stack, inline[str(t, f.g.one(tRole, "-ci-deploy"), "out:name")])
 	}
 }

@@ -360,12 +360,23 @@ func TestStackIsolation(t *testing.T) {
 	// No CI role or OIDC provider, of either stack, from a deploy role.
 	mustDeny(t, "dev's deploy role", policies, ciWriteCalls(t, dev, prod))
 
-	// Nor may it create a role of prod's name or tag, or pass prod's roles.
+	// Nor may it create a role of prod's name or tag, or pass prod's roles — the
+	// jobs' and Scheduler's included, which it may pass by name pattern in dev —
+	// or touch prod's schedules and queues.
 	prodRole := fmt.Sprintf("arn:aws:iam::%s:role/web-prod-exec-%s", offline.Account, strings.Repeat("0", 26))
+	toTasks := map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}
 	mustDeny(t, "dev's deploy role", policies, []call{
 		{"iam:CreateRole", prodRole, creating(prod.tags), "a role in prod's name"},
-		{"iam:PassRole", str(t, prod.execRole, "out:arn"), map[string][]string{"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}, "prod's execution role"},
+		{"iam:PassRole", str(t, prod.execRole, "out:arn"), toTasks, "prod's execution role"},
+		{"iam:PassRole", str(t, prod.jobsExec, "out:arn"), toTasks, "prod's jobs' execution role"},
+		{"iam:PassRole", str(t, prod.jobsTask, "out:arn"), toTasks, "prod's jobs' task role"},
+		{"iam:PassRole", str(t, prod.scheduler, "out:arn"), map[string][]string{"iam:PassedToService": {"scheduler.amazonaws.com"}}, "prod's Scheduler role"},
+		{"iam:PassRole", str(t, dev.jobsExec, "out:arn"), map[string][]string{"iam:PassedToService": {"lambda.amazonaws.com"}}, "dev's jobs' role to another service"},
 		{"iam:CreateRole", fmt.Sprintf("arn:aws:iam::%s:role/web-dev-x-%s", offline.Account, strings.Repeat("0", 26)), creating(prod.tags), "a role tagged stack=prod"},
+		{"scheduler:UpdateSchedule", str(t, prod.g.one(tSchedule, "-report"), "out:arn"), nil, "prod's schedule"},
+		{"scheduler:DeleteScheduleGroup", str(t, prod.g.one(tScheduleGroup, "web"), "out:arn"), onExisting(prod.tags), "prod's schedule group"},
+		{"sqs:DeleteQueue", queueArns(prod)[0], onExisting(prod.tags), "prod's queue"},
+		{"sqs:SendMessage", queueArns(prod)[0], onExisting(prod.tags), "prod's queue"},
 	})
 }
 

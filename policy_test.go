@@ -314,6 +314,16 @@ func TestEveryRuleCanFail(t *testing.T) {
 				r.Props["policy"] = strings.Replace(r.Props["policy"].(string), `"Action":["sqs:SendMessage"]`, `"Action":["ecs:StopTask"]`, 1)
 			})
 		}},
+		{"scheduler-role-scoped", "only the tasks RunTask starts (StringEquals RunTask)", func() []rules.Resource {
+			return mutate(t, jobs, tRolePolicy, "web-scheduler", func(r *rules.Resource) {
+				r.Props["policy"] = strings.Replace(r.Props["policy"].(string), `"ecs:CreateAction":["RunTask"]`, `"ecs:CreateAction":["RunTask","CreateService"]`, 1)
+			})
+		}},
+		{"scheduler-role-scoped", "which is no task of the schedules' cluster", func() []rules.Resource {
+			return mutate(t, jobs, tRolePolicy, "web-scheduler", func(r *rules.Resource) {
+				r.Props["policy"] = strings.Replace(r.Props["policy"].(string), `:task/`, `:service/`, 1)
+			})
+		}},
 		{"schedule-retry-dead-letter", "schedule without a dead-letter queue", func() []rules.Resource {
 			return mutate(t, jobs, "aws:scheduler/schedule:Schedule", "web-report", func(r *rules.Resource) { delete(obj(r, "target"), "deadLetterConfig") })
 		}},

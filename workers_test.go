@@ -4,15 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
 	"ecs-bluegreen/infra"
@@ -118,6 +121,51 @@ type runTask struct {
 			Command []string
 		}
 	}
+}
+
+// runTaskKeys pins the schedule's RunTask request as AWS reads it: the universal
+// target's Input is the API request in its member names, PascalCase ("Using
+// universal targets", Scheduler user guide; working public configurations in the
+// code corpus use Cluster, TaskDefinition, NetworkConfiguration.AwsvpcConfiguration,
+// Overrides.ContainerOverrides[].Name/Command), and a camelCase input is refused.
+// encoding/json matches keys case-insensitively, so scheduleInput cannot see the
+// casing: this reads the keys themselves, exactly, nested and at the top (review of
+// issue 16, finding 2).
+func runTaskKeys(t *testing.T, sched *offline.Resource) {
+	t.Helper()
+	var in map[string]any
+	if err := json.Unmarshal([]byte(str(t, sched, "target.input")), &in); err != nil {
+		t.Fatalf("%s: target.input: %v", sched.URN, err)
+	}
+	keys := func(where string, v any, want ...string) map[string]any {
+		t.Helper()
+		if a, ok := v.([]any); ok {
+			if len(a) != 1 {
+				t.Errorf("%s: input %s has %d entries, want 1", sched.URN, where, len(a))
+				return nil
+			}
+			v = a[0]
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("%s: input %s is %T, want an object", sched.URN, where, v)
+			return nil
+		}
+		got := slices.Sorted(maps.Keys(m))
+		if slices.Sort(want); !slices.Equal(got, want) {
+			t.Errorf("%s: input %s has keys %v, want exactly %v", sched.URN, where, got, want)
+		}
+		return m
+	}
+	top := keys("(top level)", in, "Cluster", "TaskDefinition", "Count", "CapacityProviderStrategy", "NetworkConfiguration", "Overrides", "StartedBy", "PropagateTags")
+	if top["PropagateTags"] != "TASK_DEFINITION" {
+		t.Errorf("%s: input PropagateTags %v, want TASK_DEFINITION (the stack's tags on the task)", sched.URN, top["PropagateTags"])
+	}
+	keys("CapacityProviderStrategy", top["CapacityProviderStrategy"], "CapacityProvider", "Weight")
+	network := keys("NetworkConfiguration", top["NetworkConfiguration"], "AwsvpcConfiguration")
+	keys("NetworkConfiguration.AwsvpcConfiguration", network["AwsvpcConfiguration"], "Subnets", "SecurityGroups", "AssignPublicIp")
+	overrides := keys("Overrides", top["Overrides"], "ContainerOverrides")
+	keys("Overrides.ContainerOverrides", overrides["ContainerOverrides"], "Name", "Command")
 }
 
 // TestWorkersAndSchedulesFollowTheWebRelease: a changed build makes one web
@@ -316,7 +364,7 @@ func TestJobsGraph(t *testing.T) {
 	// Queue scaling: the backlog alarm sets the count by steps, the idle one returns to the minimum.
 	eq(t, g.one(tScaleTarget, "web-worker"), "min, max", []int{num(t, g.one(tScaleTarget, "web-worker"), "minCapacity"), num(t, g.one(tScaleTarget, "web-worker"), "maxCapacity")}, []int{0, 3})
 	backlog := g.one(tScalePolicy, "web-worker-backlog")
-	eq(t, backlog, "adjustment", str(t, backlog, "stepScalingPolicyConfiguration.adjustmentType"), "ExactCapacity")
+	eq(t, backlog, "adjustment", str(t, backlog, "stepScalingPolicyConfiguration.adjustmentType"), "ChangeInCapacity")
 	if a := g.one(tAlarm, "web-worker-backlog"); str(t, a, "metricName") != "ApproximateNumberOfMessagesVisible" || str(t, a, "dimensions.QueueName") != str(t, g.one(tQueue, "web-jobs"), "out:name") {
 		t.Errorf("%s: backlog alarm on %s of %s", a.URN, str(t, a, "metricName"), str(t, a, "dimensions.QueueName"))
 	}
@@ -331,6 +379,7 @@ func TestJobsGraph(t *testing.T) {
 	eq(t, sched, "dead-letter queue", str(t, sched, "target.deadLetterConfig.arn"), str(t, failures, "out:arn"))
 	in := scheduleInput(t, sched)
 	eq(t, sched, "input", []string{in.Cluster, in.TaskDefinition, in.StartedBy}, []string{str(t, g.one(tCluster, "web"), "out:arn"), str(t, g.one(tTaskDef, "web-report"), "out:arn"), "schedule/report"})
+	runTaskKeys(t, sched)
 
 	// Scheduler's role: exactly the schedules' family, in the cluster; exactly the jobs' roles.
 	var doc struct {
@@ -350,26 +399,236 @@ func TestJobsGraph(t *testing.T) {
 		if s.Sid == "RunScheduledTasks" && !reflect.DeepEqual(s.Condition["ArnEquals"]["ecs:cluster"], []string{str(t, g.one(tCluster, "web"), "out:arn")}) {
 			t.Errorf("RunTask condition %v", s.Condition)
 		}
+		if s.Sid == "TagScheduledTasks" && !reflect.DeepEqual(s.Condition, map[string]map[string][]string{"StringEquals": {"ecs:CreateAction": {"RunTask"}}}) {
+			t.Errorf("TagResource condition %v, want only on RunTask", s.Condition)
+		}
 	}
 	want := map[string][]string{
 		"RunScheduledTasks": {"arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web-report:*"},
+		"TagScheduledTasks": {"arn:aws:ecs:ap-northeast-2:123456789012:task/" + str(t, g.one(tCluster, "web"), "out:name") + "/*"},
 		"PassTaskRoles":     {str(t, g.one(tRole, "-jobs-exec"), "out:arn"), str(t, g.one(tRole, "-jobs-task"), "out:arn")},
 		"DeadLetters":       {str(t, failures, "out:arn")},
 	}
 	eq(t, g.one(tRolePolicy, "-scheduler"), "statements", got, want)
+	// Scheduler assumes it for the stack's schedule group only (confused deputy).
+	var trust struct {
+		Statement []struct {
+			Principal map[string]string
+			Condition map[string]map[string][]string
+		}
+	}
+	role := g.one(tRole, "-scheduler")
+	if err := json.Unmarshal([]byte(str(t, role, "assumeRolePolicy")), &trust); err != nil || len(trust.Statement) != 1 {
+		t.Fatalf("%s: trust %v, %v", role.URN, trust, err)
+	}
+	eq(t, role, "trust", trust.Statement[0].Condition, map[string]map[string][]string{
+		"StringEquals": {"aws:SourceAccount": {offline.Account}},
+		"ArnEquals":    {"aws:SourceArn": {str(t, g.one(tScheduleGroup, "web"), "out:arn")}},
+	})
 	// Failed runs: the rule matches the schedules' families and feeds the job-failure queue.
 	rule := g.one(tEventRule, "-job-failures")
 	if p := str(t, rule, "eventPattern"); !strings.Contains(p, `"prefix":"arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-dev-web-report:"`) || !strings.Contains(p, `"anything-but":0`) {
 		t.Errorf("%s: pattern %s", rule.URN, p)
 	}
 	eq(t, g.one(tEventTarget, "-job-failures"), "arn", str(t, g.one(tEventTarget, "-job-failures"), "arn"), str(t, failures, "out:arn"))
-	if a := g.one(tAlarm, "-job-failures"); str(t, a, "dimensions.QueueName") != str(t, failures, "out:name") {
-		t.Errorf("%s watches %s", a.URN, str(t, a, "dimensions.QueueName"))
+	// The job-failure alarm fires on each failure that arrives, not once while one
+	// waits: messages sent, summed, one breaching 5-minute datapoint in four (a
+	// late datapoint of a queue that was inactive still counts).
+	alarm := g.one(tAlarm, "-job-failures")
+	eq(t, alarm, "metric", []any{str(t, alarm, "namespace"), str(t, alarm, "metricName"), str(t, alarm, "statistic"), str(t, alarm, "dimensions.QueueName")},
+		[]any{"AWS/SQS", "NumberOfMessagesSent", "Sum", str(t, failures, "out:name")})
+	eq(t, alarm, "evaluation", []any{num(t, alarm, "period"), num(t, alarm, "evaluationPeriods"), num(t, alarm, "datapointsToAlarm"), num(t, alarm, "threshold"), str(t, alarm, "comparisonOperator"), str(t, alarm, "treatMissingData")},
+		[]any{300, 4, 1, 1, "GreaterThanOrEqualToThreshold", "notBreaching"})
+	// NumberOfMessagesSent misses what a redrive policy moves in: no queue redrives here.
+	for _, q := range g.all(tQueue) {
+		if v, ok := q.Inputs["redrivePolicy"]; ok && v.IsString() && strings.Contains(v.StringValue(), str(t, failures, "out:arn")) {
+			t.Errorf("%s redrives into the job-failure queue, whose alarm would not see those messages", q.URN)
+		}
 	}
 }
 
-// TestBacklogSteps: the backlog maps to ceil(backlog / messagesPerTask) tasks,
-// in at most ten steps, the last one open-ended at maxCount.
+// scaling is a worker's Application Auto Scaling as its resources declare it: each
+// alarm with the step policy it invokes, read from the graph. apply plays one
+// minute's SQS metrics through them as AWS would: an alarm is in ALARM when its
+// metric breaches the threshold in each of its evaluation periods, and while it
+// stays there its policy acts on every evaluation ("Alarm actions", CloudWatch user
+// guide); the step whose bounds (offsets from the threshold, lower inclusive, upper
+// exclusive) hold the breach applies, setting the count (ExactCapacity) or adding
+// to it (ChangeInCapacity), within the target's min and max (StepAdjustment,
+// StepScalingPolicyConfiguration, Application Auto Scaling API reference). The
+// cooldown is left out: it only delays a step, and makes none lower the count.
+type scaling struct {
+	min, max int
+	alarms   []scalingAlarm
+}
+
+type scalingAlarm struct {
+	name       string
+	metric     func(visible, inflight float64) float64
+	threshold  float64
+	below      bool // LessThanThreshold, else GreaterThanOrEqualToThreshold
+	periods    int
+	adjustment string
+	steps      []scalingStep
+	history    []bool
+}
+
+type scalingStep struct {
+	lower, upper *float64
+	add          int
+}
+
+func workerScaling(t *testing.T, g graph, worker string) *scaling {
+	t.Helper()
+	target := g.one(tScaleTarget, worker)
+	sc := &scaling{min: num(t, target, "minCapacity"), max: num(t, target, "maxCapacity")}
+	policies := map[string]*offline.Resource{}
+	for _, p := range g.all(tScalePolicy) {
+		policies[str(t, p, "out:arn")] = p
+	}
+	sqsMetric := func(name string) func(v, f float64) float64 {
+		switch name {
+		case "ApproximateNumberOfMessagesVisible":
+			return func(v, _ float64) float64 { return v }
+		case "ApproximateNumberOfMessagesNotVisible":
+			return func(_, f float64) float64 { return f }
+		}
+		t.Fatalf("no model of SQS metric %s", name)
+		return nil
+	}
+	for _, a := range g.all(tAlarm) {
+		var actions []string
+		if v, ok := a.Inputs["alarmActions"]; ok && v.IsArray() {
+			actions = strs(t, a, "alarmActions")
+		}
+		if len(actions) != 1 || policies[actions[0]] == nil || str(t, policies[actions[0]], "resourceId") != str(t, target, "resourceId") {
+			continue
+		}
+		p := policies[actions[0]]
+		m := scalingAlarm{name: a.Name, threshold: prop(t, a, "threshold").NumberValue(), periods: num(t, a, "evaluationPeriods"),
+			below: str(t, a, "comparisonOperator") == "LessThanThreshold", adjustment: str(t, p, "stepScalingPolicyConfiguration.adjustmentType")}
+		if v, ok := a.Inputs["metricName"]; ok && v.IsString() {
+			m.metric = sqsMetric(v.StringValue())
+		} else {
+			// Metric math: a sum of the queries' metrics, as the idle alarm has it.
+			terms := map[string]func(v, f float64) float64{}
+			var expr string
+			for _, q := range prop(t, a, "metricQueries").ArrayValue() {
+				o := q.ObjectValue()
+				if e, ok := o["expression"]; ok && e.IsString() {
+					expr = e.StringValue()
+					continue
+				}
+				terms[o["id"].StringValue()] = sqsMetric(o["metric"].ObjectValue()["metricName"].StringValue())
+			}
+			var parts []func(v, f float64) float64
+			for _, id := range strings.Split(expr, "+") {
+				f, ok := terms[strings.TrimSpace(id)]
+				if !ok {
+					t.Fatalf("%s: no model of the expression %q", a.URN, expr)
+				}
+				parts = append(parts, f)
+			}
+			m.metric = func(v, f float64) float64 {
+				sum := 0.0
+				for _, p := range parts {
+					sum += p(v, f)
+				}
+				return sum
+			}
+		}
+		for _, st := range prop(t, p, "stepScalingPolicyConfiguration.stepAdjustments").ArrayValue() {
+			o := st.ObjectValue()
+			step := scalingStep{add: int(o["scalingAdjustment"].NumberValue())}
+			for key, to := range map[string]**float64{"metricIntervalLowerBound": &step.lower, "metricIntervalUpperBound": &step.upper} {
+				if b, ok := o[resource.PropertyKey(key)]; ok && b.IsString() {
+					f, err := strconv.ParseFloat(b.StringValue(), 64)
+					if err != nil {
+						t.Fatalf("%s: %s %q", p.URN, key, b.StringValue())
+					}
+					*to = &f
+				}
+			}
+			m.steps = append(m.steps, step)
+		}
+		sc.alarms = append(sc.alarms, m)
+	}
+	return sc
+}
+
+// apply plays one minute of the queue's metrics and returns the new count.
+func (sc *scaling) apply(t *testing.T, count int, visible, inflight float64) int {
+	t.Helper()
+	for i := range sc.alarms {
+		a := &sc.alarms[i]
+		value := a.metric(visible, inflight)
+		a.history = append(a.history, (a.below && value < a.threshold) || (!a.below && value >= a.threshold))
+		if len(a.history) < a.periods || slices.Contains(a.history[len(a.history)-a.periods:], false) {
+			continue
+		}
+		breach := value - a.threshold
+		for _, st := range a.steps {
+			if (st.lower == nil || breach >= *st.lower) && (st.upper == nil || breach < *st.upper) {
+				switch a.adjustment {
+				case "ExactCapacity":
+					count = st.add
+				case "ChangeInCapacity":
+					count += st.add
+				default:
+					t.Fatalf("%s: no model of adjustment type %s", a.name, a.adjustment)
+				}
+				break
+			}
+		}
+		count = max(sc.min, min(sc.max, count))
+	}
+	return count
+}
+
+// TestBacklogScalingSparesBusyWorkers (review of issue 16, finding 3): a burst
+// scales the worker out; while its tasks work through the last visible messages
+// with others in flight the count never falls; once nothing is visible or in
+// flight for ten minutes it returns to its minimum.
+func TestBacklogScalingSparesBusyWorkers(t *testing.T) {
+	cfg := withConfig(jobsConfig(), "workers", `{"worker": {"command": ["python", "manage.py", "worker"], "minCount": 0, "maxCount": 3, "queue": "jobs"}}`)
+	sc := workerScaling(t, runStack(t, "dev", cfg), "web-worker")
+	if len(sc.alarms) != 2 {
+		t.Fatalf("%d alarms act on the worker's scaling, want the backlog's and the idle one", len(sc.alarms))
+	}
+	count := 0
+	count = sc.apply(t, count, 40, 0) // a burst of 40 messages
+	if count != 3 {
+		t.Fatalf("a burst of 40 messages (10 a task) scales to %d tasks, want 3", count)
+	}
+	// The three tasks hold 20 messages in flight while the visible ones shrink.
+	for _, visible := range []float64{30, 22, 15, 9, 5, 2, 1, 0, 0, 0} {
+		next := sc.apply(t, count, visible, 20)
+		if next < count {
+			t.Errorf("with %v visible and 20 in flight the count falls from %d to %d: busy tasks stopped", visible, count, next)
+		}
+		count = next
+	}
+	// In flight only, for long: still busy, no scale-in.
+	for range 15 {
+		if count = sc.apply(t, count, 0, 3); count != 3 {
+			t.Fatalf("with messages in flight the count is %d, want 3", count)
+		}
+	}
+	// Idle for ten minutes: back to the minimum, only then.
+	for i := 1; i <= 10; i++ {
+		count = sc.apply(t, count, 0, 0)
+		if want := map[bool]int{true: 0, false: 3}[i == 10]; count != want {
+			t.Errorf("after %d idle minutes %d tasks, want %d", i, count, want)
+		}
+	}
+	// A small backlog on an idle worker starts one task.
+	if count = sc.apply(t, count, 1, 0); count != 1 {
+		t.Errorf("one waiting message on a worker at 0 starts %d tasks, want 1", count)
+	}
+}
+
+// TestBacklogSteps: the backlog maps to ceil(backlog / messagesPerTask) tasks to
+// add, in at most ten steps, the last one open-ended at maxCount.
 func TestBacklogSteps(t *testing.T) {
 	eq := func(got, want []infra.BacklogStep) {
 		t.Helper()
@@ -377,10 +636,10 @@ func TestBacklogSteps(t *testing.T) {
 			t.Errorf("steps %+v, want %+v", got, want)
 		}
 	}
-	eq(infra.BacklogSteps(10, 3), []infra.BacklogStep{{Lower: 0, Upper: 10, Tasks: 1}, {Lower: 10, Upper: 20, Tasks: 2}, {Lower: 20, Upper: 0, Tasks: 3}})
-	eq(infra.BacklogSteps(5, 1), []infra.BacklogStep{{Lower: 0, Upper: 0, Tasks: 1}})
+	eq(infra.BacklogSteps(10, 3), []infra.BacklogStep{{Lower: 0, Upper: 10, Add: 1}, {Lower: 10, Upper: 20, Add: 2}, {Lower: 20, Upper: 0, Add: 3}})
+	eq(infra.BacklogSteps(5, 1), []infra.BacklogStep{{Lower: 0, Upper: 0, Add: 1}})
 	s := infra.BacklogSteps(10, 25)
-	if len(s) != 10 || s[0] != (infra.BacklogStep{Lower: 0, Upper: 30, Tasks: 3}) || s[9].Tasks != 25 || s[9].Upper != 0 {
+	if len(s) != 10 || s[0] != (infra.BacklogStep{Lower: 0, Upper: 30, Add: 3}) || s[9].Add != 25 || s[9].Upper != 0 {
 		t.Errorf("steps %+v, want ten, 3 tasks first and 25 last", s)
 	}
 }
@@ -457,5 +716,150 @@ func TestPreviewWithWorkers(t *testing.T) {
 	}
 	if ops := off.names(); len(ops) != 0 {
 		t.Errorf("rollout false made %v", ops)
+	}
+}
+
+// eventMatches is EventBridge's content filtering for exactly the operators the
+// job-failure rule uses (EventBridge user guide, "Event patterns", "Content
+// filtering", "Arrays in event patterns"): a field's pattern is an object (its
+// fields nested in the event's) or a list of values of which one must match; an
+// event value that is a list matches if any element does (a list of objects, such
+// as a task's containers, by any object); a missing field matches nothing; values
+// match by type and value ("0" is not 0); prefix matches a string's start;
+// anything-but a present value other than the one given; $or any of its patterns,
+// alongside the other fields. Any other operator fails the test: the rule must not
+// outgrow its test.
+func eventMatches(t *testing.T, pattern map[string]any, event any) bool {
+	t.Helper()
+	if list, ok := event.([]any); ok {
+		return slices.ContainsFunc(list, func(e any) bool { return eventMatches(t, pattern, e) })
+	}
+	obj, ok := event.(map[string]any)
+	if !ok {
+		return false
+	}
+	for key, want := range pattern {
+		if key == "$or" {
+			if !slices.ContainsFunc(want.([]any), func(p any) bool { return eventMatches(t, p.(map[string]any), obj) }) {
+				return false
+			}
+			continue
+		}
+		value, present := obj[key]
+		if !present {
+			return false
+		}
+		if nested, ok := want.(map[string]any); ok {
+			if !eventMatches(t, nested, value) {
+				return false
+			}
+			continue
+		}
+		values := []any{value}
+		if list, ok := value.([]any); ok {
+			values = list
+		}
+		if !slices.ContainsFunc(want.([]any), func(m any) bool {
+			return slices.ContainsFunc(values, func(v any) bool { return leafMatches(t, m, v) })
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+func leafMatches(t *testing.T, matcher, value any) bool {
+	t.Helper()
+	op, ok := matcher.(map[string]any)
+	if !ok {
+		return matcher == value // same JSON type and value
+	}
+	if len(op) != 1 {
+		t.Fatalf("matcher %v: one operator an object", op)
+	}
+	for name, arg := range op {
+		switch name {
+		case "prefix":
+			s, ok := value.(string)
+			return ok && strings.HasPrefix(s, arg.(string))
+		case "anything-but":
+			if _, list := arg.([]any); list {
+				t.Fatalf("anything-but with a list: not modelled")
+			}
+			return arg != value
+		default:
+			t.Fatalf("the job-failure rule uses %q, which eventMatches does not model", name)
+		}
+	}
+	return false
+}
+
+// TestJobFailurePattern (review of issue 16, finding 7a): the job-failure rule's
+// pattern, from the graph, against "ECS Task State Change" events shaped as the
+// ECS developer guide's "Amazon ECS task state change events" shows them (detail:
+// clusterArn, taskDefinitionArn, lastStatus, stopCode, stoppedReason, containers
+// with name, lastStatus and — once the container ran — exitCode).
+func TestJobFailurePattern(t *testing.T) {
+	g := runStack(t, "dev", jobsConfig())
+	var pattern map[string]any
+	if err := json.Unmarshal([]byte(str(t, g.one(tEventRule, "-job-failures"), "eventPattern")), &pattern); err != nil {
+		t.Fatal(err)
+	}
+	cluster := str(t, g.one(tCluster, "web"), "out:arn")
+	report := tdOf("report", 3)
+	event := func(cluster, td, status, stopCode string, containers ...map[string]any) any {
+		var cs []any
+		for _, c := range containers {
+			cs = append(cs, c)
+		}
+		b, _ := json.Marshal(map[string]any{
+			"version": "0", "source": "aws.ecs", "detail-type": "ECS Task State Change", "account": offline.Account, "region": "ap-northeast-2",
+			"resources": []string{"arn:aws:ecs:ap-northeast-2:" + offline.Account + ":task/c/0123"},
+			"detail": map[string]any{
+				"clusterArn": cluster, "taskDefinitionArn": td, "lastStatus": status, "desiredStatus": "STOPPED",
+				"stopCode": stopCode, "stoppedReason": "Essential container in task exited", "launchType": "FARGATE",
+				"group": "family:ecs-bluegreen-dev-web-report", "startedBy": "schedule/report", "containers": cs,
+			},
+		})
+		var out any
+		json.Unmarshal(b, &out) // as a rule sees it: numbers are JSON numbers
+		return out
+	}
+	exited := func(code int) map[string]any {
+		return map[string]any{"name": "app", "lastStatus": "STOPPED", "exitCode": code}
+	}
+	cases := []struct {
+		name  string
+		event any
+		want  bool
+	}{
+		{"exit 0: a run that succeeded", event(cluster, report, "STOPPED", "EssentialContainerExited", exited(0)), false},
+		{"exit 1: a run that failed", event(cluster, report, "STOPPED", "EssentialContainerExited", exited(1)), true},
+		{"exit 124: stopped by timeout", event(cluster, report, "STOPPED", "EssentialContainerExited", exited(124)), true},
+		{"TaskFailedToStart: no container ran, no exit code", event(cluster, report, "STOPPED", "TaskFailedToStart",
+			map[string]any{"name": "app", "lastStatus": "STOPPED", "reason": "CannotPullContainerError: pull image manifest has been retried"}), true},
+		{"still running", event(cluster, report, "RUNNING", "", map[string]any{"name": "app", "lastStatus": "RUNNING"}), false},
+		{"another family whose name starts the same", event(cluster, tdOf("report2", 1), "STOPPED", "EssentialContainerExited", exited(1)), false},
+		{"a worker's task", event(cluster, tdOf("worker", 1), "STOPPED", "EssentialContainerExited", exited(1)), false},
+		{"the web family", event(cluster, tdDev(2), "STOPPED", "EssentialContainerExited", exited(1)), false},
+		{"another cluster", event(cluster+"-other", report, "STOPPED", "EssentialContainerExited", exited(1)), false},
+	}
+	for _, c := range cases {
+		if got := eventMatches(t, pattern, c.event); got != c.want {
+			t.Errorf("%s: matches %v, want %v (pattern %v)", c.name, got, c.want, pattern)
+		}
+	}
+}
+
+// TestRateScheduleTimeoutDefault: a rate() schedule without timeoutMinutes gets
+// 30 minutes, or its interval when that is shorter, so that a run does not
+// outlast it (a longer timeout is refused: TestBadConfig).
+func TestRateScheduleTimeoutDefault(t *testing.T) {
+	for expr, seconds := range map[string]string{"rate(10 minutes)": "600", "rate(2 hours)": "1800"} {
+		g := runStack(t, "dev", withConfig(jobsConfig(), "schedules", `{"report": {"schedule": "`+expr+`", "command": ["python", "manage.py", "report"]}}`))
+		o := scheduleInput(t, g.one(tSchedule, "web-report")).Overrides.ContainerOverrides
+		if len(o) != 1 || !reflect.DeepEqual(o[0].Command[:4], []string{"timeout", "-s", "TERM", seconds}) {
+			t.Errorf("%s: override %+v, want a timeout of %s seconds", expr, o, seconds)
+		}
 	}
 }

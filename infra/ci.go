@@ -82,8 +82,9 @@ type CIArgs struct {
 	Region      string
 	// Account is the stack's AWS account id.
 	Account pulumi.StringInput
-	// Passes are the roles `pulumi up` hands to AWS services: the only ones CI may
-	// pass, each to its service only.
+	// Passes are the web's roles `pulumi up` hands to AWS services, each to its
+	// service only. The jobs' and Scheduler's roles CI may pass by name
+	// (jobRolePatterns), whether they exist yet or not.
 	Passes CIPasses
 	// AccessLogBucket is the ARN of the load balancer's access-log bucket; nil without.
 	AccessLogBucket pulumi.StringInput
@@ -97,10 +98,9 @@ type CIArgs struct {
 
 // CIPasses are the roles CI's `pulumi up` passes, by the service they go to.
 type CIPasses struct {
-	ECSTasks   pulumi.StringArrayInput // execution and task roles: ecs-tasks.amazonaws.com
+	ECSTasks   pulumi.StringArrayInput // the web's execution and task roles: ecs-tasks.amazonaws.com
 	CodeDeploy pulumi.StringInput      // the deployment group's service role
 	FlowLogs   pulumi.StringInput      // the flow log delivery role; nil without flow logs
-	Scheduler  pulumi.StringInput      // the schedules' role: scheduler.amazonaws.com; nil without schedules
 }
 
 // CI is what GitHub Actions assumes through OIDC: a deploy role for `pulumi up` of
@@ -173,12 +173,9 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 		Partition: args.Partition, Region: args.Region, Project: args.Project, Stack: ctx.Stack(), Name: args.Name,
 		StateBucket: cfg.StateBucket, HostedZoneID: args.HostedZoneID,
 	}
-	flowLogs, accessLogs, schedulerRole := pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+	flowLogs, accessLogs := pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
 	if args.Passes.FlowLogs != nil {
 		flowLogs = args.Passes.FlowLogs.ToStringOutput()
-	}
-	if args.Passes.Scheduler != nil {
-		schedulerRole = args.Passes.Scheduler.ToStringOutput()
 	}
 	if args.AccessLogBucket != nil {
 		accessLogs = args.AccessLogBucket.ToStringOutput()
@@ -186,11 +183,10 @@ func NewCI(ctx *pulumi.Context, name string, args *CIArgs, opts ...pulumi.Resour
 	if args.Boundary == nil || args.Boundary.Policy == nil {
 		return nil, fmt.Errorf("creating CI deploy policy: stack %s has no permissions boundary (NewBoundary)", ctx.Stack())
 	}
-	deployPolicy := pulumi.All(args.Account, args.Passes.ECSTasks, args.Passes.CodeDeploy, flowLogs, accessLogs, args.Boundary.Policy.Arn, schedulerRole).ApplyT(func(v []any) (string, error) {
+	deployPolicy := pulumi.All(args.Account, args.Passes.ECSTasks, args.Passes.CodeDeploy, flowLogs, accessLogs, args.Boundary.Policy.Arn).ApplyT(func(v []any) (string, error) {
 		s := scope
 		s.Account, s.TaskRoles, s.CodeDeployRole, s.FlowLogRole, s.AccessLogBucket = v[0].(string), v[1].([]string), v[2].(string), v[3].(string), v[4].(string)
 		s.Boundary = v[5].(string)
-		s.SchedulerRole = v[6].(string)
 		return ciDeployPolicy(s)
 	}).(pulumi.StringOutput)
 	if _, err = iam.NewRolePolicy(ctx, name+"-ci-deploy", &iam.RolePolicyArgs{Role: c.DeployRole.Name, Policy: deployPolicy}, parent); err != nil {
@@ -311,8 +307,8 @@ var iamWrites = []string{
 //   - removing any boundary (putting another one is a write without this one);
 //   - passing any role but the stack's own, and assuming any role: another role's
 //     permissions are not capped by this boundary;
-//   - what AWS offers no tag condition for by default, by name: every schedule
-//     and schedule group but the stack's own, the state bucket,
+//   - what AWS offers no (reliable) tag condition for by default, by name: every
+//     schedule, and with them every schedule group, but the stack's own, the state bucket,
 //     the stacks' access-log buckets (S3 evaluates bucket tags only with
 //     attribute-based access control turned on), writing the project's SSM
 //     parameters (another stack's rollout state is untagged), and every Route 53
@@ -338,10 +334,12 @@ func boundaryPolicy(s ciScope) (string, error) {
 			"ssm:PutParameter", "ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:LabelParameterVersion", "ssm:UnlabelParameterVersion",
 			"ssm:AddTagsToResource", "ssm:RemoveTagsFromResource",
 		}, Resource: []string{fmt.Sprintf("arn:%s:ssm:*:*:parameter/%s/*", s.Partition, s.Project)}})
-	// Schedules carry no tags and their resource type takes no tag condition
-	// (SAR: Amazon EventBridge Scheduler, resource types schedule and
-	// schedule-group), so otherStacks cannot keep a role off another stack's
-	// schedules: only the stack's own group, by name, stays open.
+	// Schedules carry no tags of their own (only groups do). The SAR gives the
+	// schedule resource type no tag condition key; it lists aws:ResourceTag only
+	// as an action-level key of Create/Get/Update/DeleteSchedule, without saying
+	// whose tags it holds (presumably the group's): not documented well enough for
+	// otherStacks to keep a role off another stack's schedules. So only the stack's
+	// own group, by name, stays open.
 	group := fmt.Sprintf("%s-%s-%s", s.Project, s.Stack, s.Name)
 	statements = append(statements, policyStatement{Sid: "OnlyTheStacksSchedules", Effect: "Deny", Action: []string{"scheduler:*"},
 		NotResource: []string{
@@ -389,16 +387,15 @@ const ciRolePath = "/ci/"
 // ciScope is what the CI policies are scoped to.
 type ciScope struct {
 	Partition, Region, Account, Project, Stack, Name string
-	StateBucket, HostedZoneID                        string // "" for none
-	TaskRoles                                        []string
-	CodeDeployRole, FlowLogRole, AccessLogBucket     string // "" for none
-	SchedulerRole                                    string // "" for none
-	Boundary                                         string // the ARN of the stack's permissions boundary
+	StateBucket, HostedZoneID                        string   // "" for none
+	TaskRoles                                        []string // the web's execution and task roles
+	CodeDeployRole, FlowLogRole, AccessLogBucket     string   // "" for none
+	Boundary                                         string   // the ARN of the stack's permissions boundary
 }
 
 // ciStackServices are the services whose resources this stack creates and updates
 // in its region and account.
-var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm", "sqs", "events"}
+var ciStackServices = []string{"ec2", "elasticloadbalancing", "ecs", "ecr", "logs", "cloudwatch", "codedeploy", "application-autoscaling", "acm", "sqs"}
 
 // ciReads are the read actions of the stack's services, on every resource: most
 // have no resource-level permissions. SSM, S3, IAM, Secrets Manager and KMS reads
@@ -416,7 +413,7 @@ var ciNoResourceLevel = []string{"ssm:DescribeParameters", "ecr:GetAuthorization
 // ciTagScoped are the services whose resources carry the stack tag, and IAM and
 // S3: the deploy and preview roles are denied them where the request names
 // another stack's tag.
-var ciTagScoped = append(slices.Clone(ciStackServices), "ssm", "iam", "s3", "scheduler")
+var ciTagScoped = append(slices.Clone(ciStackServices), "ssm", "iam", "s3", "scheduler", "events")
 
 // otherStacks denies a role every action (of ciTagScoped's services, or the
 // actions given) on a resource, or creating one, whose stack tag names another stack — wherever the service puts the tag in the request
@@ -454,10 +451,20 @@ func ciDeployPolicy(s ciScope) (string, error) {
 		return "", fmt.Errorf("the CI deploy policy of stack %s needs the stack's permissions boundary", s.Stack)
 	}
 	bounded := map[string]map[string][]string{"StringEquals": {"iam:PermissionsBoundary": {s.Boundary}}}
+	jobs, err := jobRolePatterns(iamARN, s.Name, s.Stack)
+	if err != nil {
+		return "", err
+	}
 	statements := []policyStatement{
 		{Sid: "Read", Effect: "Allow", Action: ciReads, Resource: []string{"*"}},
 		{Sid: "StackResources", Effect: "Allow", Action: manage, Resource: scopes},
 		{Sid: "NoResourceLevel", Effect: "Allow", Action: ciNoResourceLevel, Resource: []string{"*"}},
+		// EventBridge rules (the job-failure rule), nothing else of EventBridge:
+		// events:* on the account would take in its buses, connections, API
+		// destinations and archives (SAR: their resource types), untagged by any stack
+		// (review of issue 16, finding 5).
+		{Sid: "StackRules", Effect: "Allow", Action: []string{"events:*"},
+			Resource: []string{fmt.Sprintf("arn:%s:events:%s:%s:rule/*", s.Partition, s.Region, s.Account)}},
 		// The generated secret key and the rollout's state: /<project>/<stack>/….
 		{Sid: "StackParameters", Effect: "Allow", Action: []string{"ssm:*"},
 			Resource: []string{fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s/%s/*", s.Partition, s.Region, s.Account, s.Project, s.Stack)}},
@@ -479,7 +486,7 @@ func ciDeployPolicy(s ciScope) (string, error) {
 				"ArnEquals":    {"iam:PolicyARN": {fmt.Sprintf("arn:%s:iam::aws:policy/AWSCodeDeployRoleForECSLimited", s.Partition)}},
 				"StringEquals": bounded["StringEquals"],
 			}},
-		passRoleStatement("PassTaskRoles", s.TaskRoles, "ecs-tasks.amazonaws.com"),
+		passRoleStatement("PassTaskRoles", append(slices.Clone(s.TaskRoles), jobs.ecsTasks...), "ecs-tasks.amazonaws.com"),
 		passRoleStatement("PassCodeDeployRole", []string{s.CodeDeployRole}, "codedeploy.amazonaws.com"),
 		{Sid: "ServiceLinkedRoles", Effect: "Allow", Action: []string{"iam:CreateServiceLinkedRole"}, Resource: []string{iamARN("role/aws-service-role/*")},
 			Condition: map[string]map[string][]string{"StringEquals": {"iam:AWSServiceName": {
@@ -490,18 +497,18 @@ func ciDeployPolicy(s ciScope) (string, error) {
 		// ec2:CreateFlowLogs hands the delivery role to VPC Flow Logs (pitfall 30).
 		statements = append(statements, passRoleStatement("PassFlowLogRole", []string{s.FlowLogRole}, "vpc-flow-logs.amazonaws.com"))
 	}
-	if s.SchedulerRole != "" {
-		// Schedules carry no tags and their resource type takes no tag condition
-		// (SAR: scheduler's schedule): this stack's schedule group, by name, is the
-		// scope. CreateSchedule and UpdateSchedule hand Scheduler its role.
-		group := fmt.Sprintf("%s-%s-%s", s.Project, s.Stack, s.Name)
-		statements = append(statements,
-			policyStatement{Sid: "StackSchedules", Effect: "Allow", Action: []string{"scheduler:*"}, Resource: []string{
-				fmt.Sprintf("arn:%s:scheduler:%s:%s:schedule-group/%s", s.Partition, s.Region, s.Account, group),
-				fmt.Sprintf("arn:%s:scheduler:%s:%s:schedule/%s/*", s.Partition, s.Region, s.Account, group),
-			}},
-			passRoleStatement("PassSchedulerRole", []string{s.SchedulerRole}, "scheduler.amazonaws.com"))
-	}
+	// The stack's schedule group and its schedules, whether it has any yet, scoped
+	// by the group's name: a schedule carries no tags of its own, and the
+	// action-level aws:ResourceTag the SAR lists for the schedule actions is not
+	// documented to be the group's (boundaryPolicy). CreateSchedule and
+	// UpdateSchedule hand Scheduler its role.
+	group := fmt.Sprintf("%s-%s-%s", s.Project, s.Stack, s.Name)
+	statements = append(statements,
+		policyStatement{Sid: "StackSchedules", Effect: "Allow", Action: []string{"scheduler:*"}, Resource: []string{
+			fmt.Sprintf("arn:%s:scheduler:%s:%s:schedule-group/%s", s.Partition, s.Region, s.Account, group),
+			fmt.Sprintf("arn:%s:scheduler:%s:%s:schedule/%s/*", s.Partition, s.Region, s.Account, group),
+		}},
+		passRoleStatement("PassSchedulerRole", jobs.scheduler, "scheduler.amazonaws.com"))
 	if s.HostedZoneID != "" {
 		statements = append(statements, policyStatement{Sid: "DNS", Effect: "Allow",
 			Action:   []string{"route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:GetChange"},
@@ -543,6 +550,30 @@ func ciDeployPolicy(s ciScope) (string, error) {
 			"iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:PutUserPermissionsBoundary", "iam:DeleteUserPermissionsBoundary",
 		}, Resource: []string{"*"}})
 	return policy(statements...).JSON()
+}
+
+// jobRoles are the jobs' roles and Scheduler's, by name pattern.
+type jobRoles struct{ ecsTasks, scheduler []string }
+
+// jobRolePatterns names the roles the workers and schedules run with by the
+// prefixes NewJobs and NewSchedules give them (roleNamePrefix), so the deploy
+// policy is the same whether the stack has workers, schedules or queues: the
+// deploy role cannot change its own policy (CIRolesFromBootstrapOnly), and a
+// policy that named their ARNs would refuse the first worker or schedule, the
+// removal of the last one, and a replaced role (review of issue 16, finding 1).
+func jobRolePatterns(iamARN func(string) string, name, stack string) (jobRoles, error) {
+	var out jobRoles
+	for _, r := range []struct {
+		role string
+		to   *[]string
+	}{{"jobs-exec", &out.ecsTasks}, {"jobs-task", &out.ecsTasks}, {"scheduler", &out.scheduler}} {
+		prefix, err := roleNamePrefix(name, stack, r.role)
+		if err != nil {
+			return jobRoles{}, err
+		}
+		*r.to = append(*r.to, iamARN("role/"+prefix+"*"))
+	}
+	return out, nil
 }
 
 // stateStatements let a role read this stack's state in the S3 backend, and with

@@ -1112,8 +1112,11 @@ func (l *loader) worker(c *Config, j JobsConfig, name string, w workerJSON) Work
 
 func (l *loader) schedule(c *Config, name string, s scheduleJSON) ScheduleConfig {
 	out := ScheduleConfig{Expression: s.Schedule, Timezone: s.Timezone, Command: s.Command, Spot: s.Spot, TimeoutMinutes: s.TimeoutMinutes, Retries: 2}
-	if _, err := cron.Parse(s.Schedule); err != nil {
+	var every time.Duration // a rate()'s interval
+	if expr, err := cron.Parse(s.Schedule); err != nil {
 		l.fail("schedules", name+".schedule: "+s.Schedule, "an EventBridge Scheduler expression, cron(minutes hours day-of-month month day-of-week year) or rate(value unit): "+err.Error())
+	} else {
+		every = expr.Interval()
 	}
 	if out.Timezone == "" {
 		out.Timezone = "UTC"
@@ -1126,9 +1129,17 @@ func (l *loader) schedule(c *Config, name string, s scheduleJSON) ScheduleConfig
 	l.spot(c, "schedules", name, s.Spot)
 	if out.TimeoutMinutes == 0 {
 		out.TimeoutMinutes = 30
+		if every > 0 {
+			out.TimeoutMinutes = min(30, int(every/time.Minute))
+		}
 	}
+	// A rate() run that outlasts its interval overlaps the next one: Scheduler
+	// starts runs on time, whatever still runs (review of issue 16). At most the
+	// interval, not less: rate(1 minute) must stay possible.
 	if v := out.TimeoutMinutes; v < 1 || v > 1440 {
 		l.fail("schedules", fmt.Sprintf("%s.timeoutMinutes: %d", name, v), "from 1 to 1440 minutes")
+	} else if every > 0 && time.Duration(v)*time.Minute > every {
+		l.fail("schedules", fmt.Sprintf("%s.timeoutMinutes: %d", name, v), fmt.Sprintf("at most the interval of %s, %d minutes: a longer run overlaps the next one", s.Schedule, int(every/time.Minute)))
 	}
 	if s.Retries != nil {
 		out.Retries = *s.Retries

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
@@ -32,9 +33,10 @@ type SchedulesArgs struct {
 // Schedules are EventBridge Scheduler schedules, in the stack's own schedule
 // group, each running a one-off task of its task definition's current revision —
 // registered only once the web deployment succeeded, so a schedule points at the
-// revision that serves — with its command as the container override. A run that
-// cannot start (after the retries) or whose task fails lands in the job-failure
-// queue, whose alarm then fires.
+// revision that serves — with its command as the container override. A run
+// Scheduler fails to invoke (after the retries) or whose task fails lands in the
+// job-failure queue, whose alarm then fires. A RunTask that answers with failures
+// and starts no task (capacity) is neither: see README "Failed runs".
 type Schedules struct {
 	pulumi.ResourceState
 
@@ -47,7 +49,7 @@ type Schedules struct {
 	TaskDefinitions map[string]*ecs.TaskDefinition
 	Schedules       map[string]*scheduler.Schedule
 	// Failures is Scheduler's dead-letter queue and where failed runs' task state
-	// changes go; FailureAlarm fires while it holds a message.
+	// changes go; FailureAlarm fires when a message arrives in it.
 	Failures       *sqs.Queue
 	FailureRule    *cloudwatch.EventRule
 	FailureTarget  *cloudwatch.EventTarget
@@ -78,6 +80,10 @@ type runTaskInput struct {
 	Overrides                runTaskOverrides       `json:"Overrides"`
 	// StartedBy marks the task as this schedule's (up to 128 letters, digits, - / _).
 	StartedBy string `json:"StartedBy"`
+	// PropagateTags TASK_DEFINITION gives the task the task definition's tags (the
+	// stack's), so cost allocation by stack counts scheduled runs; tagging on
+	// RunTask needs ecs:TagResource (schedulerPolicy).
+	PropagateTags string `json:"PropagateTags"`
 }
 
 type capacityProviderItem struct {
@@ -132,12 +138,17 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 	}
 
 	account := args.Jobs.ExecutionRole.Arn.ApplyT(accountOf).(pulumi.StringOutput)
-	// Scheduler assumes the role for the account's own schedules only (the
-	// confused-deputy guard the Scheduler user guide recommends: aws:SourceAccount).
-	trust := account.ApplyT(func(acct string) (string, error) {
+	// Scheduler assumes the role for the stack's own schedule group only: the
+	// confused-deputy guard of the Scheduler user guide ("Confused deputy
+	// prevention": aws:SourceAccount, and aws:SourceArn with the schedule group's
+	// ARN — a group, never a schedule or a name prefix).
+	trust := pulumi.All(account, s.Group.Arn).ApplyT(func(v []any) (string, error) {
 		return policy(policyStatement{
 			Effect: "Allow", Principal: map[string]string{"Service": "scheduler.amazonaws.com"}, Action: []string{"sts:AssumeRole"},
-			Condition: map[string]map[string][]string{"StringEquals": {"aws:SourceAccount": {acct}}},
+			Condition: map[string]map[string][]string{
+				"StringEquals": {"aws:SourceAccount": {v[0].(string)}},
+				"ArnEquals":    {"aws:SourceArn": {v[1].(string)}},
+			},
 		}).JSON()
 	}).(pulumi.StringOutput)
 	prefix, err := roleNamePrefix(name, ctx.Stack(), "scheduler")
@@ -175,6 +186,7 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 				CapacityProviderStrategy: []capacityProviderItem{{CapacityProvider: capacity, Weight: 1}},
 				Overrides:                runTaskOverrides{ContainerOverrides: []containerOverride{{Name: AppContainer, Command: TimedCommand(c.Command, c.TimeoutMinutes)}}},
 				StartedBy:                "schedule/" + sn,
+				PropagateTags:            "TASK_DEFINITION",
 			}
 			in.NetworkConfiguration.AwsvpcConfiguration.Subnets = v[2].([]string)
 			in.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups = []string{string(v[3].(pulumi.ID))}
@@ -194,8 +206,12 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 				Arn:     pulumi.Sprintf("arn:%s:scheduler:::%s", args.Partition, runTaskAction),
 				RoleArn: s.Role.Arn,
 				Input:   input,
-				// Retries of a run that could not start (throttling, capacity); an
-				// hour later a run is dropped to the dead-letter queue instead.
+				// Retries of a run whose RunTask call failed (an error answer, such
+				// as throttling); an hour later the run goes to the dead-letter queue
+				// instead. A RunTask answered with failures[] and no task (capacity)
+				// is, as far as any AWS source says, a delivered invocation: neither
+				// retried nor dead-lettered, and no task event follows
+				// (aws/containers-roadmap#1705).
 				RetryPolicy: &scheduler.ScheduleTargetRetryPolicyArgs{
 					MaximumRetryAttempts: pulumi.Int(c.Retries), MaximumEventAgeInSeconds: pulumi.Int(3600),
 				},
@@ -212,17 +228,25 @@ func NewSchedules(ctx *pulumi.Context, name string, args *SchedulesArgs, opts ..
 
 // schedulerPolicy: RunTask of exactly these families (any revision: a schedule
 // moves to the next one while the policy stays) in this cluster (RunTask's
-// ecs:cluster condition key), PassRole of exactly the tasks' roles to ECS tasks,
-// and the dead-letter queue, which Scheduler writes as this role ("Configuring a
-// schedule's dead-letter queue", Scheduler user guide).
+// ecs:cluster condition key), tagging the tasks it starts and only then (RunTask
+// with tags is also authorized as ecs:TagResource, ecs:CreateAction RunTask: "Grant
+// permission to tag resources on creation", ECS developer guide, and the managed
+// AmazonEC2ContainerServiceEventsRole, which holds exactly that), PassRole of
+// exactly the tasks' roles to ECS tasks, and the dead-letter queue, which Scheduler
+// writes as this role ("Configuring a schedule's dead-letter queue", Scheduler user
+// guide).
 func schedulerPolicy(partition, region, account, clusterARN string, families, roles []string, dlqARN string) (string, error) {
 	var tds []string
 	for _, f := range families {
 		tds = append(tds, fmt.Sprintf("arn:%s:ecs:%s:%s:task-definition/%s:*", partition, region, account, f))
 	}
+	_, clusterName, _ := strings.Cut(clusterARN, ":cluster/")
 	return policy(
 		policyStatement{Sid: "RunScheduledTasks", Effect: "Allow", Action: []string{"ecs:RunTask"}, Resource: tds,
 			Condition: map[string]map[string][]string{"ArnEquals": {"ecs:cluster": {clusterARN}}}},
+		policyStatement{Sid: "TagScheduledTasks", Effect: "Allow", Action: []string{"ecs:TagResource"},
+			Resource:  []string{fmt.Sprintf("arn:%s:ecs:%s:%s:task/%s/*", partition, region, account, clusterName)},
+			Condition: map[string]map[string][]string{"StringEquals": {"ecs:CreateAction": {"RunTask"}}}},
 		policyStatement{Sid: "PassTaskRoles", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: roles,
 			Condition: map[string]map[string][]string{"StringEquals": {"iam:PassedToService": {"ecs-tasks.amazonaws.com"}}}},
 		policyStatement{Sid: "DeadLetters", Effect: "Allow", Action: []string{"sqs:SendMessage"}, Resource: []string{dlqARN}},
@@ -230,7 +254,9 @@ func schedulerPolicy(partition, region, account, clusterARN string, families, ro
 }
 
 // failureEventPattern matches a scheduled task that stopped with a container's
-// non-zero exit code, or that never started ("ECS Task State Change" events carry
+// non-zero exit code, or that ECS created but could not start (stopCode
+// TaskFailedToStart: an image it could not pull, a secret it could not read; a
+// RunTask that created no task emits no event at all) ("ECS Task State Change" events carry
 // the task's containers, stopCode and taskDefinitionArn; EventBridge content
 // filtering's prefix, anything-but and $or, EventBridge user guide).
 func failureEventPattern(clusterARN string, taskDefinitionPrefixes []string) (string, error) {
@@ -299,11 +325,25 @@ func (s *Schedules) failures(ctx *pulumi.Context, name string, args *SchedulesAr
 	}, parent, pulumi.DependsOn([]pulumi.Resource{s.FailuresPolicy})); err != nil {
 		return fmt.Errorf("creating the job-failure rule's target: %w", err)
 	}
+	// The alarm counts what arrives, not what waits: nothing consumes the queue, so
+	// an alarm on the visible messages would stay in ALARM from the first failure
+	// until a purge and say nothing of the next ones (review of issue 16, finding 4).
+	// NumberOfMessagesSent counts SendMessage — EventBridge's target and Scheduler's
+	// dead letters both send — but not messages a redrive policy moves into a
+	// dead-letter queue ("Using dead-letter queues", SQS developer guide: "if a
+	// message is sent to a dead-letter queue as a result of a failed processing
+	// attempt, it isn't captured by this metric"; no queue redrives into this one).
+	// A queue idle for six hours is inactive, and its metrics arrive up to 15
+	// minutes late once it is active again ("Monitoring Amazon SQS queues using
+	// CloudWatch", SQS developer guide): one breaching datapoint of 5 minutes in the
+	// last four still finds the late one. Each failed run so moves the alarm to
+	// ALARM, and it returns to OK twenty minutes later; runs failing closer together
+	// than that are one ALARM.
 	s.FailureAlarm, err = cloudwatch.NewMetricAlarm(ctx, name+"-job-failures", &cloudwatch.MetricAlarmArgs{
-		AlarmDescription: pulumi.Sprintf("A scheduled run of %s failed: its task state change or Scheduler's dead letter waits in the job-failure queue", name),
-		Namespace:        pulumi.String("AWS/SQS"), MetricName: pulumi.String("ApproximateNumberOfMessagesVisible"),
-		Statistic: pulumi.String("Maximum"), Dimensions: pulumi.StringMap{"QueueName": s.Failures.Name},
-		Period: pulumi.Int(300), EvaluationPeriods: pulumi.Int(1),
+		AlarmDescription: pulumi.Sprintf("A scheduled run of %s failed: its task state change or Scheduler's dead letter was sent to the job-failure queue", name),
+		Namespace:        pulumi.String("AWS/SQS"), MetricName: pulumi.String("NumberOfMessagesSent"),
+		Statistic: pulumi.String("Sum"), Dimensions: pulumi.StringMap{"QueueName": s.Failures.Name},
+		Period: pulumi.Int(300), EvaluationPeriods: pulumi.Int(4), DatapointsToAlarm: pulumi.Int(1),
 		Threshold: pulumi.Float64(1), ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
 		TreatMissingData: pulumi.String("notBreaching"),
 		Tags:             args.Tags,

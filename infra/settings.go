@@ -83,7 +83,7 @@ var Settings = []Setting{
 
 	// workers, schedules and queues (README "Workers and scheduled jobs")
 	{"workers", "object", map[string]any{}, "Worker services on the app image of the same build, each name: {command, cpu (256), memory (2 x cpu), count (1) or minCount and maxCount (autoscaled on CPU, or on queue's backlog when queue names one), queue, messagesPerTask (10), cpuTargetPercent (60), spot (false; dev only), healthCheck}. They roll to a new revision only once the web deployment succeeded."},
-	{"schedules", "object", map[string]any{}, "Scheduled one-off tasks of the serving revision, each name: {schedule (cron(...) or rate(...)), timezone (UTC), command, cpu (256), memory (2 x cpu), timeoutMinutes (30), retries (2), spot (false; dev only)}. A failed run lands in the job-failure queue and raises its alarm."},
+	{"schedules", "object", map[string]any{}, "Scheduled one-off tasks of the serving revision, each name: {schedule (cron(...) or rate(...)), timezone (UTC), command, cpu (256), memory (2 x cpu), timeoutMinutes (30, or a rate's interval if shorter; at most that interval), retries (2), spot (false; dev only)}. A failed run lands in the job-failure queue and raises its alarm."},
 	{"queues", "object", map[string]any{}, "SQS queues, each with a dead-letter queue, that workers (send and consume) and web (send) may use, each name: {visibilityTimeoutSeconds (30), maxReceiveCount (5), retentionDays (4)}. Containers get NAME_QUEUE_URL."},
 
 	{"protect", "boolean", false, "Protect stateful resources: Pulumi protect on repositories, load balancer and logs, ALB deletion protection, no force-delete of repositories."},

@@ -156,12 +156,6 @@ func NewWebService(ctx *pulumi.Context, name string, args *WebServiceArgs, opts 
 		if w.Network.FlowLogRole != nil {
 			passes.FlowLogs = w.Network.FlowLogRole.Arn
 		}
-		if w.Jobs != nil {
-			passes.ECSTasks = pulumi.StringArray{w.Service.ExecutionRole.Arn, w.Service.TaskRole.Arn, w.Jobs.ExecutionRole.Arn, w.Jobs.TaskRole.Arn}
-		}
-		if w.Schedules != nil {
-			passes.Scheduler = w.Schedules.Role.Arn
-		}
 		var accessLogs pulumi.StringInput
 		if w.Edge.AccessLogs != nil {
 			accessLogs = w.Edge.AccessLogs.Arn

@@ -187,22 +187,23 @@ func scaleWorker(ctx *pulumi.Context, logical string, c WorkerConfig, args *Work
 	return target, scaleOnBacklog(ctx, logical, c, args, target, parent)
 }
 
-// BacklogStep is one step of queue scaling: from a backlog of Lower messages
-// (up to Upper, 0 for no bound) the worker runs Tasks tasks.
-type BacklogStep struct{ Lower, Upper, Tasks int }
+// BacklogStep is one step of queue scaling: from a backlog of Lower visible
+// messages (up to Upper, 0 for no bound) the worker gets Add more tasks.
+type BacklogStep struct{ Lower, Upper, Add int }
 
-// BacklogSteps maps a queue's backlog to a task count: enough tasks for
-// messagesPerTask each, at least one while a message waits, at most maxCount, in
-// at most ten steps. Application Auto Scaling's step bounds are offsets from the
-// alarm's threshold (1 message), lower inclusive, upper exclusive
-// (StepAdjustment, Application Auto Scaling API reference).
+// BacklogSteps maps a queue's visible backlog to the tasks to add: one per
+// messagesPerTask waiting messages, at least one while a message waits, at most
+// maxCount (the scalable target caps the count there), in at most ten steps.
+// Application Auto Scaling's step bounds are offsets from the alarm's threshold (1
+// message), lower inclusive, upper exclusive (StepAdjustment, Application Auto
+// Scaling API reference).
 func BacklogSteps(messagesPerTask, maxCount int) []BacklogStep {
 	k := min(maxCount, 10)
 	var steps []BacklogStep
 	prev := 0
 	for i := 1; i <= k; i++ {
 		tasks := (i*maxCount + k - 1) / k
-		s := BacklogStep{Lower: prev * messagesPerTask, Upper: tasks * messagesPerTask, Tasks: tasks}
+		s := BacklogStep{Lower: prev * messagesPerTask, Upper: tasks * messagesPerTask, Add: tasks}
 		if i == k {
 			s.Upper = 0
 		}
@@ -212,27 +213,42 @@ func BacklogSteps(messagesPerTask, maxCount int) []BacklogStep {
 	return steps
 }
 
-// scaleOnBacklog scales on the queue's visible messages. SQS backlog does not
-// fall as tasks are added the way target tracking assumes (AWS's guidance on
-// scaling on SQS), so steps set the count from the backlog directly, and an idle
-// queue — nothing visible or in flight for ten minutes — returns to minCount.
+// scaleOnBacklog scales out on the queue's visible messages and in only when the
+// queue is idle. SQS backlog does not fall as tasks are added the way target
+// tracking assumes (AWS's guidance on scaling on SQS), hence steps; and the steps
+// only ever add tasks. An Application Auto Scaling action runs again each time the
+// alarm is evaluated while it stays in ALARM ("Except for Auto Scaling actions, the
+// actions happen only on state transitions", CloudWatch user guide, "Alarm
+// actions"), and the messages a busy task works on are in flight, not visible: a
+// policy that set the count from the visible backlog alone (ExactCapacity) would
+// lower it while the busy tasks drain the last visible messages, and ECS would
+// stop tasks in the middle of their batches, whose messages come back after the
+// visibility timeout (review of issue 16, finding 3). Scale-in is the idle
+// policy's alone: nothing visible and nothing in flight for ten minutes returns
+// the worker to minCount, when no task holds a message. A busy queue therefore
+// keeps its high-water count until it is idle.
 func scaleOnBacklog(ctx *pulumi.Context, logical string, c WorkerConfig, args *WorkersArgs, target *appautoscaling.Target, parent pulumi.ResourceOption) error {
 	queue := args.Queues.Queue[c.Queue]
 	var adjustments appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArray
 	for _, s := range BacklogSteps(c.MessagesPerTask, c.MaxCount) {
 		a := appautoscaling.PolicyStepScalingPolicyConfigurationStepAdjustmentArgs{
-			MetricIntervalLowerBound: pulumi.String(strconv.Itoa(s.Lower)), ScalingAdjustment: pulumi.Int(s.Tasks),
+			MetricIntervalLowerBound: pulumi.String(strconv.Itoa(s.Lower)), ScalingAdjustment: pulumi.Int(s.Add),
 		}
 		if s.Upper > 0 {
 			a.MetricIntervalUpperBound = pulumi.String(strconv.Itoa(s.Upper))
 		}
 		adjustments = append(adjustments, a)
 	}
+	// ChangeInCapacity adds on every evaluation in ALARM once the cooldown is over
+	// (during it, the tasks the last step added count towards the next: Cooldown,
+	// StepScalingPolicyConfiguration, Application Auto Scaling API reference): two
+	// minutes lets the added Fargate tasks start and take messages before more are
+	// added for the same backlog.
 	out, err := appautoscaling.NewPolicy(ctx, logical+"-backlog", &appautoscaling.PolicyArgs{
 		PolicyType: pulumi.String("StepScaling"), ServiceNamespace: target.ServiceNamespace,
 		ScalableDimension: target.ScalableDimension, ResourceId: target.ResourceId,
 		StepScalingPolicyConfiguration: &appautoscaling.PolicyStepScalingPolicyConfigurationArgs{
-			AdjustmentType: pulumi.String("ExactCapacity"), Cooldown: pulumi.Int(60), MetricAggregationType: pulumi.String("Maximum"),
+			AdjustmentType: pulumi.String("ChangeInCapacity"), Cooldown: pulumi.Int(120), MetricAggregationType: pulumi.String("Maximum"),
 			StepAdjustments: adjustments,
 		},
 	}, parent)

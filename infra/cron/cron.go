@@ -106,6 +106,9 @@ func Parse(text string) (*Expr, error) {
 // String is the expression as written.
 func (e *Expr) String() string { return e.text }
 
+// Interval is a rate()'s interval between runs; 0 for a cron().
+func (e *Expr) Interval() time.Duration { return e.every }
+
 var (
 	monthNames = map[string]int{"JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6, "JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12}
 	dayNames   = map[string]int{"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}

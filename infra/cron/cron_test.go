@@ -93,3 +93,13 @@ func TestRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestInterval: a rate()'s interval, and none for a cron().
+func TestInterval(t *testing.T) {
+	for text, want := range map[string]time.Duration{"rate(1 minute)": time.Minute, "rate(5 minutes)": 5 * time.Minute, "rate(2 hours)": 2 * time.Hour, "rate(1 day)": 24 * time.Hour, "cron(0 3 * * ? *)": 0} {
+		e, err := Parse(text)
+		if err != nil || e.Interval() != want {
+			t.Errorf("%s: interval %v, %v; want %v", text, e.Interval(), err, want)
+		}
+	}
+}

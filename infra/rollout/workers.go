@@ -30,8 +30,10 @@ import (
 //   - failedTasks counts tasks that cannot launch, never reach RUNNING or fail
 //     their health checks; "once a service deployment has one or more successfully
 //     running tasks, the failed task count resets to zero and stops being
-//     evaluated" (Deployment.failedTasks). A revision whose tasks start and then
-//     exit never trips the breaker (also aws/containers-roadmap#1206): the
+//     evaluated" (Deployment.failedTasks) — with the breaker's default,
+//     resetOnHealthyTask true (DeploymentCircuitBreaker, ECS API reference; the
+//     provider, pulumi-aws 6.83.4, cannot set it). A revision whose tasks start and
+//     then exit never trips the breaker (also aws/containers-roadmap#1206): the
 //     deployment stays IN_PROGRESS while ECS replaces crashed tasks for ever. The
 //     verdict counts stopped tasks of the revision itself, as the first web
 //     revision's judgement does.
@@ -139,12 +141,27 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 	// ECS's API is eventually consistent: a deployment Pulumi just started may be
 	// missing from the first looks. Only a declared revision absent from several
 	// looks in a row means it was rolled back before this run.
-	absent := 0
+	absent, missing := 0, 0
 	for {
-		svc, err := describeWorker(ctx, api, w)
+		svc, found, err := describeWorker(ctx, api, w)
 		if err != nil {
 			return WorkerResult{}, workerWaitError(parent, ctx, w, err, last)
 		}
+		if !found {
+			// The service itself may be missing from the first looks after Pulumi
+			// created it, for the same reason (the ECS API follows an eventual
+			// consistency model: RunTask and CreateService, ECS API reference; the
+			// Terraform provider retries "service doesn't exist" for it,
+			// hashicorp/terraform-provider-aws#11693).
+			if missing++; missing >= absentLooks {
+				return WorkerResult{}, fmt.Errorf("worker %s: service %s not found in cluster %s (MISSING or INACTIVE in %d looks in a row)", w.Worker, w.Service, w.Cluster, missing)
+			}
+			if err := ro.sleep(ctx); err != nil {
+				return WorkerResult{}, workerWaitError(parent, ctx, w, err, last)
+			}
+			continue
+		}
+		missing = 0
 		v := EvaluateWorker(svc.Deployments, w.TaskDefinition)
 		line := workerLine(v)
 		if line != last {
@@ -202,15 +219,17 @@ func WorkerSummary(taskDefinition, deployment string) string {
 	return fmt.Sprintf("%s runs (deployment %s completed)", shortARN(taskDefinition), deployment)
 }
 
-func describeWorker(ctx context.Context, api ECS, w WorkerRelease) (ecstypes.Service, error) {
+// describeWorker reads the worker's service; found is false when ECS answers it
+// MISSING (a failure, no service) or INACTIVE.
+func describeWorker(ctx context.Context, api ECS, w WorkerRelease) (svc ecstypes.Service, found bool, err error) {
 	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(w.Cluster), Services: []string{w.Service}})
 	if err != nil {
-		return ecstypes.Service{}, fmt.Errorf("failed to describe worker service %s: %w", w.Service, err)
+		return ecstypes.Service{}, false, fmt.Errorf("failed to describe worker service %s: %w", w.Service, err)
 	}
 	if len(out.Services) == 0 || aws.ToString(out.Services[0].Status) == "INACTIVE" {
-		return ecstypes.Service{}, fmt.Errorf("worker service %s not found in cluster %s", w.Service, w.Cluster)
+		return ecstypes.Service{}, false, nil
 	}
-	return out.Services[0], nil
+	return out.Services[0], true, nil
 }
 
 func workerLine(v WorkerVerdict) string {

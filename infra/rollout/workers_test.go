@@ -153,6 +153,36 @@ func TestWaitForWorker(t *testing.T) {
 			t.Errorf("error %v", err)
 		}
 	})
+	// ECS's API is eventually consistent: right after CreateService, DescribeServices
+	// may answer the service MISSING (a failure, no service). A few such looks are
+	// waited out like a missing deployment; only then is the service not there.
+	missing := map[string]any{"services": []any{}, "failures": []any{map[string]any{
+		"arn": "arn:aws:ecs:ap-northeast-2:123456789012:service/web-cluster/web-worker-1a2b3c4", "reason": "MISSING"}}}
+	completed := map[string]any{"services": []any{map[string]any{
+		"serviceName": "web-worker-1a2b3c4", "status": "ACTIVE", "desiredCount": 1, "runningCount": 1,
+		"deployments": []any{map[string]any{"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": workerNew,
+			"rolloutState": "COMPLETED", "desiredCount": 1, "runningCount": 1}},
+	}}}
+	release := rollout.WorkerRelease{Worker: "worker", Cluster: "web-cluster", Service: "web-worker-1a2b3c4", TaskDefinition: workerNew, Timeout: 5 * time.Second}
+	t.Run("a service missing from the first looks", func(t *testing.T) {
+		f := newFixture(t)
+		f.aws.Handle("DescribeServices", fakeaws.Sequence(missing, missing, completed))
+		res, err := f.ro.WaitForWorker(context.Background(), release)
+		if err != nil || res.Deployment != "ecs-svc/1" {
+			t.Errorf("result %+v, error %v: two MISSING answers are eventual consistency", res, err)
+		}
+	})
+	t.Run("a service missing from every look", func(t *testing.T) {
+		f := newFixture(t)
+		f.aws.Handle("DescribeServices", fakeaws.Static(missing))
+		_, err := f.ro.WaitForWorker(context.Background(), release)
+		if err == nil || !strings.Contains(err.Error(), "worker worker: service web-worker-1a2b3c4 not found in cluster web-cluster (MISSING or INACTIVE in 3 looks in a row)") {
+			t.Errorf("error %v", err)
+		}
+		if n := f.aws.Count("DescribeServices"); n != 3 {
+			t.Errorf("%d looks, want 3", n)
+		}
+	})
 	t.Run("no tasks: completes at once", func(t *testing.T) {
 		f, _, w := workerSim(t, 0)
 		if _, err := f.ro.WaitForWorker(context.Background(), w); err != nil {

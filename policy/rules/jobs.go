@@ -22,10 +22,10 @@ func jobRules() []Rule {
 			Description: "ECS services with the rolling (ECS) deployment controller use the deployment circuit breaker with rollback, so a revision whose tasks never run is rolled back.",
 			Types:       []string{tService}, Resource: rollingCircuitBreaker},
 		{Name: "scheduler-role-scoped", Covers: "—",
-			Description: "A schedule's role may only run the task definition families the stack's schedules run (any revision, in their cluster), pass only those task definitions' roles to ecs-tasks.amazonaws.com, and send only to the schedules' dead-letter queues.",
+			Description: "A schedule's role may only run the task definition families the stack's schedules run (any revision, in their cluster), tag only the tasks RunTask starts there, pass only those task definitions' roles to ecs-tasks.amazonaws.com, and send only to the schedules' dead-letter queues.",
 			Stack:       schedulerRole},
 		{Name: "schedule-retry-dead-letter", Covers: "—",
-			Description: "Every schedule has a retry policy and a dead-letter queue: a run that cannot start is kept, not lost.",
+			Description: "Every schedule has a retry policy and a dead-letter queue: a run Scheduler fails to invoke (RunTask answers an error) is retried, then kept, not lost.",
 			Types:       []string{tSchedule}, Resource: scheduleRetryDeadLetter},
 		{Name: "sqs-encrypted", Covers: "FSBP SQS.1; checkov CKV_AWS_27",
 			Description: "SQS queues are encrypted at rest (SSE-SQS or a KMS key).",
@@ -174,6 +174,20 @@ func schedulerStatement(urn string, st statement, families, roles, queues, clust
 				out = append(out, bad("schedule role may pass %s, which is no role of the schedules' task definitions", res))
 			}
 		}
+	case slices.Equal(st.Action, []string{"ecs:TagResource"}):
+		// Tagging the tasks RunTask starts (tag propagation), nothing else.
+		if in := oneOrMany(get(st.Condition, "StringEquals", "ecs:CreateAction")); !slices.Equal(in, []string{"RunTask"}) {
+			out = append(out, bad("schedule role may tag with ecs:CreateAction %v: only the tasks RunTask starts (StringEquals RunTask)", in))
+		}
+		tasks := map[string]bool{} // task/<cluster name>/* of each schedule's cluster
+		for c := range clusters {
+			tasks[strings.Replace(c, ":cluster/", ":task/", 1)+"/*"] = true
+		}
+		for _, res := range st.Resource {
+			if !tasks[res] {
+				out = append(out, bad("schedule role may tag %s, which is no task of the schedules' cluster", res))
+			}
+		}
 	case slices.Equal(st.Action, []string{"sqs:SendMessage"}):
 		for _, res := range st.Resource {
 			if !queues[res] {
@@ -181,7 +195,7 @@ func schedulerStatement(urn string, st statement, families, roles, queues, clust
 			}
 		}
 	default:
-		out = append(out, bad("schedule role may %s: only ecs:RunTask, iam:PassRole of the tasks' roles and sqs:SendMessage to the dead-letter queue", strings.Join(st.Action, ", ")))
+		out = append(out, bad("schedule role may %s: only ecs:RunTask, ecs:TagResource of the tasks it starts, iam:PassRole of the tasks' roles and sqs:SendMessage to the dead-letter queue", strings.Join(st.Action, ", ")))
 	}
 	return out
 }

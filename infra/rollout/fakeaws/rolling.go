@@ -12,8 +12,14 @@ import (
 // Pulumi's CreateService and UpdateService reach them through PutRollingService;
 // DescribeServices, ListTasks and DescribeTasks answer for them as ECS does (each
 // claim with its source):
-//   - an update of the task definition (or network, capacity, count) starts a new
-//     deployment, PRIMARY and IN_PROGRESS; the one before turns ACTIVE while its
+//   - an UpdateService that changes the task definition, network configuration or
+//     capacity provider, or that sets forceNewDeployment, starts a new deployment,
+//     PRIMARY and IN_PROGRESS (UpdateService, ECS API reference); one that changes
+//     only the desired count starts none in ECS. The workers set
+//     forceNewDeployment, which the Terraform provider sends with every
+//     UpdateService (internal/service/ecs/service.go, resourceServiceUpdate), so
+//     every change of a worker's service starts one, and PutRollingService starts
+//     one for every change it sees. The deployment before turns ACTIVE while its
 //     tasks still run, and INACTIVE (gone from the list) once the new one completed
 //     (Deployment.status, ECS API reference);
 //   - a healthy revision reaches its desired count and COMPLETED after Steps looks;
