@@ -94,12 +94,9 @@ func newFixture(t *testing.T) *fixture {
 // deploy brings the service to td as `pulumi up` would.
 func (f *fixture) deploy(t *testing.T, td string) string {
 	t.Helper()
-	res, err := f.ops.Rollout.Run(context.Background(), rollout.Request{
-		Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
-		TaskDefinition: td, ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a", "subnet-b"},
-		SecurityGroups: []string{"sg-tasks"}, AssignPublicIP: true, CapacityProvider: "FARGATE_SPOT", PlatformVersion: "LATEST",
-		StateParameter: param, ActivePolicy: rollout.WaitForActive, Timeout: 5 * time.Second, StopOnTimeout: true, DesiredCount: 2,
-	})
+	req := request(td, "", rollout.WaitForActive)
+	req.Timeout = 5 * time.Second
+	res, err := f.ops.Rollout.Run(context.Background(), req)
 	if err != nil {
 		t.Fatalf("deploying %s: %v", td, err)
 	}
@@ -486,11 +483,10 @@ func TestRollbackRefusesTheBuild(t *testing.T) {
 	} else if text := status.Text(); !strings.Contains(text, "`pulumi up` refuses web:3 and any revision of its app image "+appImage(3)) {
 		t.Errorf("status:\n%s", text)
 	}
-	const td4 = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/web:4"
 	up := func(image string) error {
-		_, err := f.ops.Rollout.Run(context.Background(), rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
-			TaskDefinition: td4, Image: image, ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a"}, SecurityGroups: []string{"sg-tasks"},
-			PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: rollout.WaitForActive, Timeout: 5 * time.Second, StopOnTimeout: true})
+		req := request(td4, image, rollout.WaitForActive)
+		req.Subnets, req.Timeout = []string{"subnet-a"}, 5*time.Second
+		_, err := f.ops.Rollout.Run(context.Background(), req)
 		return err
 	}
 	err := up(appImage(3))
@@ -587,9 +583,7 @@ func TestRollbackAfterCodeDeployRolledBack(t *testing.T) {
 	f.deploy(t, td1)
 	f.deploy(t, td2)
 	f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
-	if _, err := f.ops.Rollout.Run(context.Background(), rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
-		TaskDefinition: td3, Image: appImage(3), ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a"}, SecurityGroups: []string{"sg-tasks"},
-		PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: rollout.WaitForActive, Timeout: 5 * time.Second, StopOnTimeout: true}); err == nil {
+	if err := f.up(td3, appImage(3), rollout.WaitForActive); err == nil {
 		t.Fatal("the crashing revision deployed")
 	}
 	creates := len(f.creates())

@@ -29,12 +29,17 @@ func (f *fixture) state(t *testing.T) rollout.State {
 	return s
 }
 
-// up is `pulumi up` of td with app image image.
-func (f *fixture) up(td, image, policy string) error {
-	_, err := f.ops.Rollout.Run(context.Background(), rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
+// request is the Request `pulumi up` makes for td, whose app image is image.
+func request(td, image, policy string) rollout.Request {
+	return rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
 		TaskDefinition: td, Image: image, ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a", "subnet-b"}, SecurityGroups: []string{"sg-tasks"},
 		AssignPublicIP: true, CapacityProvider: "FARGATE_SPOT", PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: policy,
-		Timeout: 10 * time.Second, StopOnTimeout: true})
+		Timeout: 10 * time.Second, StopOnTimeout: true, DesiredCount: 2}
+}
+
+// up is `pulumi up` of td with app image image.
+func (f *fixture) up(td, image, policy string) error {
+	_, err := f.ops.Rollout.Run(context.Background(), request(td, image, policy))
 	return err
 }
 
@@ -156,10 +161,9 @@ func TestPendingRecordWithoutItsDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The deployment the killed command made, followed to its end.
-	if _, err := f.ops.Rollout.Run(ctx, rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
-		TaskDefinition: td2, Image: appImage(2), ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a", "subnet-b"}, SecurityGroups: []string{"sg-tasks"},
-		AssignPublicIP: true, CapacityProvider: "FARGATE_SPOT", PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: rollout.WaitForActive,
-		Timeout: 5 * time.Second, Caller: rollout.OpsRollback}); err != nil {
+	req := request(td2, appImage(2), rollout.WaitForActive)
+	req.Caller = rollout.OpsRollback
+	if _, err := f.ops.Rollout.Run(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	creates := len(f.creates())
@@ -273,11 +277,9 @@ func TestRollbackDuringAnUpsTerminationWait(t *testing.T) {
 	f.deploy(t, td1)
 	f.deploy(t, td2)
 	f.sim.WaitLooks = 1 << 30
-	_, err := f.ops.Rollout.Run(context.Background(), rollout.Request{Stack: "dev", Application: "web-app", DeploymentGroup: "web", Cluster: "web-cluster", Service: "web-svc",
-		TaskDefinition: td3, Image: appImage(3), ContainerName: "nginx", ContainerPort: 8080, Subnets: []string{"subnet-a", "subnet-b"}, SecurityGroups: []string{"sg-tasks"},
-		AssignPublicIP: true, CapacityProvider: "FARGATE_SPOT", PlatformVersion: "LATEST", StateParameter: param, ActivePolicy: rollout.WaitForActive,
-		Timeout: 5 * time.Second, AcceptTrafficShifted: true})
-	if err != nil {
+	req := request(td3, appImage(3), rollout.WaitForActive)
+	req.AcceptTrafficShifted = true
+	if _, err := f.ops.Rollout.Run(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
 	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
