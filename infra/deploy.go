@@ -99,18 +99,8 @@ func NewDeploy(ctx *pulumi.Context, name string, args *DeployArgs, opts ...pulum
 	c := args.Config
 	var err error
 
-	prefix, err := roleNamePrefix(name, ctx.Stack(), "codedeploy")
-	if err != nil {
+	if d.Role, err = serviceRole(ctx, name, "codedeploy", "codedeploy.amazonaws.com", args.Boundary, args.Tags, parent); err != nil {
 		return nil, err
-	}
-	d.Role, err = iam.NewRole(ctx, name+"-codedeploy", &iam.RoleArgs{
-		NamePrefix:          pulumi.String(prefix),
-		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("codedeploy.amazonaws.com")),
-		PermissionsBoundary: args.Boundary.ARN(),
-		Tags:                args.Tags,
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("creating CodeDeploy role: %w", err)
 	}
 	attachment, err := iam.NewRolePolicyAttachment(ctx, name+"-codedeploy", &iam.RolePolicyAttachmentArgs{
 		Role:      d.Role.Name,

@@ -81,22 +81,8 @@ func NewJobs(ctx *pulumi.Context, name string, args *JobsArgs, opts ...pulumi.Re
 	}
 
 	// Named <name>-<stack>-…, so each stack's deploy role manages its own.
-	execPrefix, err := roleNamePrefix(name, ctx.Stack(), "jobs-exec")
-	if err != nil {
+	if j.ExecutionRole, err = serviceRole(ctx, name, "jobs-exec", "ecs-tasks.amazonaws.com", args.Boundary, args.Tags, parent); err != nil {
 		return nil, err
-	}
-	taskPrefix, err := roleNamePrefix(name, ctx.Stack(), "jobs-task")
-	if err != nil {
-		return nil, err
-	}
-	j.ExecutionRole, err = iam.NewRole(ctx, name+"-jobs-exec", &iam.RoleArgs{
-		NamePrefix:          pulumi.String(execPrefix),
-		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
-		PermissionsBoundary: args.Boundary.ARN(),
-		Tags:                args.Tags,
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("creating the jobs' execution role: %w", err)
 	}
 	c := args.Service
 	execPolicy := pulumi.All(args.AppRepositoryARN, args.LogGroup.Arn, args.SecretKey).ApplyT(func(v []any) (string, error) {
@@ -109,14 +95,8 @@ func NewJobs(ctx *pulumi.Context, name string, args *JobsArgs, opts ...pulumi.Re
 	if j.ExecutionPolicy, err = iam.NewRolePolicy(ctx, name+"-jobs-exec", &iam.RolePolicyArgs{Role: j.ExecutionRole.Name, Policy: execPolicy}, parent); err != nil {
 		return nil, fmt.Errorf("creating the jobs' execution policy: %w", err)
 	}
-	j.TaskRole, err = iam.NewRole(ctx, name+"-jobs-task", &iam.RoleArgs{
-		NamePrefix:          pulumi.String(taskPrefix),
-		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
-		PermissionsBoundary: args.Boundary.ARN(),
-		Tags:                args.Tags,
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("creating the jobs' task role: %w", err)
+	if j.TaskRole, err = serviceRole(ctx, name, "jobs-task", "ecs-tasks.amazonaws.com", args.Boundary, args.Tags, parent); err != nil {
+		return nil, err
 	}
 	if args.Queues != nil {
 		if j.QueuePolicy, err = args.Queues.Grant(ctx, name+"-jobs-queues", j.TaskRole, true); err != nil {

@@ -234,18 +234,9 @@ func flowLog(ctx *pulumi.Context, name string, vpcID pulumi.StringInput, args *N
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating flow log group: %w", err)
 	}
-	prefix, err := roleNamePrefix(name, ctx.Stack(), "flow-logs")
+	role, err := serviceRole(ctx, name, "flow-logs", "vpc-flow-logs.amazonaws.com", args.Boundary, args.Tags, parent)
 	if err != nil {
 		return nil, nil, err
-	}
-	role, err := iam.NewRole(ctx, name+"-flow-logs", &iam.RoleArgs{
-		NamePrefix:          pulumi.String(prefix),
-		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("vpc-flow-logs.amazonaws.com")),
-		PermissionsBoundary: args.Boundary.ARN(),
-		Tags:                args.Tags,
-	}, parent)
-	if err != nil {
-		return nil, nil, fmt.Errorf("creating flow log role: %w", err)
 	}
 	doc := group.Arn.ApplyT(func(arn string) (string, error) {
 		return policy(

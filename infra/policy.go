@@ -3,6 +3,9 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // policyDocument is an IAM policy, marshalled with encoding/json.
@@ -53,6 +56,25 @@ const maxRoleNamePrefix = 38
 
 // longestRole is the longest role suffix of roleNamePrefix the program uses.
 const longestRole = "codedeploy"
+
+// serviceRole is a stack's role that an AWS service principal assumes, named
+// <name>-<stack>-<role>-… and bounded by the stack's permissions boundary.
+func serviceRole(ctx *pulumi.Context, name, role, service string, boundary *Boundary, tags pulumi.StringMap, opts ...pulumi.ResourceOption) (*iam.Role, error) {
+	prefix, err := roleNamePrefix(name, ctx.Stack(), role)
+	if err != nil {
+		return nil, err
+	}
+	r, err := iam.NewRole(ctx, name+"-"+role, &iam.RoleArgs{
+		NamePrefix:          pulumi.String(prefix),
+		AssumeRolePolicy:    pulumi.String(assumeRolePolicy(service)),
+		PermissionsBoundary: boundary.ARN(),
+		Tags:                tags,
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating the %s role: %w", role, err)
+	}
+	return r, nil
+}
 
 // roleNamePrefix names a stack's role <name>-<stack>-<role>-…, so a policy can
 // scope the stack's roles by name (role/<name>-<stack>-*) apart from another

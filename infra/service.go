@@ -277,22 +277,9 @@ func cpuTracking(target *appautoscaling.Target, percent int) *appautoscaling.Pol
 // roles creates the execution role (pull exactly these images, write these logs,
 // read exactly the configured secrets) and the app's task role.
 func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, secretKey pulumi.StringOutput, parent pulumi.ResourceOption) error {
-	execPrefix, err := roleNamePrefix(name, ctx.Stack(), "exec")
-	if err != nil {
+	var err error
+	if s.ExecutionRole, err = serviceRole(ctx, name, "exec", "ecs-tasks.amazonaws.com", args.Boundary, args.Tags, parent); err != nil {
 		return err
-	}
-	taskPrefix, err := roleNamePrefix(name, ctx.Stack(), "task")
-	if err != nil {
-		return err
-	}
-	s.ExecutionRole, err = iam.NewRole(ctx, name+"-exec", &iam.RoleArgs{
-		NamePrefix:          pulumi.String(execPrefix),
-		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
-		PermissionsBoundary: args.Boundary.ARN(),
-		Tags:                args.Tags,
-	}, parent)
-	if err != nil {
-		return fmt.Errorf("creating execution role: %w", err)
 	}
 	execPolicy := pulumi.All(args.RepositoryARNs, s.LogGroup.Arn, secretKey).ApplyT(func(v []any) (string, error) {
 		refs := slices.Collect(maps.Values(args.Config.Secrets))
@@ -304,16 +291,8 @@ func (s *Service) roles(ctx *pulumi.Context, name string, args *ServiceArgs, sec
 	if s.ExecutionPolicy, err = iam.NewRolePolicy(ctx, name+"-exec", &iam.RolePolicyArgs{Role: s.ExecutionRole.Name, Policy: execPolicy}, parent); err != nil {
 		return fmt.Errorf("creating execution role policy: %w", err)
 	}
-	s.TaskRole, err = iam.NewRole(ctx, name+"-task", &iam.RoleArgs{
-		NamePrefix:          pulumi.String(taskPrefix),
-		AssumeRolePolicy:    pulumi.String(assumeRolePolicy("ecs-tasks.amazonaws.com")),
-		PermissionsBoundary: args.Boundary.ARN(),
-		Tags:                args.Tags,
-	}, parent)
-	if err != nil {
-		return fmt.Errorf("creating task role: %w", err)
-	}
-	return nil
+	s.TaskRole, err = serviceRole(ctx, name, "task", "ecs-tasks.amazonaws.com", args.Boundary, args.Tags, parent)
+	return err
 }
 
 // executionPolicy lets ECS pull exactly these images, write this log group, and
