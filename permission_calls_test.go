@@ -589,7 +589,7 @@ func (g graph) byName(typ, name string) *offline.Resource {
 func TestRecordedCallsAreInTheTables(t *testing.T) {
 	f := permissionStack(t, "dev")
 	known, preview := map[string]bool{}, map[string]bool{}
-	for _, c := range slices.Concat(rolloutCalls(f), opsCalls(f)) {
+	for _, c := range slices.Concat(rolloutCalls(f), opsCalls(f), workerRolloutCalls(f)) {
 		known[c.action] = true
 	}
 	for _, c := range previewCalls(f) {
@@ -644,6 +644,19 @@ func TestRecordedCallsAreInTheTables(t *testing.T) {
 	check(all[:from], known, "deploy")
 	check(previewed, preview, "preview")
 	check(all[from+len(previewed):], known, "deploy")
+	// A release with workers whose new revision crashes: the workers' verdict and
+	// its report (circuit breaker, stopped tasks, their logs).
+	w := newLiveStack(t, "dev")
+	cfg := jobsConfig()
+	if r := w.up(cfg); r.err != nil {
+		t.Fatal(r.err)
+	}
+	w.sim.WorkerCrashes(tdOf("worker", 2), fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3, Logs: []string{"boom"}})
+	cfg["appContext"] = changedApp(t)
+	if r := w.up(cfg); r.err == nil {
+		t.Fatal("a crashing worker released")
+	}
+	check(w.aws.Requests(), known, "deploy")
 	if len(missing) > 0 {
 		t.Errorf("calls made against the fake that no permission table lists: %v", missing)
 	}
