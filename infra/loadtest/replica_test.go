@@ -72,16 +72,21 @@ func TestReplicaAppliesTheTaskCPU(t *testing.T) {
 
 	free := opts
 	free.NoLimits = true
-	base, err := loadtest.StartReplica(ctx, loadtest.TaskSpec{}, free)
-	if err != nil {
-		base.Stop()
-		t.Fatal(err)
+	var freeWall []time.Duration
+	measureFree := func() time.Duration {
+		base, err := loadtest.StartReplica(ctx, loadtest.TaskSpec{}, free)
+		if err != nil {
+			base.Stop()
+			t.Fatal(err)
+		}
+		w, _ := cpuRequests(t, base)
+		if err := base.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		freeWall = append(freeWall, w...)
+		return slices.Min(freeWall) // the least disturbed run so far
 	}
-	freeWall, _ := cpuRequests(t, base)
-	if err := base.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	unlimited := slices.Min(freeWall) // the least disturbed run
+	unlimited := measureFree()
 
 	spec := loadtest.TaskSpec{CPU: 256, MemoryMiB: 512, Nginx: loadtest.ContainerSpec{CPU: 38, MemoryReservationMiB: 76}, App: loadtest.ContainerSpec{CPU: 217, MemoryReservationMiB: 435}}
 	r, err := loadtest.StartReplica(ctx, spec, opts)
@@ -110,6 +115,11 @@ func TestReplicaAppliesTheTaskCPU(t *testing.T) {
 	t.Logf("CPU-bound request under 256 CPU units: %v wall for %v of CPU (%.1f×); without limits: %v wall", wall, cpu, ratio, freeWall)
 	if ratio < 3.3 {
 		t.Errorf("a quarter CPU made the request only %.1f× its CPU time (%v for %v), want about 4×", ratio, wall, cpu)
+	}
+	// A busy machine slows the unlimited runs too: measure them again (twice at
+	// most) before calling the quota ineffective.
+	for i := 0; i < 2 && float64(limited) < 2*float64(unlimited); i++ {
+		unlimited = measureFree()
 	}
 	if float64(limited) < 2*float64(unlimited) {
 		t.Errorf("under the quota %s, without limits %s: the quota did not slow the request", limited, unlimited)
