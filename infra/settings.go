@@ -13,7 +13,7 @@ type Setting struct {
 // Settings lists every key the program reads from the project namespace.
 var Settings = []Setting{
 	{"environment", "string", "dev", "Rule set: dev (cheap, fast) or prod (at least two tasks and two AZs are enforced)."},
-	{"name", "string", "web", "Short name every resource name starts with: 1-12 lowercase letters, digits or hyphens, starting with a letter."},
+	{"name", "string", "web", "Short name every resource name starts with: 1-12 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen; short enough that <name>-<stack>-codedeploy- fits IAM's 38-character role name prefix."},
 
 	// network
 	{"vpcCidr", "string", "10.0.0.0/16", "IPv4 CIDR of the VPC, prefix /16 to /24."},
@@ -33,7 +33,7 @@ var Settings = []Setting{
 	{"domainName", "string", "", "DNS name the stack serves on, in the Route 53 zone hostedZoneId: the stack creates its ACM certificate (DNS-validated, unless certificateArn is set) and an alias record, and url uses it. Prod needs this or certificateArn."},
 	{"hostedZoneId", "string", "", "Route 53 hosted zone id that holds domainName."},
 	{"allowedCidrs", "array", []any{"0.0.0.0/0"}, "IPv4 CIDRs allowed to reach the production listener."},
-	{"testListenerPort", "integer", 8080, "Port of the test listener CodeDeploy routes to the new (green) tasks before traffic moves."},
+	{"testListenerPort", "integer", 8080, "Port of the test listener CodeDeploy routes to the new (green) tasks before traffic moves; not 80 or 443."},
 	{"testListenerCidrs", "array", []any{}, "IPv4 CIDRs allowed to reach the test listener; nothing else can. An internet-facing load balancer sees clients inside the VPC (hook Lambdas, tasks) by their NAT gateway's or public IP, so list those."},
 	{"healthCheckPath", "string", "/health/", "Path the target groups' health check requests (through nginx to the app)."},
 	{"healthCheckIntervalSeconds", "integer", 10, "Health check interval in seconds (5-300)."},
@@ -47,7 +47,7 @@ var Settings = []Setting{
 	{"nginxSharePercent", "integer", 15, "Percent of the task CPU and memory reserved for the nginx container (1-99)."},
 	{"appSharePercent", "integer", 85, "Percent of the task CPU and memory reserved for the app container (1-99); the two shares add up to at most 100."},
 	{"nginxPort", "integer", 8080, "Port nginx listens on in its image (it runs as a non-root user, so above 1023); the ALB targets it."},
-	{"appPort", "integer", 8000, "Port the app (gunicorn) listens on in its image; nginx proxies to it."},
+	{"appPort", "integer", 8000, "Port the app (gunicorn) listens on in its image; nginx proxies to it. Not nginxPort."},
 	{"appEnvironment", "object", map[string]any{}, "Plain environment variables of the app container (name: value)."},
 	{"appSecrets", "object", map[string]any{}, "Secret environment variables of the app container (name: SSM parameter ARN, or Secrets Manager ARN, full or partial, optionally with :json-key:version-stage:version-id)."},
 	{"appSecretKeyName", "string", "DJANGO_SECRET_KEY", "App environment variable that receives a secret key the stack generates once and keeps in an SSM SecureString parameter (a name in appSecrets wins). Empty: none."},
@@ -67,7 +67,7 @@ var Settings = []Setting{
 
 	// rollout
 	{"rollout", "boolean", true, "Roll out a new revision or network change through CodeDeploy during `pulumi up`, and fail the run when it fails. false: declare only."},
-	{"rolloutTimeoutMinutes", "integer", 30, "Minutes a rollout may take, from the first AWS call to the verdict (1-1440); at least the deployment's own schedule (traffic shifting, terminationWaitMinutes unless acceptTrafficShifted) plus 5 minutes."},
+	{"rolloutTimeoutMinutes", "integer", 30, "Minutes a rollout may take, from the first AWS call to the verdict (1-1440; at most 300 with ciRepository, CI's 6 h session); at least the deployment's own duration (task start, health checks or grace period, the traffic shift, terminationWaitMinutes unless acceptTrafficShifted, deregistration delay) plus 5 minutes: the error gives the minimum."},
 	{"stopOnTimeout", "boolean", true, "On timeout, stop the deployment with rollback (false: leave it running and fail the run)."},
 	{"activeDeploymentPolicy", "string", "wait", "A deployment of another revision already under way: wait for it to finish, or stop it (with rollback)."},
 	{"acceptTrafficShifted", "boolean", false, "Count a rollout done once all traffic is on the new tasks, without waiting out terminationWaitMinutes."},
@@ -86,7 +86,7 @@ var Settings = []Setting{
 	{"schedules", "object", map[string]any{}, "Scheduled one-off tasks of the serving revision, each name: {schedule (cron(...) or rate(...)), timezone (UTC), command, cpu (256), memory (2 x cpu), timeoutMinutes (30, or a rate's interval if shorter; at most that interval), retries (2), spot (false; dev only)}. A failed run lands in the job-failure queue and raises its alarm."},
 	{"queues", "object", map[string]any{}, "SQS queues, each with a dead-letter queue, that workers (send and consume) and web (send) may use, each name: {visibilityTimeoutSeconds (30), maxReceiveCount (5), retentionDays (4)}. Containers get NAME_QUEUE_URL."},
 
-	{"protect", "boolean", false, "Protect stateful resources: Pulumi protect on repositories, load balancer and logs, ALB deletion protection, no force-delete of repositories."},
+	{"protect", "boolean", false, "Protect stateful resources: Pulumi protect on repositories, load balancer, certificate, access-log bucket and logs, ALB deletion protection, no force-delete of repositories or the access-log bucket."},
 }
 
 // setting returns the declaration of key; a missing key is a programming error

@@ -37,10 +37,20 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage: ops <status|rollback|unblock|run|logs> -stack STACK [flags] [-- command]`
+const usage = `usage: ops <status|rollback|unblock|run|logs> -stack STACK [flags] [-- command]
+  status    what serves, a deployment under way, the last deployments, service events
+  rollback  make the previous revision serve again, without a rebuild
+  unblock   clear the rollback records, so pulumi up deploys their revisions again
+  run       a one-off task of the serving revision: ops run -stack dev -- python manage.py migrate
+  logs      container logs of the serving revision, a deployment or a task
+ops <command> -h lists the command's flags.`
 
 // run is the command; it returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(stdout, usage)
+		return 0
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(stderr, usage)
 		return 2
@@ -50,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	stackName := fs.String("stack", "", "the stack (its Pulumi.<stack>.yaml and outputs)")
 	dir := fs.String("dir", ".", "project directory (with Pulumi.yaml)")
-	outputsFile := fs.String("outputs", "", "the stack's outputs as JSON (`pulumi stack output --json`); default: ask the Pulumi CLI")
+	outputsFile := fs.String("outputs", "", "the stack's outputs as a JSON `file` (from pulumi stack output --json); default: ask the Pulumi CLI")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	var timeout time.Duration
 	var rollbackOpts ops.RollbackOptions

@@ -70,6 +70,9 @@ func TestExitCodes(t *testing.T) {
 			}
 		})
 	}
+	if code, stdout, _ := runOps("-h"); code != 0 || !strings.Contains(stdout, "rollback  make the previous revision serve again") {
+		t.Errorf("ops -h: exit %d, stdout %q; want 0 and the commands", code, stdout)
+	}
 	sim.MigrationExit = 3
 	if code, stdout, _ := runOps("run", "-stack", "dev", "-dir", "../..", "-outputs", outputs, "--", "python", "manage.py", "check"); code != 1 || !strings.Contains(stdout, "app exited 3") {
 		t.Errorf("a command that exits 3: exit %d, %s", code, stdout)
