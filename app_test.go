@@ -24,7 +24,11 @@ func needTools(t *testing.T, tools ...string) {
 			if os.Getenv("CI") != "" {
 				t.Fatalf("%s is not installed; .ci/run installs it", tool)
 			}
-			t.Skipf("%s is not installed (apt-get install nginx gunicorn python3-django gettext-base)", tool)
+			pkg := map[string]string{"envsubst": "gettext-base", "node": "nodejs", "timeout": "coreutils", "base64": "coreutils"}[tool]
+			if pkg == "" {
+				pkg = tool
+			}
+			t.Skipf("%s is not installed (apt-get install %s)", tool, pkg)
 		}
 	}
 }
