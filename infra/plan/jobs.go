@@ -104,7 +104,7 @@ func addJobCosts(cfg *infra.Config, p *Prices, rp RegionPrices, fp FargatePrice,
 	}
 
 	// Schedules: runs at their expected frequency, each a one-off task.
-	totalRuns, alarmMetrics := 0.0, 0
+	totalRuns, runHours, alarmMetrics := 0.0, 0.0, 0
 	for _, sn := range slices.Sorted(maps.Keys(j.Schedules)) {
 		s := j.Schedules[sn]
 		runs, err := RunsPerMonth(s)
@@ -113,10 +113,15 @@ func addJobCosts(cfg *infra.Config, p *Prices, rp RegionPrices, fp FargatePrice,
 		}
 		minutes := RunMinutes(s, p.Usage)
 		totalRuns += runs
+		runHours += runs * minutes / 60
 		add(&c.Fixed, "Schedule "+sn, fmt.Sprintf("%.1f runs × %.0f min (assumed) × %.2f vCPU, %.1f GB, %s", runs, minutes, float64(s.CPU)/1024, float64(s.Memory)/1024, capacityName(s.Spot)),
 			runs*minutes/60*perHour(s.CPU, s.Memory, s.Spot))
 	}
 	if len(j.Schedules) > 0 {
+		if cfg.Network.AssignPublicIP() {
+			// Each run's task has a public IPv4 address while it runs, as the workers' do.
+			add(&c.Fixed, "Public IPv4: schedule runs", fmt.Sprintf("%.1f task-hours × %s/h", runHours, usd(rp.PublicIPv4Hour)), runHours*rp.PublicIPv4Hour)
+		}
 		requests(&c.Fixed, "EventBridge Scheduler", "invocations", totalRuns, rp.SchedulerPerMillion)
 		alarmMetrics++ // the job-failure alarm
 	}

@@ -51,12 +51,13 @@ func TestJobCosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A task-hour: 1 vCPU×0.04 + 2 GB×0.005 = 0.05. The schedule: 30.4167 runs ×
-	// 10 min = 5.07 h × 0.05 = 0.25; Scheduler 30.4 invocations × 2/M ≈ 0;
+	// 10 min = 5.07 h × 0.05 = 0.25, and its public IPv4 while it runs 5.07 h × 0.01
+	// = 0.05; Scheduler 30.4 invocations × 2/M ≈ 0;
 	// SQS messages 3M requests × 0.5/M = 1.5; alarms: the job-failure alarm and the
 	// worker's backlog (1 metric) and idle (2) alarms, 4 × 0.1 = 0.4.
 	checkItems(t, "fixed", c.Fixed, map[string]float64{
 		"Public IPv4: load balancer and NAT": 2, "Application Load Balancer": 4, "ECR storage": 1, "CloudWatch alarms": 0.4,
-		"Schedule report": 0.25, "EventBridge Scheduler": 0, "SQS requests: messages": 1.5, "CloudWatch alarms: workers and jobs": 0.4,
+		"Schedule report": 0.25, "Public IPv4: schedule runs": 0.05, "EventBridge Scheduler": 0, "SQS requests: messages": 1.5, "CloudWatch alarms: workers and jobs": 0.4,
 	})
 	// At the minimum, one Spot worker task: 0.05×0.5×100 = 2.5; its IPv4 0.01×100 = 1;
 	// its logs 1 GB × 0.5 + 1 GB × 30/(365/12) × 0.1 = 0.60; polling 3×60×100 =
