@@ -198,14 +198,21 @@ func TestTimeouts(t *testing.T) {
 // interruptions and scale-in for about an hour.
 func TestFirstRevisionJudgedAgain(t *testing.T) {
 	f, sim := simFixture(t, tdNew, "")
+	sim.Steps = 4 // the task set is STABILIZING for a few looks: stopped tasks are read
 	for range 3 {
 		sim.StoppedEarlier(tdNew, "EssentialContainerExited", "Essential container in task exited", 1, 20*time.Minute)
 	}
 	sim.StoppedEarlier(tdNew, "SpotInterruption", "Your Spot Task was interrupted.", 0, 0)
-	sim.StoppedEarlier(tdNew, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment ecs-svc/1)", 0, 0)
-	sim.StoppedEarlier(tdNew, "TerminationNotice", "Task stopped due to a termination notice", 0, 0)
+	// And while it is judged: stops that say nothing of the revision, three of them
+	// (the crash-loop threshold for two tasks).
+	sim.StopsWhileStarting(tdNew, "SpotInterruption", "Your Spot Task was interrupted.", 3)
+	sim.StopsWhileStarting(tdNew, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment ecs-svc/1)", 3)
+	sim.StopsWhileStarting(tdNew, "TerminationNotice", "Task stopped due to a termination notice", 3)
 	if _, err := f.ro.Run(context.Background(), simRequest()); err != nil {
 		t.Fatalf("a healthy revision judged again: %v", err)
+	}
+	if f.aws.Count("ListTasks") == 0 {
+		t.Error("the judgement never read the stopped tasks")
 	}
 }
 

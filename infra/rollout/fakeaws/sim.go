@@ -59,6 +59,7 @@ type Sim struct {
 
 	svc        *simService
 	crash      map[string]Crash   // task definition -> how its tasks fail
+	stopAtLook []stopAtLook       // tasks that stop at a look of the first task set
 	taskDefs   map[string]TaskDef // task definition -> its roles
 	deps       []*simDeployment
 	revisions  map[string]string // AppSpec sha256 -> content, as registered by deployments
@@ -306,6 +307,22 @@ func (s *Sim) StoppedEarlier(td, stopCode, reason string, exit int, ago time.Dur
 	arn := s.next("arn:aws:ecs:ap-northeast-2:123456789012:task/earlier/")
 	s.tasks[arn] = &simTask{arn: arn, td: td, startedBy: startedBy, reason: reason, stopCode: stopCode, exit: exit, stopped: true, stoppedAt: time.Now().Add(-ago)}
 	s.taskOrder = append(s.taskOrder, arn)
+}
+
+// StopsWhileStarting makes a task of the first revision stop, for a reason that
+// says nothing of the revision (a Spot interruption, a termination notice, a
+// scale-in), at the look-th look of its task set (DescribeServices): while the
+// rollout judges it.
+func (s *Sim) StopsWhileStarting(td, stopCode, reason string, look int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	arn := s.next("arn:aws:ecs:ap-northeast-2:123456789012:task/while/")
+	s.stopAtLook = append(s.stopAtLook, stopAtLook{look, &simTask{arn: arn, td: td, reason: reason, stopCode: stopCode, stopped: true}})
+}
+
+type stopAtLook struct {
+	look int
+	task *simTask
 }
 
 // StartDeployment starts a deployment of td as another deployer would, and returns its id.
@@ -949,6 +966,16 @@ func (s *Sim) describeServices(body map[string]any) (any, *Error) {
 		if c, broken := s.crash[ts.td]; broken { // each look, another task has crashed
 			s.crashTask(ts, c)
 		}
+		s.stopAtLook = slices.DeleteFunc(s.stopAtLook, func(st stopAtLook) bool {
+			if st.look > ts.looks {
+				return false
+			}
+			t := st.task
+			t.startedBy, t.stoppedAt = ts.id, time.Now()
+			s.tasks[t.arn] = t
+			s.taskOrder = append(s.taskOrder, t.arn)
+			return true
+		})
 	}
 	sets := []any{s.taskSetJSON(ts)}
 	events := []any{}
