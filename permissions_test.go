@@ -378,6 +378,18 @@ func TestStackIsolation(t *testing.T) {
 		{"sqs:DeleteQueue", queueArns(prod)[0], onExisting(prod.tags), "prod's queue"},
 		{"sqs:SendMessage", queueArns(prod)[0], onExisting(prod.tags), "prod's queue"},
 	})
+
+	// Route 53: each deploy role changes records in its stack's hostedZoneId only
+	// (dev has none), never in another zone of the account.
+	prodZone := fmt.Sprintf("arn:aws:route53:::hostedzone/%s", str(t, prod.g.all(tRecord)[0], "zoneId"))
+	otherZone := "arn:aws:route53:::hostedzone/Z0THERZONE00000"
+	prodDeploy := rolePrincipal(t, prod.g, prod.g.one(tRole, "-ci-deploy"))
+	mustAllow(t, "prod's deploy role", prodDeploy, []call{{"route53:ChangeResourceRecordSets", prodZone, nil, "prod's own zone"}})
+	mustDeny(t, "prod's deploy role", prodDeploy, []call{{"route53:ChangeResourceRecordSets", otherZone, nil, "another hosted zone"}})
+	mustDeny(t, "dev's deploy role", policies, []call{
+		{"route53:ChangeResourceRecordSets", prodZone, nil, "prod's zone"},
+		{"route53:ChangeResourceRecordSets", otherZone, nil, "another hosted zone"},
+	})
 }
 
 // ciWriteCalls are writes of the CI roles and OIDC provider of the stacks, which
