@@ -222,6 +222,34 @@ func TestActiveDeploymentOfAnotherRevision(t *testing.T) {
 	}
 }
 
+// TestStopMeetsACompletedDeployment: with activeDeploymentPolicy stop, the other
+// deployment completes between ListDeployments and StopDeployment, which then
+// answers DeploymentAlreadyCompletedException (CodeDeploy API reference,
+// StopDeployment errors): nothing is left to stop, and ours goes out.
+func TestStopMeetsACompletedDeployment(t *testing.T) {
+	f, sim := simFixture(t, tdOld, "d-OLD")
+	other := sim.StartDeployment(tdOther)
+	f.aws.Handle("StopDeployment", func(map[string]any) (any, *fakeaws.Error) {
+		// It finished just before the stop arrived, as time passing would finish it.
+		for i := 0; i < 100 && statuses(sim)[0] != "user:Succeeded"; i++ {
+			sim.Advance(other)
+		}
+		return nil, &fakeaws.Error{Status: 400, Type: "DeploymentAlreadyCompletedException", Message: "The deployment " + other + " has already completed."}
+	})
+	req := simRequest()
+	req.ActivePolicy = rollout.StopActive
+	res, err := f.ro.Run(context.Background(), req)
+	if err != nil {
+		t.Fatalf("a stop that met a completed deployment failed the run: %v", err)
+	}
+	if got := statuses(sim); !reflect.DeepEqual(got, []string{"user:Succeeded", "user:Succeeded"}) {
+		t.Errorf("deployments %v", got)
+	}
+	if td, ext := sim.Serving(); td != tdNew || ext != res.DeploymentID {
+		t.Errorf("serving %s by %s, want %s by %s", td, ext, tdNew, res.DeploymentID)
+	}
+}
+
 func TestAnotherDeployerRacesCreate(t *testing.T) {
 	for _, policy := range []string{rollout.WaitForActive, rollout.StopActive} {
 		t.Run(policy, func(t *testing.T) {
