@@ -8,7 +8,7 @@ import (
 )
 
 // evalExpr evaluates a GitHub Actions expression of the subset the workflows use
-// in if: — ||, &&, !, ==, !=, parentheses, 'strings' (” escapes '), true, false,
+// in if: — ||, &&, !, ==, !=, parentheses, 'strings' (a doubled quote escapes one), true, false,
 // null, context paths (github.ref, needs.dev.result, inputs.stack, …) and the
 // status functions — as GitHub does ("Evaluate expressions in workflows and
 // actions", docs.github.com): && binds tighter than ||, strings compare ignoring
