@@ -199,7 +199,7 @@ func TestEvalExpr(t *testing.T) {
 	}
 }
 
-// TestJobConditionsEvaluated: the deploy jobs' and previews' if: evaluated over
+// TestJobConditionsEvaluated: the deploy jobs', previews' and plan comment's if: evaluated over
 // every ref, event, input and outcome that matters — prod deploys only from main,
 // on a push after dev succeeded or a dispatch naming prod; previews skip forks and
 // Dependabot. A misplaced parenthesis that text checks miss fails here.
@@ -232,6 +232,17 @@ func TestJobConditionsEvaluated(t *testing.T) {
 							}
 						}
 					}
+				}
+			}
+		}
+	}
+	for name, j := range wfs["plan-comment.yml"].Jobs {
+		for _, event := range []string{"pull_request", "push"} {
+			for _, conclusion := range []string{"success", "failure", "cancelled", "skipped"} {
+				ctx := map[string]string{"github.event.workflow_run.event": event, "github.event.workflow_run.conclusion": conclusion}
+				want := event == "pull_request" && (conclusion == "success" || conclusion == "failure")
+				if got, err := evalExpr(j.If, ctx, map[string]bool{"success": true}); err != nil || got != want {
+					t.Errorf("plan-comment.yml job %s after a %s run that ended %s: runs %v (%v), want %v", name, event, conclusion, got, err, want)
 				}
 			}
 		}
