@@ -419,6 +419,10 @@ func TestDeployChecksTheStackFile(t *testing.T) {
 		if j.Env["STACK"] != name {
 			t.Errorf("%s: job %s has env.STACK %q", deploy.file, name, j.Env["STACK"])
 		}
+		// The job's own stack file, not another's.
+		if check >= 0 && strings.TrimSpace(j.Steps[check].Run) != `bash .github/check-stack-file.sh "$STACK"` {
+			t.Errorf("%s: job %s checks with %q, want the job's $STACK", deploy.file, name, j.Steps[check].Run)
+		}
 	}
 }
 
