@@ -168,6 +168,33 @@ func TestTimeouts(t *testing.T) {
 			t.Errorf("serving %s", td)
 		}
 	})
+	t.Run("the wait begins between the last poll and the deadline", func(t *testing.T) {
+		// Every poll before the deadline sees traffic still moving; the look after
+		// it sees the target Succeeded (the termination wait began): not stopped.
+		f := newFixture(t)
+		f.newRevision("d-W")
+		f.aws.Handle("GetDeployment", fakeaws.Static(deployment("d-W", "InProgress", tdNew, nil)))
+		req := request()
+		req.Timeout = 60 * time.Millisecond
+		began := time.Now()
+		moving := target(map[string]string{"AllowTraffic": "InProgress"}, 50, 50)
+		shifted := target(nil, 0, 100)
+		shifted["deploymentTarget"].(map[string]any)["ecsTarget"].(map[string]any)["status"] = "Succeeded"
+		f.aws.Handle("ListDeploymentTargets", fakeaws.Static(map[string]any{"targetIds": []string{"web-cluster:web-svc"}}))
+		f.aws.Handle("GetDeploymentTarget", func(map[string]any) (any, *fakeaws.Error) {
+			if time.Since(began) < req.Timeout {
+				return moving, nil
+			}
+			return shifted, nil
+		})
+		res, err := f.ro.Run(context.Background(), req)
+		if err != nil || !res.Deployed {
+			t.Fatalf("result %+v, err %v", res, err)
+		}
+		if f.aws.Count("StopDeployment") != 0 {
+			t.Errorf("a deployment whose termination wait began at the deadline was stopped: %v", f.aws.Writes())
+		}
+	})
 	t.Run("completed before the stop", func(t *testing.T) {
 		f := newFixture(t)
 		f.newRevision("d-C")
