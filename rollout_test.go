@@ -635,31 +635,38 @@ func TestLoadGateFromConfig(t *testing.T) {
 // deployment to CodeDeploy and says how to follow it; the next `up` of the same
 // code finds that deployment by its revision and follows it, never a second one.
 func TestInterruptedUpIsNotRepeated(t *testing.T) {
-	s := newLiveStack(t, "dev")
-	if r := s.up(nil); r.err != nil {
-		t.Fatal(r.err)
-	}
-	var once sync.Once
-	target := s.sim.TargetHandler()
-	s.aws.Handle("GetDeploymentTarget", func(body map[string]any) (any, *fakeaws.Error) {
-		once.Do(func() { syscall.Kill(os.Getpid(), syscall.SIGINT) }) // Ctrl-C in the terminal
-		return target(body)
-	})
-	app := changedApp(t)
-	interrupted := s.up(map[string]string{"appContext": app})
-	if interrupted.err == nil || !strings.Contains(interrupted.err.Error(), "rollout interrupted; deployment d-") || !strings.Contains(interrupted.err.Error(), "aws deploy get-deployment") {
-		t.Fatalf("interrupted up: %v", interrupted.err)
-	}
-	s.aws.Handle("GetDeploymentTarget", target)
-	next := s.up(map[string]string{"appContext": app})
-	if next.err != nil {
-		t.Fatal(next.err)
-	}
-	if w := next.writes(); len(w) != 0 {
-		t.Errorf("the up after an interrupted one wrote %v: its deployment was repeated", w)
-	}
-	if d := s.sim.Deployments(); len(d) != 1 || next.outputs["deploymentId"] != d[0].ID || d[0].Status != "Succeeded" {
-		t.Errorf("deployments %+v, deploymentId %v", d, next.outputs["deploymentId"])
+	// With stop as well: the next up must know the deployment under way is its own
+	// (by its AppSpec, pitfall 22), or it stops and rolls back its own revision.
+	for _, policy := range []string{"wait", "stop"} {
+		t.Run(policy, func(t *testing.T) {
+			s := newLiveStack(t, "dev")
+			cfg := map[string]string{"activeDeploymentPolicy": policy}
+			if r := s.up(cfg); r.err != nil {
+				t.Fatal(r.err)
+			}
+			var once sync.Once
+			target := s.sim.TargetHandler()
+			s.aws.Handle("GetDeploymentTarget", func(body map[string]any) (any, *fakeaws.Error) {
+				once.Do(func() { syscall.Kill(os.Getpid(), syscall.SIGINT) }) // Ctrl-C in the terminal
+				return target(body)
+			})
+			cfg["appContext"] = changedApp(t)
+			interrupted := s.up(cfg)
+			if interrupted.err == nil || !strings.Contains(interrupted.err.Error(), "rollout interrupted; deployment d-") || !strings.Contains(interrupted.err.Error(), "aws deploy get-deployment") {
+				t.Fatalf("interrupted up: %v", interrupted.err)
+			}
+			s.aws.Handle("GetDeploymentTarget", target)
+			next := s.up(cfg)
+			if next.err != nil {
+				t.Fatal(next.err)
+			}
+			if w := next.writes(); len(w) != 0 {
+				t.Errorf("the up after an interrupted one wrote %v: its deployment was repeated or stopped", w)
+			}
+			if d := s.sim.Deployments(); len(d) != 1 || next.outputs["deploymentId"] != d[0].ID || d[0].Status != "Succeeded" {
+				t.Errorf("deployments %+v, deploymentId %v", d, next.outputs["deploymentId"])
+			}
+		})
 	}
 }
 
