@@ -74,7 +74,7 @@ func (s *liveStack) createWorker(r *offline.Resource) {
 		DesiredCount:   num(t, r, "desiredCount"),
 		CircuitBreaker: boolean(t, r, "deploymentCircuitBreaker.enable"), Rollback: boolean(t, r, "deploymentCircuitBreaker.rollback"),
 		Subnets: strs(t, r, "networkConfiguration.subnets"), SecurityGroups: strs(t, r, "networkConfiguration.securityGroups"),
-		AssignPublicIP:   boolean(t, r, "networkConfiguration.assignPublicIp"),
+		AssignPublicIP:    boolean(t, r, "networkConfiguration.assignPublicIp"),
 		CapacityProvider:  str(t, r, "capacityProviderStrategies.0.capacityProvider"),
 		MinHealthyPercent: num(t, r, "deploymentMinimumHealthyPercent"), MaxPercent: num(t, r, "deploymentMaximumPercent"),
 	})
@@ -220,7 +220,7 @@ func TestWorkersAndSchedulesFollowTheWebRelease(t *testing.T) {
 	if in.TaskDefinition != tdOf("report", 2) {
 		t.Errorf("schedule runs %s, want the new revision %s", in.TaskDefinition, tdOf("report", 2))
 	}
-	if o := in.Overrides.ContainerOverrides; len(o) != 1 || o[0].Name != "app" || !reflect.DeepEqual(o[0].Command, []string{"timeout", "-s", "TERM", "600", "python", "manage.py", "report"}) {
+	if o := in.Overrides.ContainerOverrides; len(o) != 1 || o[0].Name != "app" || !reflect.DeepEqual(o[0].Command, []string{"timeout", "-k", "60", "-s", "TERM", "600", "python", "manage.py", "report"}) {
 		t.Errorf("schedule's override %+v", o)
 	}
 	if got := second.outputs["workerRollouts"].(map[string]string)["worker"]; !strings.HasPrefix(fmt.Sprint(got), "ecs-bluegreen-dev-web-worker:2 runs") {
@@ -896,7 +896,7 @@ func TestRateScheduleTimeoutDefault(t *testing.T) {
 	for expr, seconds := range map[string]string{"rate(10 minutes)": "600", "rate(2 hours)": "1800"} {
 		g := runStack(t, "dev", withConfig(jobsConfig(), "schedules", `{"report": {"schedule": "`+expr+`", "command": ["python", "manage.py", "report"]}}`))
 		o := scheduleInput(t, g.one(tSchedule, "web-report")).Overrides.ContainerOverrides
-		if len(o) != 1 || !reflect.DeepEqual(o[0].Command[:4], []string{"timeout", "-s", "TERM", seconds}) {
+		if len(o) != 1 || !reflect.DeepEqual(o[0].Command[:6], []string{"timeout", "-k", "60", "-s", "TERM", seconds}) {
 			t.Errorf("%s: override %+v, want a timeout of %s seconds", expr, o, seconds)
 		}
 	}
