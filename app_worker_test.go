@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -300,11 +301,27 @@ func TestScheduledReport(t *testing.T) {
 	if err := json.Unmarshal(bytes.TrimSpace(out), &line); err != nil || line["report"] != "daily" || line["database"] != true {
 		t.Errorf("report line %q: %v", out, err)
 	}
-	slow := infra.TimedCommand([]string{python, "-c", "import time; time.sleep(30)"}, 1)
-	slow[3] = "1" // the limit, in seconds: shortened for the test
+	// The limit and the kill grace, in seconds: shortened for the test.
+	shorten := func(cmd []string) []string {
+		if !slices.Equal(cmd[:5], []string{"timeout", "-k", strconv.Itoa(infra.KillAfterSeconds), "-s", "TERM"}) {
+			t.Fatalf("timed command %v: want timeout -k %d -s TERM <seconds> …", cmd, infra.KillAfterSeconds)
+		}
+		cmd[2], cmd[5] = "2", "1"
+		return cmd
+	}
+	slow := shorten(infra.TimedCommand([]string{python, "-c", "import time; time.sleep(30)"}, 1))
 	start := time.Now()
 	err = exec.Command(slow[0], slow[1:]...).Run()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 124 || time.Since(start) > 10*time.Second {
 		t.Errorf("a run over its limit: %v after %s, want exit 124 at the limit", err, time.Since(start))
+	}
+	// A run that ignores SIGTERM (a handler waiting for a lock, say) is killed
+	// the grace later: Fargate would otherwise run it for ever.
+	stubborn := shorten(infra.TimedCommand([]string{python, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(30)"}, 1))
+	start = time.Now()
+	err = exec.Command(stubborn[0], stubborn[1:]...).Run()
+	// timeout(1) ends itself with the KILL too: a container's exit code 137.
+	if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL || time.Since(start) > 10*time.Second {
+		t.Errorf("a run that ignores SIGTERM: %v after %s, want it killed (SIGKILL) at the limit and the grace, 3 s", err, time.Since(start))
 	}
 }

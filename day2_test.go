@@ -17,7 +17,10 @@ import (
 // the inputs a change of which makes the provider replace it (ForceNew in the
 // Terraform AWS provider v5 that pulumi-aws v6 wraps; see each resource's page in
 // the pulumi-aws registry docs). The ECS service's capacityProviderStrategies
-// replace it unless forceNewDeployment is set, which CODE_DEPLOY does not allow.
+// replace it unless forceNewDeployment is set, which CODE_DEPLOY does not allow
+// (the provider's aws_ecs_service docs: updating capacity_provider_strategy
+// "requires force_new_deployment = true", else the service is replaced): the
+// workers set it (inPlace).
 var replaceOn = map[string][]string{
 	tLB:       {"name", "namePrefix", "internal", "loadBalancerType", "customerOwnedIpv4Pool"},
 	tTG:       {"name", "namePrefix", "port", "protocol", "protocolVersion", "targetType", "vpcId", "ipAddressType"},
@@ -31,6 +34,12 @@ var replaceOn = map[string][]string{
 	// awsx's VPC: the VPC's own CIDR and AZs, and each subnet's CIDR (a subnet is
 	// replaced on cidrBlock, availabilityZone and vpcId), compared per subnet type.
 	tVpc: {"cidrBlock", "numberOfAvailabilityZones", "availabilityZoneNames", "subnet:Public", "subnet:Private"},
+}
+
+// inPlace says a change of input k updates r in place after all.
+func inPlace(r *offline.Resource, k string) bool {
+	force := r.Inputs["forceNewDeployment"]
+	return r.Type == tService && k == "capacityProviderStrategies" && force.IsBool() && force.BoolValue()
 }
 
 // subnetCIDRs returns the CIDR blocks of the VPC's subnet spec of a type, or nil.
@@ -67,7 +76,7 @@ func replacements(before, after []*offline.Resource) []string {
 			continue
 		}
 		for _, k := range keys {
-			if slices.Contains(b.IgnoreChanges, k) {
+			if slices.Contains(b.IgnoreChanges, k) || inPlace(b, k) {
 				continue
 			}
 			va, vb := a.Inputs[resource.PropertyKey(k)], b.Inputs[resource.PropertyKey(k)]
@@ -173,6 +182,8 @@ func TestDay2Changes(t *testing.T) {
 		// no web deployment is made (no write through the rollout at all).
 		{name: "worker added", base: day2Jobs(""), change: day2Jobs(day2Worker("worker")), check: workerRuns(1)},
 		{name: "worker's command changed", base: day2Jobs(day2Worker("worker")), change: day2Jobs(day2Worker("other")), check: workerRuns(2)},
+		// In place only with forceNewDeployment (inPlace): the same revision, on Spot.
+		{name: "worker moved to Spot", base: day2Jobs(day2Worker("worker")), change: day2Jobs(strings.Replace(day2Worker("worker"), `"count"`, `"spot": true, "count"`, 1)), check: workerRuns(1)},
 		{name: "worker removed", base: day2Jobs(day2Worker("worker")), change: day2Jobs(""),
 			// The last worker or schedule gone, so is the jobs' security group: the
 			// provider deletes the service (and waits for its tasks to stop) first.

@@ -74,8 +74,9 @@ func (s *liveStack) createWorker(r *offline.Resource) {
 		DesiredCount:   num(t, r, "desiredCount"),
 		CircuitBreaker: boolean(t, r, "deploymentCircuitBreaker.enable"), Rollback: boolean(t, r, "deploymentCircuitBreaker.rollback"),
 		Subnets: strs(t, r, "networkConfiguration.subnets"), SecurityGroups: strs(t, r, "networkConfiguration.securityGroups"),
-		AssignPublicIP:   boolean(t, r, "networkConfiguration.assignPublicIp"),
-		CapacityProvider: str(t, r, "capacityProviderStrategies.0.capacityProvider"),
+		AssignPublicIP:    boolean(t, r, "networkConfiguration.assignPublicIp"),
+		CapacityProvider:  str(t, r, "capacityProviderStrategies.0.capacityProvider"),
+		MinHealthyPercent: num(t, r, "deploymentMinimumHealthyPercent"), MaxPercent: num(t, r, "deploymentMaximumPercent"),
 	})
 }
 
@@ -219,7 +220,7 @@ func TestWorkersAndSchedulesFollowTheWebRelease(t *testing.T) {
 	if in.TaskDefinition != tdOf("report", 2) {
 		t.Errorf("schedule runs %s, want the new revision %s", in.TaskDefinition, tdOf("report", 2))
 	}
-	if o := in.Overrides.ContainerOverrides; len(o) != 1 || o[0].Name != "app" || !reflect.DeepEqual(o[0].Command, []string{"timeout", "-s", "TERM", "600", "python", "manage.py", "report"}) {
+	if o := in.Overrides.ContainerOverrides; len(o) != 1 || o[0].Name != "app" || !reflect.DeepEqual(o[0].Command, []string{"timeout", "-k", "60", "-s", "TERM", "600", "python", "manage.py", "report"}) {
 		t.Errorf("schedule's override %+v", o)
 	}
 	if got := second.outputs["workerRollouts"].(map[string]string)["worker"]; !strings.HasPrefix(fmt.Sprint(got), "ecs-bluegreen-dev-web-worker:2 runs") {
@@ -301,8 +302,16 @@ func TestCrashingWorkerFailsUp(t *testing.T) {
 		t.Errorf("web serves %s: its deployment had succeeded", td)
 	}
 	worker := str(t, r.one(tService, "web-worker"), "out:name")
-	if td, _, _ := s.sim.RollingService(worker); td != tdOf("worker", 1) {
+	td, deps, _ := s.sim.RollingService(worker)
+	if td != tdOf("worker", 1) {
 		t.Errorf("worker runs %s after the breaker's rollback", td)
+	}
+	// New tasks first (minimum healthy 100 %): the old deployment kept both its
+	// tasks while the new one failed (review 16b, finding 2).
+	for _, d := range deps {
+		if d.TaskDefinition == tdOf("worker", 1) && (d.LowestRunning != 2 || d.Running != 2) {
+			t.Errorf("old deployment %+v: ran %d tasks at the fewest while the new one failed, want its 2", d, d.LowestRunning)
+		}
 	}
 	next := s.up(cfg)
 	if next.err == nil || !strings.Contains(next.err.Error(), "worker worker runs ecs-bluegreen-dev-web-worker:1, not the declared ecs-bluegreen-dev-web-worker:2") {
@@ -310,6 +319,30 @@ func TestCrashingWorkerFailsUp(t *testing.T) {
 	}
 	if w := next.writes(); len(w) != 0 {
 		t.Errorf("next up wrote %v", w)
+	}
+}
+
+// TestSameRevisionWorkerChangeRolledBack: a change of a worker's capacity
+// provider alone (spot, in dev) is a forced deployment of the same revision; its
+// tasks crash on Fargate Spot, and the breaker rolls the service back to the same
+// revision on Fargate. That is a failed release, not "the revision runs": `pulumi
+// up` fails naming the worker (review 16b, finding 1).
+func TestSameRevisionWorkerChangeRolledBack(t *testing.T) {
+	s, cfg, _, worker := liveJobs(t)
+	s.sim.WorkerCrashes(tdOf("worker", 1), fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 1, CapacityProvider: "FARGATE_SPOT"})
+	spot := withConfig(cfg, "workers", `{"worker": {"command": ["python", "manage.py", "worker"], "count": 2, "queue": "jobs", "spot": true, "healthCheck": ["CMD-SHELL", "python manage.py worker --check"]}}`)
+	r := s.up(spot)
+	for _, want := range []string{
+		"rollout: worker worker: rolling deployment of ecs-bluegreen-dev-web-worker:1 failed: ECS deployment circuit breaker: tasks failed to start",
+		"the circuit breaker rolled the service back: ecs-bluegreen-dev-web-worker:1 in its previous configuration (deployment ecs-svc/",
+		": FARGATE) runs again",
+	} {
+		if r.err == nil || !strings.Contains(r.err.Error(), want) {
+			t.Errorf("error %v\nwant %q", r.err, want)
+		}
+	}
+	if _, deps, updates := s.sim.RollingService(worker); updates != 1 || deps[len(deps)-1].Status != "PRIMARY" || deps[len(deps)-1].CapacityProvider != "FARGATE" {
+		t.Errorf("deployments %+v after %d updates: the on-demand deployment must run again", deps, updates)
 	}
 }
 
@@ -327,6 +360,11 @@ func TestJobsGraph(t *testing.T) {
 	eq(t, svc, "networkConfiguration.subnets", strs(t, svc, "networkConfiguration.subnets"), strs(t, g.one(tService, "web"), "networkConfiguration.subnets"))
 	eq(t, svc, "capacity provider", str(t, svc, "capacityProviderStrategies.0.capacityProvider"), "FARGATE_SPOT")
 	eq(t, svc, "ignoreChanges", svc.IgnoreChanges, []string{"desiredCount"})
+	// New tasks before old ones stop, so a failed revision leaves the old one
+	// working; forceNewDeployment changes the capacity provider in place (without
+	// it the provider replaces the service: day2_test.go's replaceOn).
+	eq(t, svc, "deployment percentages", []int{num(t, svc, "deploymentMinimumHealthyPercent"), num(t, svc, "deploymentMaximumPercent")}, []int{100, 200})
+	eq(t, svc, "forceNewDeployment", boolean(t, svc, "forceNewDeployment"), true)
 	eq(t, svc, "taskDefinition", str(t, svc, "taskDefinition"), str(t, td, "out:arn"))
 
 	var defs []struct {
@@ -858,7 +896,7 @@ func TestRateScheduleTimeoutDefault(t *testing.T) {
 	for expr, seconds := range map[string]string{"rate(10 minutes)": "600", "rate(2 hours)": "1800"} {
 		g := runStack(t, "dev", withConfig(jobsConfig(), "schedules", `{"report": {"schedule": "`+expr+`", "command": ["python", "manage.py", "report"]}}`))
 		o := scheduleInput(t, g.one(tSchedule, "web-report")).Overrides.ContainerOverrides
-		if len(o) != 1 || !reflect.DeepEqual(o[0].Command[:4], []string{"timeout", "-s", "TERM", seconds}) {
+		if len(o) != 1 || !reflect.DeepEqual(o[0].Command[:6], []string{"timeout", "-k", "60", "-s", "TERM", seconds}) {
 			t.Errorf("%s: override %+v, want a timeout of %s seconds", expr, o, seconds)
 		}
 	}

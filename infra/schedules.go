@@ -108,12 +108,19 @@ type containerOverride struct {
 	Command []string `json:"Command"`
 }
 
-// TimedCommand runs command under timeout: SIGTERM after the limit (exit 124, a
-// failed run). timeout(1) takes the seconds and the command in the same form in
-// GNU coreutils (the sample image's Debian) and BusyBox.
+// TimedCommand runs command under GNU coreutils' timeout(1) (the sample image's
+// Debian): SIGTERM after the limit (exit 124, a failed run), and SIGKILL
+// KillAfterSeconds later if it still runs ("-k: also send a KILL signal if
+// COMMAND is still running this long after the initial signal was sent",
+// coreutils manual; exit 137), since Fargate has no maximum task run time: a
+// command that ignores TERM would otherwise run, and bill, for ever. BusyBox's
+// applet is not claimed: older versions took the limit as -t SECS.
 func TimedCommand(command []string, minutes int) []string {
-	return append([]string{"timeout", "-s", "TERM", strconv.Itoa(minutes * 60)}, command...)
+	return append([]string{"timeout", "-k", strconv.Itoa(KillAfterSeconds), "-s", "TERM", strconv.Itoa(minutes * 60)}, command...)
 }
+
+// KillAfterSeconds is how long a scheduled run may take to exit after SIGTERM.
+const KillAfterSeconds = 60
 
 // NewSchedules creates the schedule group, Scheduler's role, each schedule's task
 // definition and schedule, and the job-failure queue with its rule and alarm.

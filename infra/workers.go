@@ -63,6 +63,9 @@ func NewWorkers(ctx *pulumi.Context, name string, args *WorkersArgs, opts ...pul
 		return nil, err
 	}
 	parent := pulumi.Parent(w)
+	// This run's start, before Pulumi creates or updates any worker service: the
+	// verdict judges the deployment created since, not any of the revision.
+	since := time.Now()
 	rollouts := pulumi.StringMap{}
 	for _, wn := range slices.Sorted(maps.Keys(args.Workers)) {
 		c := args.Workers[wn]
@@ -121,7 +124,7 @@ func NewWorkers(ctx *pulumi.Context, name string, args *WorkersArgs, opts ...pul
 				return nil, err
 			}
 		}
-		rollouts[wn] = workerVerdict(ctx, wn, args, svc)
+		rollouts[wn] = workerVerdict(ctx, wn, args, svc, since)
 	}
 	w.Rollouts = rollouts.ToStringMapOutput()
 	return w, ctx.RegisterResourceOutputs(w, pulumi.Map{"rollouts": w.Rollouts})
@@ -130,7 +133,7 @@ func NewWorkers(ctx *pulumi.Context, name string, args *WorkersArgs, opts ...pul
 // workerVerdict follows the worker's rolling deployment once Pulumi created or
 // updated its service (the apply runs on the service's outputs), and fails
 // `pulumi up` when it fails. A preview calls nothing.
-func workerVerdict(ctx *pulumi.Context, worker string, args *WorkersArgs, svc *ecs.Service) pulumi.StringOutput {
+func workerVerdict(ctx *pulumi.Context, worker string, args *WorkersArgs, svc *ecs.Service, since time.Time) pulumi.StringOutput {
 	if !args.Rollout {
 		return pulumi.String("rollout off").ToStringOutput()
 	}
@@ -147,7 +150,7 @@ func workerVerdict(ctx *pulumi.Context, worker string, args *WorkersArgs, svc *e
 		}
 		td, _ := v[2].(*string)
 		res, err := clients.Rollout(log).WaitForWorker(goctx, rollout.WorkerRelease{
-			Worker: worker, Cluster: v[0].(string), Service: v[1].(string), TaskDefinition: derefString(td), Timeout: args.Timeout,
+			Worker: worker, Cluster: v[0].(string), Service: v[1].(string), TaskDefinition: derefString(td), Timeout: args.Timeout, Since: since,
 		})
 		if err != nil {
 			return "", fmt.Errorf("rollout: %w", err)

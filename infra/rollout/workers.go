@@ -40,6 +40,25 @@ import (
 //   - The rolling deployment keeps the old tasks until the new ones are healthy
 //     (minimumHealthyPercent 100), so a failed worker revision leaves the previous
 //     one working.
+//   - A deployment is a configuration, not a revision: ECS starts one for every
+//     UpdateService with forceNewDeployment (the workers set it) or that changes
+//     the network or capacity provider, and the breaker rolls back to "the last
+//     successfully deployed service revision" (task definition, capacity
+//     provider strategy, network configuration: "Amazon ECS service revisions",
+//     ECS developer guide). A change of subnets, Spot or assignPublicIp alone is
+//     a deployment of the same task definition, and so is its rollback: the
+//     verdict judges the deployment this run started (created at or after the
+//     run's start, WorkerRelease.Since), never just "a deployment of the
+//     declared revision" (aws-actions/amazon-ecs-deploy-task-definition #860
+//     fixed the same confusion by comparing deployment ids). The rollback
+//     deployment's rolloutStateReason starts "ECS deployment circuit breaker:
+//     rolling back to deploymentId" (a real account's DescribeServices in a
+//     public write-up, 2022; AWS's copilot-cli fixtures); ECS may reuse the
+//     old deployment's id for it and give it a new createdAt.
+//   - The rollback can fail too (the old revision no longer starts, its tasks
+//     stopped first): the rollback deployment is PRIMARY and FAILED, the
+//     service deployment ROLLBACK_FAILED ("View service history using Amazon
+//     ECS service deployments", ECS developer guide).
 //   - After a rollback Pulumi's state still holds the declared revision; the next
 //     `pulumi up` of the same code changes nothing, so the verdict compares what
 //     runs with what is declared every time, and says so.
@@ -51,6 +70,10 @@ type WorkerRelease struct {
 	Service        string
 	TaskDefinition string
 	Timeout        time.Duration
+	// Since is when this run began, before Pulumi's UpdateService: a
+	// deployment of the declared revision created at or after it is the one
+	// this run started. Zero: no such knowledge (the revision decides).
+	Since time.Time
 }
 
 // WorkerResult says what runs.
@@ -63,12 +86,32 @@ type WorkerResult struct {
 type WorkerState int
 
 const (
-	WorkerRolling     WorkerState = iota // the declared revision is rolling out
-	WorkerDone                           // it runs, its deployment completed
-	WorkerFailed                         // its deployment failed and nothing rolls back (stalled)
-	WorkerRollingBack                    // it failed; the circuit breaker rolls back to an earlier revision
-	WorkerRolledBack                     // another revision runs: rolled back (now or before)
+	WorkerRolling        WorkerState = iota // the declared revision is rolling out
+	WorkerDone                              // it runs, its deployment completed
+	WorkerFailed                            // its deployment failed and nothing rolls back (stalled)
+	WorkerRollingBack                       // it failed; the circuit breaker rolls back to an earlier revision
+	WorkerRolledBack                        // another revision runs: rolled back (now or before)
+	WorkerRollbackFailed                    // it failed, and so did the circuit breaker's rollback
 )
+
+// WorkerTarget is what EvaluateWorker judges a service's deployments against.
+type WorkerTarget struct {
+	TaskDefinition string
+	// Since: a deployment created at or after it (ECS's createdAt, to the
+	// second) that is no rollback is one this run started (WorkerRelease.Since).
+	Since time.Time
+	// Deployment is the id of the deployment this run started, once a look
+	// saw it; when it is no longer listed, what runs was rolled back to.
+	Deployment string
+}
+
+// rollbackReason starts the rolloutStateReason of the circuit breaker's
+// rollback deployment.
+const rollbackReason = "ECS deployment circuit breaker: rolling back"
+
+func isRollback(d *ecstypes.Deployment) bool {
+	return strings.HasPrefix(aws.ToString(d.RolloutStateReason), rollbackReason)
+}
 
 // WorkerVerdict is EvaluateWorker's answer.
 type WorkerVerdict struct {
@@ -76,31 +119,76 @@ type WorkerVerdict struct {
 	// Ours is the deployment of the declared revision (nil once it is gone);
 	// Primary the service's most recent deployment.
 	Ours, Primary *ecstypes.Deployment
+	// Started says Ours is the deployment this run started.
+	Started bool
 }
 
-// EvaluateWorker judges a service's deployments against the declared revision. It
-// is pure, so its rules are table-tested apart from the polling.
-func EvaluateWorker(deployments []ecstypes.Deployment, taskDefinition string) WorkerVerdict {
+// EvaluateWorker judges a service's deployments against the declared revision
+// and, once known, the deployment this run started. It is pure, so its rules are
+// table-tested apart from the polling. Of the deployments of the declared
+// revision, ours is the one this run started (one created since t.Since that
+// is no rollback: a FAILED one, else the latest), else the PRIMARY one that is no rollback, else any that
+// is no rollback, else the PRIMARY one. A rollback's reason may say so only
+// while it is under way, and its createdAt may be new: WaitForWorker pins the
+// deployment's id (t.Deployment) from the first look, long before any rollback.
+func EvaluateWorker(deployments []ecstypes.Deployment, t WorkerTarget) WorkerVerdict {
 	var v WorkerVerdict
+	since := t.Since.Truncate(time.Second) // ECS's createdAt may be rounded
+	started := func(d *ecstypes.Deployment) bool {
+		return !t.Since.IsZero() && d.CreatedAt != nil && !d.CreatedAt.Before(since) && !isRollback(d)
+	}
+	best := -1
 	for i := range deployments {
 		d := &deployments[i]
-		if aws.ToString(d.Status) == "PRIMARY" {
+		status := aws.ToString(d.Status)
+		if status == "PRIMARY" {
 			v.Primary = d
 		}
-		if aws.ToString(d.TaskDefinition) == taskDefinition && aws.ToString(d.Status) != "INACTIVE" &&
-			(v.Ours == nil || aws.ToString(d.Status) == "PRIMARY") {
-			v.Ours = d
+		if status == "INACTIVE" {
+			continue
+		}
+		if t.Deployment != "" {
+			if aws.ToString(d.Id) == t.Deployment {
+				v.Ours, v.Started = d, true
+			}
+			continue
+		}
+		if aws.ToString(d.TaskDefinition) != t.TaskDefinition {
+			continue
+		}
+		score := 0
+		switch {
+		case started(d) && d.RolloutState == ecstypes.DeploymentRolloutStateFailed:
+			score = 8 // nothing later in this run makes it good
+		case started(d): // whether PRIMARY or not: the latest one
+			score = 4
+		case !isRollback(d):
+			score = 2
+		}
+		if status == "PRIMARY" && score < 4 {
+			score++
+		}
+		if score > best || score == best && started(d) && d.CreatedAt.After(*v.Ours.CreatedAt) {
+			v.Ours, v.Started, best = d, started(d), score
 		}
 	}
-	switch {
-	case v.Ours != nil && v.Ours.RolloutState == ecstypes.DeploymentRolloutStateFailed:
-		v.State = WorkerFailed
-		if v.Primary != nil && v.Primary != v.Ours {
-			v.State = WorkerRollingBack
-			if v.Primary.RolloutState == ecstypes.DeploymentRolloutStateCompleted {
-				v.State = WorkerRolledBack
-			}
+	back := func(failed WorkerState) WorkerState { // what the rollback to the primary has come to
+		switch {
+		case v.Primary == nil || v.Primary == v.Ours:
+			return failed
+		case v.Primary.RolloutState == ecstypes.DeploymentRolloutStateCompleted:
+			return WorkerRolledBack
+		case v.Primary.RolloutState == ecstypes.DeploymentRolloutStateFailed:
+			return WorkerRollbackFailed
 		}
+		return WorkerRollingBack
+	}
+	switch {
+	case v.Ours == nil && t.Deployment != "":
+		// The deployment this run started is gone: what runs was rolled back to.
+		v.State = back(WorkerRollingBack)
+	case v.Ours != nil && v.Ours.RolloutState == ecstypes.DeploymentRolloutStateFailed:
+		v.State = back(WorkerFailed)
 	case v.Ours != nil && v.Ours == v.Primary:
 		done := v.Ours.RolloutState == ecstypes.DeploymentRolloutStateCompleted ||
 			// Without the circuit breaker ECS reports no rollout state: steady is the
@@ -109,7 +197,7 @@ func EvaluateWorker(deployments []ecstypes.Deployment, taskDefinition string) Wo
 		if done {
 			v.State = WorkerDone
 		}
-	case v.Primary != nil && aws.ToString(v.Primary.TaskDefinition) != taskDefinition:
+	case v.Primary != nil && aws.ToString(v.Primary.TaskDefinition) != t.TaskDefinition:
 		// Our deployment is gone (INACTIVE) or never became primary: what runs was
 		// rolled back to, by the circuit breaker or by hand.
 		v.State = WorkerRollingBack
@@ -142,6 +230,7 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 	// missing from the first looks. Only a declared revision absent from several
 	// looks in a row means it was rolled back before this run.
 	absent, missing := 0, 0
+	target := WorkerTarget{TaskDefinition: w.TaskDefinition, Since: w.Since}
 	for {
 		svc, found, err := describeWorker(ctx, api, w)
 		if err != nil {
@@ -162,7 +251,10 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 			continue
 		}
 		missing = 0
-		v := EvaluateWorker(svc.Deployments, w.TaskDefinition)
+		v := EvaluateWorker(svc.Deployments, target)
+		if v.Started && target.Deployment == "" {
+			target.Deployment = aws.ToString(v.Ours.Id) // from now on, this deployment is judged
+		}
 		line := workerLine(v)
 		if line != last {
 			log.Info(fmt.Sprintf("worker %s: %s", w.Worker, line))
@@ -174,8 +266,11 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 			return WorkerResult{Deployment: id, Summary: WorkerSummary(w.TaskDefinition, id)}, nil
 		case WorkerFailed:
 			return WorkerResult{}, ro.workerFailure(ctx, w, v, "", began, "ECS launches no more tasks of it, and no earlier completed deployment exists to roll back to: fix the revision and `pulumi up` again")
+		case WorkerRollbackFailed:
+			return WorkerResult{}, ro.workerFailure(ctx, w, v, failedSeen, began, fmt.Sprintf("rollback to %s failed too: %s; the worker may run no task: fix the revision (or what the previous one needs) and `pulumi up` again",
+				rolledBackTo(v.Primary, w.TaskDefinition), strings.TrimSuffix(aws.ToString(v.Primary.RolloutStateReason), ".")))
 		case WorkerRolledBack:
-			if v.Ours == nil && failedSeen == "" {
+			if v.Ours == nil && failedSeen == "" && target.Deployment == "" {
 				if absent++; absent < absentLooks {
 					break
 				}
@@ -184,7 +279,7 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 				return WorkerResult{}, fmt.Errorf("worker %s runs %s, not the declared %s: its rolling deployment was rolled back (by the deployment circuit breaker, or by hand) and Pulumi's state still records the declared revision; fix the revision and `pulumi up`, or `pulumi up --refresh` to roll the same revision out again",
 					w.Worker, shortARN(aws.ToString(v.Primary.TaskDefinition)), shortARN(w.TaskDefinition))
 			}
-			return WorkerResult{}, ro.workerFailure(ctx, w, v, failedSeen, began, fmt.Sprintf("the circuit breaker rolled the service back: %s runs again", shortARN(aws.ToString(v.Primary.TaskDefinition))))
+			return WorkerResult{}, ro.workerFailure(ctx, w, v, failedSeen, began, "the circuit breaker rolled the service back: "+rolledBackTo(v.Primary, w.TaskDefinition)+" runs again")
 		case WorkerRollingBack:
 			if v.Ours != nil && failedSeen == "" {
 				failedSeen = aws.ToString(v.Ours.RolloutStateReason)
@@ -207,6 +302,32 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 			return WorkerResult{}, workerWaitError(parent, ctx, w, err, last)
 		}
 	}
+}
+
+// rolledBackTo names the deployment a rollback went to: its revision, and when
+// that is the declared one too (a change of network or capacity provider
+// only), its deployment id and configuration.
+func rolledBackTo(primary *ecstypes.Deployment, declared string) string {
+	td := aws.ToString(primary.TaskDefinition)
+	if td != declared {
+		return shortARN(td)
+	}
+	return shortARN(td) + " in its previous configuration (deployment " + aws.ToString(primary.Id) + deploymentConfig(primary) + ")"
+}
+
+// deploymentConfig is what a deployment runs on besides its revision.
+func deploymentConfig(d *ecstypes.Deployment) string {
+	var parts []string
+	for _, c := range d.CapacityProviderStrategy {
+		parts = append(parts, aws.ToString(c.CapacityProvider))
+	}
+	if n := d.NetworkConfiguration; n != nil && n.AwsvpcConfiguration != nil {
+		parts = append(parts, "subnets "+strings.Join(n.AwsvpcConfiguration.Subnets, ","))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
 }
 
 // absentLooks is how many looks in a row must miss the declared revision before

@@ -22,6 +22,12 @@ func dep(id, status, td string, state ecstypes.DeploymentRolloutState, running, 
 	return ecstypes.Deployment{Id: aws.String(id), Status: aws.String(status), TaskDefinition: aws.String(td), RolloutState: state, RunningCount: running, DesiredCount: desired}
 }
 
+// at gives a deployment its createdAt and rolloutStateReason.
+func at(d ecstypes.Deployment, created time.Time, reason string) ecstypes.Deployment {
+	d.CreatedAt, d.RolloutStateReason = aws.Time(created), aws.String(reason)
+	return d
+}
+
 // TestEvaluateWorker: the rules over DescribeServices' deployments, apart from the polling.
 func TestEvaluateWorker(t *testing.T) {
 	const (
@@ -29,27 +35,53 @@ func TestEvaluateWorker(t *testing.T) {
 		completed  = ecstypes.DeploymentRolloutStateCompleted
 		failed     = ecstypes.DeploymentRolloutStateFailed
 	)
+	// A run that began at since: ECS's createdAt of what Pulumi's UpdateService
+	// started is later, a rollback's may be too (a real account's output shows a
+	// rollback deployment under the old id with a new createdAt).
+	since := time.Date(2026, 5, 1, 10, 0, 0, 400e6, time.UTC)
+	before, after, later := since.Add(-time.Hour), since.Add(2*time.Second), since.Add(5*time.Minute)
+	const rollingBack = "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1."
+	type target = rollout.WorkerTarget
 	cases := []struct {
-		name string
-		deps []ecstypes.Deployment
-		want rollout.WorkerState
+		name   string
+		deps   []ecstypes.Deployment
+		want   rollout.WorkerState
+		target target // TaskDefinition workerNew unless set
 	}{
-		{"new deployment rolling, old one still running", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, inProgress, 0, 2), dep("ecs-svc/1", "ACTIVE", workerOld, completed, 2, 2)}, rollout.WorkerRolling},
-		{"completed", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, completed, 2, 2)}, rollout.WorkerDone},
-		{"completed while the old tasks drain", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, completed, 2, 2), dep("ecs-svc/1", "ACTIVE", workerOld, completed, 1, 2)}, rollout.WorkerDone},
+		{"new deployment rolling, old one still running", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, inProgress, 0, 2), dep("ecs-svc/1", "ACTIVE", workerOld, completed, 2, 2)}, rollout.WorkerRolling, target{}},
+		{"completed", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, completed, 2, 2)}, rollout.WorkerDone, target{}},
+		{"completed while the old tasks drain", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, completed, 2, 2), dep("ecs-svc/1", "ACTIVE", workerOld, completed, 1, 2)}, rollout.WorkerDone, target{}},
 		// The breaker rolls back to the last COMPLETED deployment, which turns
 		// IN_PROGRESS and primary again (developer guide).
-		{"failed, rollback under way", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, inProgress, 1, 2), dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2)}, rollout.WorkerRollingBack},
-		{"failed, rolled back", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, completed, 2, 2), dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2)}, rollout.WorkerRolledBack},
-		{"failed, nothing to roll back to: stalled", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, failed, 0, 2)}, rollout.WorkerFailed},
-		{"rolled back earlier: the failed deployment is gone", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, completed, 2, 2)}, rollout.WorkerRolledBack},
-		{"another revision rolling back", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, inProgress, 0, 2)}, rollout.WorkerRollingBack},
-		{"without the circuit breaker: steady", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, "", 2, 2)}, rollout.WorkerDone},
-		{"without the circuit breaker: still replacing", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, "", 1, 2), dep("ecs-svc/1", "ACTIVE", workerOld, "", 1, 2)}, rollout.WorkerRolling},
-		{"an INACTIVE deployment of the revision does not count", []ecstypes.Deployment{dep("ecs-svc/3", "PRIMARY", workerOld, inProgress, 0, 2), dep("ecs-svc/2", "INACTIVE", workerNew, completed, 0, 2)}, rollout.WorkerRollingBack},
+		{"failed, rollback under way", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, inProgress, 1, 2), dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2)}, rollout.WorkerRollingBack, target{}},
+		{"failed, rolled back", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, completed, 2, 2), dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2)}, rollout.WorkerRolledBack, target{}},
+		{"failed, nothing to roll back to: stalled", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, failed, 0, 2)}, rollout.WorkerFailed, target{}},
+		{"rolled back earlier: the failed deployment is gone", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, completed, 2, 2)}, rollout.WorkerRolledBack, target{}},
+		{"another revision rolling back", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, inProgress, 0, 2)}, rollout.WorkerRollingBack, target{}},
+		{"without the circuit breaker: steady", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, "", 2, 2)}, rollout.WorkerDone, target{}},
+		{"without the circuit breaker: still replacing", []ecstypes.Deployment{dep("ecs-svc/2", "PRIMARY", workerNew, "", 1, 2), dep("ecs-svc/1", "ACTIVE", workerOld, "", 1, 2)}, rollout.WorkerRolling, target{}},
+		{"an INACTIVE deployment of the revision does not count", []ecstypes.Deployment{dep("ecs-svc/3", "PRIMARY", workerOld, inProgress, 0, 2), dep("ecs-svc/2", "INACTIVE", workerNew, completed, 0, 2)}, rollout.WorkerRollingBack, target{}},
+		// ECS may also roll back under a fresh deployment id (aws/copilot-cli#4838).
+		{"failed, rollback under a fresh id", []ecstypes.Deployment{at(dep("ecs-svc/3", "PRIMARY", workerOld, inProgress, 0, 2), later, rollingBack), at(dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2), after, "ECS deployment circuit breaker: tasks failed to start.")}, rollout.WorkerRollingBack, target{Since: since}},
+		// A forced deployment of the same revision (new subnets, Spot, public IP)
+		// that the breaker rolled back: the rollback is of the same revision too
+		// (review 16b, finding 1).
+		{"same revision: rolled back, by reason", []ecstypes.Deployment{at(dep("ecs-svc/1", "PRIMARY", workerNew, completed, 2, 2), before, rollingBack), dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2)}, rollout.WorkerRolledBack, target{}},
+		{"same revision: rolling back, by createdAt", []ecstypes.Deployment{at(dep("ecs-svc/1", "PRIMARY", workerNew, inProgress, 2, 2), later, "ECS deployment ecs-svc/1 in progress."), at(dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2), after, "")}, rollout.WorkerRollingBack, target{Since: since}},
+		{"same revision: rolled back, by the deployment id seen", []ecstypes.Deployment{at(dep("ecs-svc/3", "PRIMARY", workerNew, completed, 2, 2), later, "ECS deployment ecs-svc/3 completed."), at(dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2), after, "")}, rollout.WorkerRolledBack, target{Since: since, Deployment: "ecs-svc/2"}},
+		{"same revision: ours gone, the rollback completed", []ecstypes.Deployment{at(dep("ecs-svc/1", "PRIMARY", workerNew, completed, 2, 2), later, "ECS deployment ecs-svc/1 completed.")}, rollout.WorkerRolledBack, target{Since: since, Deployment: "ecs-svc/2"}},
+		{"same revision: this run's deployment rolls, the old one runs", []ecstypes.Deployment{at(dep("ecs-svc/2", "PRIMARY", workerNew, inProgress, 0, 2), after, ""), at(dep("ecs-svc/1", "ACTIVE", workerNew, completed, 2, 2), before, "")}, rollout.WorkerRolling, target{Since: since}},
+		{"same revision: completed", []ecstypes.Deployment{at(dep("ecs-svc/2", "PRIMARY", workerNew, completed, 2, 2), after, ""), at(dep("ecs-svc/1", "ACTIVE", workerNew, completed, 1, 2), before, "")}, rollout.WorkerDone, target{Since: since}},
+		// createdAt to the millisecond, the run's start truncated to the second.
+		{"same revision: created in the run's first second", []ecstypes.Deployment{at(dep("ecs-svc/2", "PRIMARY", workerNew, completed, 2, 2), since.Truncate(time.Second), ""), at(dep("ecs-svc/1", "ACTIVE", workerNew, failed, 0, 2), before, "")}, rollout.WorkerDone, target{Since: since}},
+		{"unchanged: nothing started this run", []ecstypes.Deployment{at(dep("ecs-svc/1", "PRIMARY", workerNew, completed, 2, 2), before, "")}, rollout.WorkerDone, target{Since: since}},
+		// The rollback failed too (review 16b, finding 6).
+		{"failed, and the rollback failed", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, failed, 0, 2), dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2)}, rollout.WorkerRollbackFailed, target{}},
+		{"same revision: ours gone, the rollback failed", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerNew, failed, 0, 2)}, rollout.WorkerRollbackFailed, target{Since: since, Deployment: "ecs-svc/2"}},
 	}
 	for _, c := range cases {
-		if got := rollout.EvaluateWorker(c.deps, workerNew).State; got != c.want {
+		c.target.TaskDefinition = workerNew
+		if got := rollout.EvaluateWorker(c.deps, c.target).State; got != c.want {
 			t.Errorf("%s: state %d, want %d", c.name, got, c.want)
 		}
 	}
@@ -58,20 +90,35 @@ func TestEvaluateWorker(t *testing.T) {
 // workerSim is a sim with one rolling worker service on workerOld, completed.
 func workerSim(t *testing.T, desired int) (*fixture, *fakeaws.Sim, rollout.WorkerRelease) {
 	t.Helper()
+	return workerSimWith(t, fakeaws.RollingSpec{DesiredCount: desired}, func(s *fakeaws.RollingSpec) { s.TaskDefinition = workerNew })
+}
+
+// workerSimWith is a sim with one rolling worker service as spec declares it
+// (name, cluster, breaker and first revision filled in) on workerOld,
+// completed, then updated as change says; the release is the update's, from
+// just before it (this run's start).
+func workerSimWith(t *testing.T, spec fakeaws.RollingSpec, change func(*fakeaws.RollingSpec)) (*fixture, *fakeaws.Sim, rollout.WorkerRelease) {
+	t.Helper()
 	f := newFixture(t)
 	sim := fakeaws.NewSim(f.aws)
 	for _, td := range []string{workerOld, workerNew} {
 		sim.RegisterTaskDefinition(td, fakeaws.TaskDef{Containers: []fakeaws.Container{{Name: "app", LogGroup: "web-logs", StreamPrefix: "worker"}}})
 	}
-	spec := fakeaws.RollingSpec{Name: "web-worker-1a2b3c4", Cluster: "web-cluster", TaskDefinition: workerOld, DesiredCount: desired, CircuitBreaker: true, Rollback: true}
+	spec.Name, spec.Cluster, spec.TaskDefinition, spec.CircuitBreaker, spec.Rollback = "web-worker-1a2b3c4", "web-cluster", workerOld, true, true
 	sim.PutRollingService(spec)
 	w := rollout.WorkerRelease{Worker: "worker", Cluster: "web-cluster", Service: spec.Name, TaskDefinition: workerOld, Timeout: 5 * time.Second}
 	if _, err := f.ro.WaitForWorker(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
-	spec.TaskDefinition = workerNew
-	sim.PutRollingService(spec) // Pulumi's UpdateService of the new revision
-	w.TaskDefinition = workerNew
+	next := spec
+	if change(&next); next.TaskDefinition == spec.TaskDefinition {
+		// The run's start counts to the second: the first deployment, of the
+		// same revision, must be from an earlier one.
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	}
+	w.Since, spec = time.Now(), next
+	sim.PutRollingService(spec) // Pulumi's UpdateService
+	w.TaskDefinition = spec.TaskDefinition
 	return f, sim, w
 }
 
@@ -130,6 +177,46 @@ func TestWaitForWorker(t *testing.T) {
 		})
 		if err == nil || !strings.Contains(err.Error(), "no earlier completed deployment exists to roll back to") || !strings.Contains(err.Error(), "3× CannotPullContainerError") {
 			t.Errorf("error %v", err)
+		}
+	})
+	// A change of the capacity provider alone is a forced deployment of the same
+	// revision; the breaker's rollback is too (review 16b, finding 1).
+	t.Run("same revision on Spot crashes: rolled back to on-demand", func(t *testing.T) {
+		f, sim, w := workerSimWith(t, fakeaws.RollingSpec{DesiredCount: 2, CapacityProvider: "FARGATE"}, func(s *fakeaws.RollingSpec) { s.CapacityProvider = "FARGATE_SPOT" })
+		sim.WorkerCrashes(workerOld, fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3, CapacityProvider: "FARGATE_SPOT"})
+		_, err := f.ro.WaitForWorker(context.Background(), w)
+		for _, want := range []string{
+			"worker worker: rolling deployment of web-worker:1 failed: ECS deployment circuit breaker: tasks failed to start",
+			"the circuit breaker rolled the service back: web-worker:1 in its previous configuration (deployment ecs-svc/000001: FARGATE) runs again",
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v\nwant %q", err, want)
+			}
+		}
+		if _, deps, _ := sim.RollingService(w.Service); deps[1].CapacityProvider != "FARGATE" || deps[1].Status != "PRIMARY" || deps[1].RolloutState != "COMPLETED" || deps[1].LowestRunning != 2 {
+			t.Errorf("deployments %+v: on-demand must run again", deps)
+		}
+	})
+	// Below 100 % minimum healthy ECS stops the old tasks first; when the old
+	// revision then fails to start too, so does the rollback (finding 6).
+	t.Run("the rollback fails too: said at once", func(t *testing.T) {
+		f, sim, w := workerSimWith(t, fakeaws.RollingSpec{DesiredCount: 2, MinHealthyPercent: 0, MaxPercent: 100}, func(s *fakeaws.RollingSpec) { s.TaskDefinition = workerNew })
+		for _, td := range []string{workerOld, workerNew} {
+			sim.WorkerCrashes(td, fakeaws.WorkerCrash{Reason: "ResourceInitializationError: unable to pull secrets", StopCode: "TaskFailedToStart"})
+		}
+		w.Timeout = time.Minute
+		start := time.Now()
+		_, err := f.ro.WaitForWorker(context.Background(), w)
+		if err == nil || !strings.Contains(err.Error(), "worker worker: rolling deployment of web-worker:2 failed: ECS deployment circuit breaker: tasks failed to start; rollback to web-worker:1 failed too: ECS deployment circuit breaker: tasks failed to start; the worker may run no task") {
+			t.Errorf("error %v", err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("said after %s: a failed rollback is a verdict, not a wait for the timeout", d)
+		}
+		// Newest first: the update's deployment, then the old one, which ran no
+		// task once the update began (stopped first) and failed to start again.
+		if _, deps, _ := sim.RollingService(w.Service); deps[1].TaskDefinition != workerOld || deps[1].Status != "PRIMARY" || deps[1].RolloutState != "FAILED" || deps[1].LowestRunning != 0 {
+			t.Errorf("deployments %+v: the old tasks stopped first, then the rollback failed", deps)
 		}
 	})
 	t.Run("tasks that run, then exit: the breaker never counts them", func(t *testing.T) {

@@ -40,7 +40,34 @@ import (
 //     (Deployment.failedTasks) — its deployment stays IN_PROGRESS while tasks keep
 //     stopping;
 //   - tasks a service starts carry the deployment's id in startedBy (RunTask's
-//     startedBy, ECS API reference).
+//     startedBy, ECS API reference);
+//   - a deployment is a configuration, not only a task definition: the service
+//     revision it deploys records the task definition, the capacity provider
+//     strategy and the network configuration, and a rollback goes back to "the
+//     last successfully deployed service revision" ("Amazon ECS service
+//     revisions", ECS developer guide, read 2026-05). So a forced deployment of
+//     the same task definition in other subnets or on Fargate Spot can fail
+//     and be rolled back to the same task definition in the old subnets or
+//     capacity provider: WorkerCrash.CapacityProvider and .Subnets fail one
+//     configuration of a revision and not another. The rollback deployment's
+//     rolloutStateReason is "ECS deployment circuit breaker: rolling back to
+//     deploymentId ecs-svc/…." (DescribeServices output of a real account in a
+//     public write-up, 2022, and AWS's own copilot-cli fixtures);
+//   - deploymentConfiguration: minimumHealthyPercent is the lower limit of
+//     RUNNING tasks during a deployment, as a percentage of the desired count
+//     rounded up, maximumPercent the upper limit rounded down
+//     (DeploymentConfiguration, ECS API reference; "Rolling update", ECS
+//     developer guide): below 100 ECS may stop old tasks before it starts new
+//     ones, and the sim does exactly that when a deployment starts, so a
+//     crashing revision leaves fewer (at 0: no) working tasks. DescribeServices
+//     echoes the declared percentages;
+//   - a rollback deployment whose own tasks fail too (its old tasks were
+//     stopped first, and the old revision no longer starts) fails like any
+//     other: PRIMARY and FAILED, with nothing left to roll back to (the
+//     service deployment ends ROLLBACK_FAILED, "View service history using
+//     Amazon ECS service deployments", ECS developer guide). A rollback to a
+//     deployment whose tasks still run all its desired count launches nothing
+//     and completes.
 
 // RollingSpec is what Pulumi's CreateService or UpdateService declares for a
 // service with the ECS deployment controller.
@@ -51,6 +78,18 @@ type RollingSpec struct {
 	Subnets, SecurityGroups       []string
 	AssignPublicIP                bool
 	CapacityProvider              string
+	// MinHealthyPercent and MaxPercent are deploymentConfiguration's
+	// percentages; with MaxPercent 0 (not declared) ECS's defaults for the
+	// rolling controller, 100 and 200 (DeploymentConfiguration).
+	MinHealthyPercent, MaxPercent int
+}
+
+// percents are the deployment percentages the service runs with.
+func (sp RollingSpec) percents() (minHealthy, maxPercent int) {
+	if sp.MaxPercent == 0 {
+		return 100, 200
+	}
+	return sp.MinHealthyPercent, sp.MaxPercent
 }
 
 // WorkerCrash is how a rolling revision's tasks fail.
@@ -63,6 +102,17 @@ type WorkerCrash struct {
 	Uncounted bool
 	// Logs are the app container's last lines, in its awslogs stream.
 	Logs []string
+	// CapacityProvider and Subnets, when set, fail only the deployments of the
+	// revision with that capacity provider, or in exactly those subnets: one
+	// configuration of a revision, not another (a subnet without a route to
+	// ECR, say, whose tasks end in CannotPullContainerError).
+	CapacityProvider string
+	Subnets          []string
+}
+
+// fails says whether the crash applies to a deployment's configuration.
+func (c WorkerCrash) fails(d *rollingDeployment) bool {
+	return (c.CapacityProvider == "" || c.CapacityProvider == d.capacity) && (c.Subnets == nil || slices.Equal(c.Subnets, d.subnets))
 }
 
 type rollingService struct {
@@ -76,6 +126,12 @@ type rollingDeployment struct {
 	desired, running, failed        int
 	looks                           int
 	created, updated                time.Time
+	// capacity and subnets are the deployment's configuration.
+	capacity string
+	subnets  []string
+	// lowest is the fewest tasks it ran since a later deployment started (-1:
+	// none started).
+	lowest int
 }
 
 // PutRollingService is CreateService (first call) or UpdateService (later calls)
@@ -101,13 +157,22 @@ func (s *Sim) PutRollingService(spec RollingSpec) {
 	}
 	rs.spec = spec
 	now := time.Now()
+	// Below 100 % minimum healthy, ECS stops old tasks down to the minimum
+	// before it starts new ones.
+	minHealthy, _ := spec.percents()
+	keep := (spec.DesiredCount*minHealthy + 99) / 100
 	for _, d := range rs.deployments {
 		if d.status == "PRIMARY" {
 			d.status = "ACTIVE"
 		}
+		if d.status == "ACTIVE" {
+			d.running = min(d.running, keep)
+			keep -= d.running
+			d.lowest = d.running
+		}
 	}
 	d := &rollingDeployment{id: s.next("ecs-svc/"), td: spec.TaskDefinition, status: "PRIMARY", rollout: "IN_PROGRESS",
-		desired: spec.DesiredCount, created: now, updated: now}
+		desired: spec.DesiredCount, created: now, updated: now, capacity: spec.CapacityProvider, subnets: spec.Subnets, lowest: -1}
 	d.reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
 	rs.deployments = append([]*rollingDeployment{d}, rs.deployments...)
 }
@@ -115,10 +180,12 @@ func (s *Sim) PutRollingService(spec RollingSpec) {
 func sameRolling(a, b RollingSpec) bool {
 	return a.TaskDefinition == b.TaskDefinition && a.DesiredCount == b.DesiredCount && a.AssignPublicIP == b.AssignPublicIP &&
 		a.CapacityProvider == b.CapacityProvider && slices.Equal(a.Subnets, b.Subnets) && slices.Equal(a.SecurityGroups, b.SecurityGroups) &&
-		a.CircuitBreaker == b.CircuitBreaker && a.Rollback == b.Rollback
+		a.CircuitBreaker == b.CircuitBreaker && a.Rollback == b.Rollback &&
+		a.MinHealthyPercent == b.MinHealthyPercent && a.MaxPercent == b.MaxPercent
 }
 
-// WorkerCrashes makes the tasks of a rolling revision fail as c says.
+// WorkerCrashes makes the tasks of a rolling revision fail as c says (in every
+// configuration, or in the one c names).
 func (s *Sim) WorkerCrashes(taskDefinition string, c WorkerCrash) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,6 +201,11 @@ func (s *Sim) WorkerCrashes(taskDefinition string, c WorkerCrash) {
 // RollingDeployment is a rolling service's deployment as the sim knows it.
 type RollingDeployment struct {
 	ID, TaskDefinition, Status, RolloutState, Reason string
+	CapacityProvider                                 string
+	Running                                          int
+	// LowestRunning is the fewest tasks it ran since a later deployment
+	// started; -1 when none started.
+	LowestRunning int
 }
 
 // RollingService returns what a rolling service runs (the PRIMARY deployment's
@@ -150,7 +222,8 @@ func (s *Sim) RollingService(name string) (taskDefinition string, deployments []
 		if d.status == "PRIMARY" {
 			taskDefinition = d.td
 		}
-		deployments = append(deployments, RollingDeployment{ID: d.id, TaskDefinition: d.td, Status: d.status, RolloutState: d.rollout, Reason: d.reason})
+		deployments = append(deployments, RollingDeployment{ID: d.id, TaskDefinition: d.td, Status: d.status, RolloutState: d.rollout, Reason: d.reason,
+			CapacityProvider: d.capacity, Running: d.running, LowestRunning: d.lowest})
 	}
 	return taskDefinition, deployments, rs.updates
 }
@@ -184,10 +257,11 @@ func (s *Sim) advanceRolling(rs *rollingService) {
 	}
 	primary.looks++
 	crash, broken := s.workerCrash[primary.td]
+	broken = broken && crash.fails(primary)
 	switch {
 	case primary.desired == 0:
 		primary.rollout, primary.reason, primary.updated = "COMPLETED", fmt.Sprintf("ECS deployment %s completed.", primary.id), now
-	case !broken:
+	case !broken || primary.running >= primary.desired: // nothing to launch: a rollback to tasks that still run
 		if primary.looks >= s.Steps {
 			primary.running = primary.desired
 			primary.rollout, primary.reason, primary.updated = "COMPLETED", fmt.Sprintf("ECS deployment %s completed.", primary.id), now
@@ -248,21 +322,28 @@ func (s *Sim) describeRolling(rs *rollingService) map[string]any {
 			td = d.td
 		}
 		running += d.running
-		deps = append(deps, map[string]any{
+		dep := map[string]any{
 			"id": d.id, "status": d.status, "taskDefinition": d.td,
 			"desiredCount": d.desired, "runningCount": d.running, "pendingCount": max(0, d.desired-d.running), "failedTasks": d.failed,
 			"rolloutState": d.rollout, "rolloutStateReason": d.reason,
 			"createdAt": float64(d.created.UnixMilli()) / 1000, "updatedAt": float64(d.updated.UnixMilli()) / 1000,
-			"launchType": "FARGATE",
-		})
+		}
+		// A deployment has a launch type or a capacity provider strategy, not both (Deployment).
+		if d.capacity == "" {
+			dep["launchType"] = "FARGATE"
+		} else {
+			dep["capacityProviderStrategy"] = []any{map[string]any{"capacityProvider": d.capacity, "weight": 1}}
+		}
+		deps = append(deps, dep)
 	}
+	minHealthy, maxPercent := rs.spec.percents()
 	return map[string]any{
 		"serviceName": rs.spec.Name, "clusterArn": rs.spec.Cluster, "status": "ACTIVE",
 		"desiredCount": rs.spec.DesiredCount, "runningCount": running, "taskDefinition": td,
 		"deploymentController": map[string]any{"type": "ECS"},
 		"deploymentConfiguration": map[string]any{
 			"deploymentCircuitBreaker": map[string]any{"enable": rs.spec.CircuitBreaker, "rollback": rs.spec.Rollback},
-			"maximumPercent":           200, "minimumHealthyPercent": 100,
+			"maximumPercent":           maxPercent, "minimumHealthyPercent": minHealthy,
 		},
 		"deployments": deps,
 	}
