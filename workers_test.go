@@ -594,7 +594,9 @@ func workerScaling(t *testing.T, g graph, worker string) *scaling {
 	return sc
 }
 
-// apply plays one minute of the queue's metrics and returns the new count.
+// apply plays one minute of the queue's metrics and returns the new count. It
+// leaves out the policies' cooldowns (120 s out, 300 s in), which only slow the
+// steps down: what it checks is where the count goes, not how fast.
 func (sc *scaling) apply(t *testing.T, count int, visible, inflight float64) int {
 	t.Helper()
 	for i := range sc.alarms {
