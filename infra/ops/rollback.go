@@ -202,7 +202,8 @@ func (r *rollback) deployPrevious(ctx context.Context) (*RollbackResult, error) 
 	}
 	res, err := o.Rollout.Run(ctx, req)
 	if err != nil {
-		if res.DeploymentID == "" { // nothing was deployed: the record goes
+		var blocked *rollout.BlockedError
+		if res.DeploymentID == "" || errors.As(err, &blocked) { // nothing was deployed: the record goes
 			return nil, &Failed{fmt.Errorf("rollback to %s: %w", short(previous), r.restore(ctx, err))}
 		}
 		rec.Deployment = res.DeploymentID
@@ -432,7 +433,9 @@ func (o *Ops) images(ctx context.Context, st Stack, from, to string) (blocked, t
 // previous is the revision that served before the serving one, and the AppSpec it
 // was deployed with (nil for the first revision, which no deployment made).
 // Revisions a rollback took out are passed over: a second rollback goes further
-// back, not to the revision the first one removed.
+// back, not to the revision the first one removed. So are revisions that run a
+// build a record refuses (a revert that reproduced a rolled-back digest):
+// `pulumi up` would refuse them, and so would the rollback's deployment.
 func (o *Ops) previous(ctx context.Context, st Stack, serving rollout.Serving, history []rollout.Deployment, state rollout.State) (string, *rollout.AppSpec, error) {
 	var servedSince *time.Time
 	for _, d := range history {
@@ -440,17 +443,51 @@ func (o *Ops) previous(ctx context.Context, st Stack, serving rollout.Serving, h
 			servedSince = d.Created
 		}
 	}
+	var refused *rollout.BlockedError // the first revision passed over for its build
+	usable := func(td string) bool {
+		if td == "" || td == serving.TaskDefinition || state.RolledBack(td) {
+			return false
+		}
+		rec, blocked := state.Blocks(td, o.refusedImage(ctx, st, td, state))
+		if !blocked {
+			return true
+		}
+		if refused == nil {
+			refused = &rollout.BlockedError{Service: st.Service, Record: rec, Declared: td, Clear: unblockCommand(st)}
+		}
+		fmt.Fprintf(o.Out, "passing over %s: it runs the app image %s of %s, which a rollback took out\n", short(td), rollout.ShortImage(rec.Image), short(rec.From))
+		return false
+	}
 	for _, d := range history {
 		earlier := servedSince == nil || (d.Created != nil && d.Created.Before(*servedSince))
-		if d.Status == string(cdtypes.DeploymentStatusSucceeded) && d.TaskDefinition != "" && d.TaskDefinition != serving.TaskDefinition && earlier && !state.RolledBack(d.TaskDefinition) {
+		if d.Status == string(cdtypes.DeploymentStatusSucceeded) && earlier && usable(d.TaskDefinition) {
 			return d.TaskDefinition, d.Spec, nil
 		}
 	}
-	if j := state.Judged; j != nil && j.TaskDefinition != serving.TaskDefinition && !state.RolledBack(j.TaskDefinition) {
+	if j := state.Judged; j != nil && usable(j.TaskDefinition) {
 		return j.TaskDefinition, nil, nil
+	}
+	if refused != nil {
+		return "", nil, &Failed{fmt.Errorf("%s serves %s, and nothing to roll back to: %w", st.Service, short(serving.TaskDefinition), refused)}
 	}
 	return "", nil, failed("%s serves %s and no earlier revision served before it that was not rolled back (no earlier succeeded deployment, and it is not after the first revision): nothing to roll back to", st.Service, short(serving.TaskDefinition))
 }
+
+// refusedImage is td's app image when a record refuses by image ("" when none
+// does, or it cannot be read: the rollout's own check still refuses it then).
+func (o *Ops) refusedImage(ctx context.Context, st Stack, td string, state rollout.State) string {
+	if st.AppContainer == "" || !state.RefusesImages() {
+		return ""
+	}
+	image, err := o.Rollout.AppImage(ctx, td, st.AppContainer)
+	if err != nil {
+		fmt.Fprintf(o.Out, "warning: %v: cannot tell whether a record refuses its build\n", err)
+	}
+	return image
+}
+
+// unblockCommand clears a stack's rollback records.
+func unblockCommand(st Stack) string { return "go run ./cmd/ops unblock -stack " + st.Name }
 
 // record writes a rollback record into the rollout's state, read afresh.
 func (o *Ops) record(ctx context.Context, st Stack, rec rollout.RollbackRecord) error {

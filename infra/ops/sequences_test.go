@@ -7,6 +7,7 @@ package ops_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -325,4 +326,58 @@ func TestStatusShowsEveryRecord(t *testing.T) {
 	if text := s.Text(); !strings.Contains(text, "rolled back: web:2 was rolled back at ") || !strings.Contains(text, "  also refused: web:3, rolled back at ") {
 		t.Errorf("status:\n%s", text)
 	}
+}
+
+// TestRollbackPassesOverARefusedBuild: the revision before the serving one runs
+// a build an earlier rollback took out (a revert whose build reproduced that
+// digest). The rollback passes over it to the revision before; when nothing is
+// left it fails, naming the record that refuses, and changes nothing: no
+// deployment, the record as it was, and no rerun that reports success.
+func TestRollbackPassesOverARefusedBuild(t *testing.T) {
+	withImage := func(f *fixture, td string, app, n int) {
+		f.sim.RegisterTaskDefinition(td, fakeaws.TaskDef{Containers: []fakeaws.Container{
+			{Name: "nginx", Image: "repo/nginx@sha256:" + strings.Repeat("n", 63) + string(rune('0'+n)), LogGroup: "/ecs/web", StreamPrefix: "nginx"},
+			{Name: "app", Image: appImage(app), LogGroup: "/ecs/web", StreamPrefix: "app"},
+		}})
+	}
+	t.Run("an earlier revision is left", func(t *testing.T) {
+		f := newFixture(t)
+		withImage(f, td4, 2, 4) // web:4 is a revert to web:2's build
+		for _, td := range []string{td1, td2, td3, td4} {
+			f.deploy(t, td)
+		}
+		if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil || f.serving() != td3 {
+			t.Fatalf("first: %v; serving %s", err, f.serving())
+		}
+		res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+		if err != nil || f.serving() != td1 || res.Record.From != td3 || res.Record.To != td1 {
+			t.Fatalf("second: %v; serving %s; result %+v", err, f.serving(), res)
+		}
+		if !strings.Contains(f.out.String(), "passing over web:2") {
+			t.Errorf("output lacks why web:2 was passed over:\n%s", f.out.String())
+		}
+	})
+	t.Run("nothing is left", func(t *testing.T) {
+		f := newFixture(t)
+		withImage(f, td3, 1, 3) // web:3 is a revert to web:1's build
+		for _, td := range []string{td1, td2, td3} {
+			f.deploy(t, td)
+		}
+		if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil || f.serving() != td2 {
+			t.Fatalf("first: %v; serving %s", err, f.serving())
+		}
+		first, creates := f.state(t), len(f.creates())
+		for _, run := range []string{"second", "rerun"} {
+			res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+			if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "runs the app image") || !strings.Contains(err.Error(), "of revision web:3, which was rolled back") {
+				t.Errorf("%s: %v (exit %d); result %+v", run, err, ops.ExitCode(err), res)
+			}
+			if s := f.state(t); !reflect.DeepEqual(s, first) {
+				t.Errorf("%s: state %+v, want it unchanged: %+v", run, s.Rollback, first.Rollback)
+			}
+			if f.serving() != td2 || len(f.creates()) != creates {
+				t.Errorf("%s: serving %s, %d deployments created", run, f.serving(), len(f.creates())-creates)
+			}
+		}
+	})
 }

@@ -268,7 +268,10 @@ func TestRolledBackRevisionIsRefused(t *testing.T) {
 	}
 	req := simRequest()
 	req.ClearCommand = "go run ./cmd/ops unblock -stack dev"
-	_, err := f.ro.Run(context.Background(), req)
+	res, err := f.ro.Run(context.Background(), req)
+	if res.DeploymentID != "" { // nothing was deployed: the day-N rollback reads an id as "deployed"
+		t.Errorf("a refusal names deployment %s", res.DeploymentID)
+	}
 	var blocked *rollout.BlockedError
 	if !errors.As(err, &blocked) || !strings.Contains(err.Error(), "revision web:2 of service web-svc was rolled back at 2026-11-30T09:00:00Z (to web:1 by deployment d-OLD) by alice") ||
 		!strings.Contains(err.Error(), "go run ./cmd/ops unblock -stack dev") {

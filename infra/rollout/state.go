@@ -152,6 +152,17 @@ func (s State) Blocks(td, image string) (RollbackRecord, bool) {
 	return RollbackRecord{}, false
 }
 
+// RefusesImages tells whether a record refuses a build (its image), not only
+// its revision.
+func (s State) RefusesImages() bool {
+	for _, r := range s.records() {
+		if r.Image != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // BlockedError is the refusal of a rolled-back revision.
 type BlockedError struct {
 	Service string
@@ -165,7 +176,7 @@ func (e *BlockedError) Error() string {
 	what := fmt.Sprintf("revision %s of service %s was rolled back", shortARN(r.From), e.Service)
 	fix := "change the code (a new build makes a new revision)"
 	if e.Declared != "" && e.Declared != r.From {
-		what = fmt.Sprintf("revision %s of service %s runs the app image %s of revision %s, which was rolled back", shortARN(e.Declared), e.Service, shortImage(r.Image), shortARN(r.From))
+		what = fmt.Sprintf("revision %s of service %s runs the app image %s of revision %s, which was rolled back", shortARN(e.Declared), e.Service, ShortImage(r.Image), shortARN(r.From))
 		fix = "change the app (a new build makes a new image)"
 	}
 	msg := what + " at " + r.At.UTC().Format(time.RFC3339)
@@ -189,9 +200,9 @@ func (e *BlockedError) Error() string {
 	return msg
 }
 
-// shortImage is an image's digest, shortened ("sha256:0123456789ab"), or its
+// ShortImage is an image's digest, shortened ("sha256:0123456789ab"), or its
 // reference when it has none.
-func shortImage(image string) string {
+func ShortImage(image string) string {
 	if _, digest, ok := strings.Cut(image, "@"); ok {
 		return digest[:min(len(digest), len("sha256:")+12)]
 	}
