@@ -117,5 +117,5 @@ func (o *Ops) Unblock(ctx context.Context, st Stack) (*rollout.RollbackRecord, e
 		return nil, nil
 	}
 	cleared := state.Forget()
-	return cleared, rollout.WriteState(ctx, o.Rollout.State, st.StateParameter, state)
+	return cleared, rollout.WriteState(ctx, o.Rollout.State, st.StateParameter, state, o.Rollout.Log)
 }

@@ -227,7 +227,7 @@ func (r *rollback) followHint() string {
 // restore puts the state back as it was before this run (nothing was rolled
 // back), and says so beside err.
 func (r *rollback) restore(ctx context.Context, err error) error {
-	if werr := rollout.WriteState(context.WithoutCancel(ctx), r.o.Rollout.State, r.st.StateParameter, r.state); werr != nil {
+	if werr := rollout.WriteState(context.WithoutCancel(ctx), r.o.Rollout.State, r.st.StateParameter, r.state, r.o.Rollout.Log); werr != nil {
 		return fmt.Errorf("%w (and removing the pending rollback record failed: %v)", err, werr)
 	}
 	return err
@@ -330,7 +330,7 @@ func (r *rollback) failedRollback(ctx context.Context, rec rollout.RollbackRecor
 	if err == nil {
 		state.Record(rec)
 		state.Remove(d.TaskDefinition)
-		err = rollout.WriteState(ctx, r.o.Rollout.State, r.st.StateParameter, state)
+		err = rollout.WriteState(ctx, r.o.Rollout.State, r.st.StateParameter, state, r.o.Rollout.Log)
 	}
 	msg := fmt.Sprintf("the rollback to %s failed (deployment %s %s", short(d.TaskDefinition), d.ID, d.Status)
 	if d.Error != "" {
@@ -499,7 +499,7 @@ func (o *Ops) record(ctx context.Context, st Stack, rec rollout.RollbackRecord) 
 		return err
 	}
 	state.Record(rec)
-	if err := rollout.WriteState(ctx, o.Rollout.State, st.StateParameter, state); err != nil {
+	if err := rollout.WriteState(ctx, o.Rollout.State, st.StateParameter, state, o.Rollout.Log); err != nil {
 		return fmt.Errorf("recording the rollback of %s failed: %w", short(rec.From), err)
 	}
 	return nil

@@ -158,7 +158,7 @@ func TestPendingRecordWithoutItsDeployment(t *testing.T) {
 	ctx := context.Background()
 	s := f.state(t)
 	s.Record(rollout.RollbackRecord{From: td3, Image: appImage(3), To: td2, At: time.Now().Add(-time.Second), Pending: true})
-	if err := rollout.WriteState(ctx, f.ops.Rollout.State, param, s); err != nil {
+	if err := rollout.WriteState(ctx, f.ops.Rollout.State, param, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The deployment the killed command made, followed to its end.
@@ -232,7 +232,7 @@ func TestUpThatWaitedSeesANewRecord(t *testing.T) {
 	f.ops.Out = &onLine{line: "waiting for deployment", fn: func() {
 		s, _ := rollout.ReadState(context.Background(), f.ops.Rollout.State, param)
 		s.Record(rollout.RollbackRecord{From: td3, Image: appImage(3), To: td2, At: time.Now()})
-		rollout.WriteState(context.Background(), f.ops.Rollout.State, param, s)
+		rollout.WriteState(context.Background(), f.ops.Rollout.State, param, s, nil)
 	}}
 	var blocked *rollout.BlockedError
 	if err := f.up(td4, appImage(3), rollout.WaitForActive); !errors.As(err, &blocked) || f.serving() == td4 {

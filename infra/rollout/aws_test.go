@@ -263,7 +263,7 @@ func TestTaskSetsAreNotTagged(t *testing.T) {
 func TestRolledBackRevisionIsRefused(t *testing.T) {
 	f, sim := simFixture(t, tdOld, "d-OLD")
 	st := rollout.State{Rollback: &rollout.RollbackRecord{From: tdNew, To: tdOld, Deployment: "d-OLD", At: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), By: "alice"}}
-	if err := rollout.WriteState(context.Background(), f.ro.State, stateParam, st); err != nil {
+	if err := rollout.WriteState(context.Background(), f.ro.State, stateParam, st, nil); err != nil {
 		t.Fatal(err)
 	}
 	req := simRequest()

@@ -305,7 +305,7 @@ func (ro *Rollout) finish(parent, ctx context.Context, req Request, id string, s
 		// compare-and-set).
 		now, rerr := ReadState(parent, ro.State, req.StateParameter)
 		if rerr == nil && now.served(req.TaskDefinition) {
-			rerr = WriteState(parent, ro.State, req.StateParameter, now)
+			rerr = WriteState(parent, ro.State, req.StateParameter, now, ro.Log)
 		}
 		if rerr != nil {
 			ro.Log.Info("warning: " + rerr.Error())
