@@ -530,6 +530,23 @@ func TestLogsOfACrashedRevision(t *testing.T) {
 	if len(lines) != 3 || lines[0].Container != "app" || lines[0].Message != "ModuleNotFoundError: No module named 'psycopg'" || lines[0].At.IsZero() {
 		t.Errorf("lines %+v", lines)
 	}
+	// nginx never started in those tasks, so it has no stream: it is not named
+	// (a missing stream fails the whole request, which then takes a look at the
+	// group and halving to recover from).
+	for _, r := range f.aws.Requests() {
+		if r.Op != "FilterLogEvents" {
+			continue
+		}
+		names, _ := r.Body["logStreamNames"].([]any)
+		if len(names) == 0 && r.Body["logStreamNamePrefix"] == nil {
+			t.Errorf("a look at the group alone: %v", r.Body)
+		}
+		for _, n := range names {
+			if strings.HasPrefix(fmt.Sprint(n), "nginx/") {
+				t.Errorf("a read names the stream %s of a container that never ran", n)
+			}
+		}
+	}
 
 	f.sim.OneOffLogs = []string{"Migrations applied."}
 	run, err := f.ops.Run(context.Background(), stack, "app", []string{"python", "manage.py", "migrate"}, time.Minute)

@@ -381,3 +381,57 @@ func TestRollbackPassesOverARefusedBuild(t *testing.T) {
 		}
 	})
 }
+
+// settle moves every active deployment on, as time passing would, until none is.
+func (f *fixture) settle(t *testing.T) {
+	t.Helper()
+	for range 200 {
+		active := false
+		for _, d := range f.sim.Deployments() {
+			if fakeaws.Active(d.Status) {
+				active = true
+				f.sim.Advance(d.ID)
+			}
+		}
+		if !active {
+			return
+		}
+	}
+	t.Fatalf("deployments still active: %+v", f.sim.Deployments())
+}
+
+// TestPendingRollbackThatFailedMeanwhile: the command was interrupted right
+// after creating its rollback deployment of web:2, which then failed (web:2 no
+// longer starts), and CodeDeploy's rollback of it ended too, all before the
+// rerun. The rerun says the rollback failed, keeps refusing web:3 (no longer
+// pending), and -previous goes on to web:1.
+func TestPendingRollbackThatFailedMeanwhile(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	f.sim.Crashes(td2, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.ops.Out = &cancelOn{line: "created deployment", cancel: cancel}
+	f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: time.Minute})
+	f.ops.Out = f.out
+	if r := f.state(t).Rollback; r == nil || !r.Pending || r.Deployment == "" {
+		t.Fatalf("after the interrupted run: record %+v", r)
+	}
+	f.settle(t)
+	if f.serving() != td3 {
+		t.Fatalf("serving %s after CodeDeploy's rollback", f.serving())
+	}
+	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+	if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "the rollback to web:2 failed") || f.serving() != td3 {
+		t.Fatalf("rerun: %v; serving %s", err, f.serving())
+	}
+	if r := f.state(t).Rollback; r == nil || r.From != td3 || r.Pending {
+		t.Errorf("record %+v", r)
+	}
+	f.refused(t, td4, appImage(3)) // web:3's build
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute, Previous: true}); err != nil || f.serving() != td1 {
+		t.Fatalf("-previous: %v; serving %s", err, f.serving())
+	}
+}
