@@ -82,6 +82,9 @@ type Sim struct {
 	// (rolling.go), by name; workerCrash how their broken revisions fail.
 	rolling     map[string]*rollingService
 	workerCrash map[string]WorkerCrash
+	// afterTraffic are the revisions whose AfterAllowTraffic hook fails, with
+	// its diagnostics (HookFailsAfterTraffic).
+	afterTraffic map[string]string
 }
 
 // LogEvent is one CloudWatch Logs event.
@@ -286,6 +289,24 @@ func (s *Sim) SetServiceRole(arn string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.serviceRol = arn
+}
+
+// HookFailsAfterTraffic makes the AfterAllowTraffic hook of a deployment of a
+// revision fail, with message as its diagnostics: its tasks run and production
+// traffic has moved to them (the hook runs "after the second target group serves
+// traffic to the replacement task set", and its result "can trigger a rollback":
+// CodeDeploy user guide, AppSpec 'hooks' section for an Amazon ECS deployment,
+// read 2026-12). The deployment fails, its target shows AllowTraffic Succeeded
+// and AfterAllowTraffic Failed, and the rollback moves traffic back and removes
+// the replacement task set. Its error code HOOK_EXECUTION_FAILURE is one of
+// ErrorInformation's codes; that CodeDeploy uses it here is unverified.
+func (s *Sim) HookFailsAfterTraffic(taskDefinition, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.afterTraffic == nil {
+		s.afterTraffic = map[string]string{}
+	}
+	s.afterTraffic[taskDefinition] = message
 }
 
 // Crashes makes the tasks of a revision stop right after they start.
@@ -637,6 +658,11 @@ func (s *Sim) advance(d *simDeployment) {
 			s.startTasks(s.svc.primary)
 			s.stopTasksOf(d.previous, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+d.id+")")
 			s.event("deployment %s: traffic on %s; termination wait", d.id, d.td)
+			if msg, fails := s.afterTraffic[d.td]; fails {
+				// Its tasks serve; the rollback removes their task set.
+				d.waiting, d.green = false, s.svc.primary
+				s.fail(d, "AfterAllowTraffic", "HOOK_EXECUTION_FAILURE", msg)
+			}
 		}
 	}
 }
@@ -882,6 +908,9 @@ func (s *Sim) getTarget(body map[string]any) (any, *Error) {
 	switch {
 	case d.status == "Stopped" || d.failedEvent != "":
 		status = "Failed"
+		if i := slices.Index(ecsEvents, d.failedEvent); i > done { // the events before it succeeded
+			done = i
+		}
 	case d.waiting || d.status == "Succeeded":
 		status, green, done = "Succeeded", 100, len(ecsEvents)
 	}
