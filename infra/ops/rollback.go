@@ -313,7 +313,10 @@ func (r *rollback) followOwn(ctx context.Context, d rollout.Deployment) (*Rollba
 	case err != nil || rec.Pending: // an earlier run's rollback, now seen to its end
 		return res, err
 	case shifted:
-		return nil, failed("rollback %s moved all traffic to %s and waits out the old tasks' termination; a rollback further back must wait for it to end (stopping it would put %s back)", d.ID, short(d.TaskDefinition), short(rec.From))
+		// ContinueDeployment with TERMINATION_WAIT ("the traffic is shifted, but
+		// the original target is not terminated": ContinueDeploymentInput, CodeDeploy
+		// API reference) ends the wait now.
+		return nil, failed("rollback %s moved all traffic to %s and waits out the old tasks' termination; a rollback further back must wait for it to end (stopping it would put %s back): end the wait now with `aws deploy continue-deployment --deployment-id %s --deployment-wait-type TERMINATION_WAIT`, then run the command again", d.ID, short(d.TaskDefinition), short(rec.From), d.ID)
 	}
 	fmt.Fprintf(r.o.Out, "that rollback has ended; run the command again to roll back further\n")
 	return res, nil

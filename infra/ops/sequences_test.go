@@ -91,6 +91,11 @@ func TestSecondRollbackDuringTheTerminationWait(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "waits out the old tasks' termination") || f.aws.Count("StopDeployment") != 0 || f.serving() != td2 {
 		t.Fatalf("second rollback: %v; %d stops; serving %s", err, f.aws.Count("StopDeployment"), f.serving())
 	}
+	// The way out: end the wait early (ContinueDeployment with TERMINATION_WAIT), then rerun.
+	rb := f.sim.Deployments()[len(f.sim.Deployments())-1].ID
+	if hint := "aws deploy continue-deployment --deployment-id " + rb + " --deployment-wait-type TERMINATION_WAIT"; !strings.Contains(err.Error(), hint) {
+		t.Errorf("second rollback's error lacks %q: %v", hint, err)
+	}
 	f.refused(t, td3, appImage(3))
 }
 
