@@ -78,6 +78,11 @@ func (o *Ops) Rollback(ctx context.Context, st Stack, opts RollbackOptions) (*Ro
 	if err != nil {
 		return nil, err
 	}
+	for _, d := range history { // what serves, and what is under way, must be known
+		if d.Unreadable != "" && (d.ID == serving.DeploymentID || rollout.Active(cdStatus(d.Status))) {
+			return nil, fmt.Errorf("cannot roll back without the revision of deployment %s (%s): %s", d.ID, d.Status, d.Unreadable)
+		}
+	}
 	r := &rollback{o: o, st: st, history: history, state: state, serving: serving, timeout: opts.Timeout}
 	if r.timeout <= 0 {
 		r.timeout = st.Timeout

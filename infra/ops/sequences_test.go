@@ -6,6 +6,8 @@ package ops_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"reflect"
 	"strings"
@@ -438,5 +440,56 @@ func TestPendingRollbackThatFailedMeanwhile(t *testing.T) {
 	f.refused(t, td4, appImage(3)) // web:3's build
 	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute, Previous: true}); err != nil || f.serving() != td1 {
 		t.Fatalf("-previous: %v; serving %s", err, f.serving())
+	}
+}
+
+// unreadableRevision makes GetApplicationRevision refuse the revision of the
+// deployment of td (AccessDenied: the role may not read it); the others are read.
+func (f *fixture) unreadableRevision(td string) {
+	var hash string
+	for _, d := range f.sim.Deployments() {
+		if d.TaskDefinition == td && d.Content != "" {
+			sum := sha256.Sum256([]byte(d.Content))
+			hash = hex.EncodeToString(sum[:])
+		}
+	}
+	read := f.sim.RevisionHandler()
+	f.aws.Handle("GetApplicationRevision", func(body map[string]any) (any, *fakeaws.Error) {
+		rev, _ := body["revision"].(map[string]any)
+		if asc, _ := rev["appSpecContent"].(map[string]any); asc["sha256"] == hash {
+			return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: codedeploy:GetApplicationRevision"}
+		}
+		return read(body)
+	})
+}
+
+// TestOneUnreadableRevision: the revision of an old deployment cannot be read;
+// status and rollback still work (that deployment is shown without its
+// revision, and a warning says why). The serving deployment's revision matters:
+// when it is the unreadable one, rollback refuses to guess.
+func TestOneUnreadableRevision(t *testing.T) {
+	f := newFixture(t)
+	f.sim.RegisterTaskDefinition(td4, fakeaws.TaskDef{Containers: []fakeaws.Container{
+		{Name: "nginx", Image: "repo/nginx@sha256:" + strings.Repeat("n", 63) + "4", LogGroup: "/ecs/web", StreamPrefix: "nginx"},
+		{Name: "app", Image: appImage(4), LogGroup: "/ecs/web", StreamPrefix: "app"},
+	}})
+	for _, td := range []string{td1, td2, td3, td4} {
+		f.deploy(t, td)
+	}
+	f.unreadableRevision(td2) // the oldest deployment's
+	s, err := f.ops.Status(context.Background(), stack)
+	if err != nil || len(s.Deployments) != 3 || s.Deployments[2].TaskDefinition != "" || s.Serving.TaskDefinition != td4 {
+		t.Fatalf("status: %v; %+v", err, s)
+	}
+	if !strings.Contains(s.Text(), "(revision unreadable)") || !strings.Contains(f.out.String(), "warning: ") || !strings.Contains(f.out.String(), "AccessDeniedException") {
+		t.Errorf("no warning:\n%s", f.out.String())
+	}
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil || f.serving() != td3 {
+		t.Fatalf("rollback: %v; serving %s", err, f.serving())
+	}
+	f.unreadableRevision(td3) // now the serving one's
+	creates := len(f.creates())
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); ops.ExitCode(err) != 2 || !strings.Contains(err.Error(), "AccessDeniedException") || len(f.creates()) != creates {
+		t.Errorf("rollback with the serving revision unreadable: %v (exit %d), %d deployments created", err, ops.ExitCode(err), len(f.creates())-creates)
 	}
 }

@@ -197,6 +197,9 @@ func (s *Status) Text() string {
 			if d.Creator == "codeDeployRollback" {
 				what = "(rollback)"
 			}
+			if d.Unreadable != "" {
+				what = "(revision unreadable)"
+			}
 			fmt.Fprintf(&b, "  %-14s %-28s %-10s %-20s %s", d.ID, what, d.Status, d.Creator, when(d.Created))
 			if d.Completed != nil && d.Created != nil {
 				fmt.Fprintf(&b, " (%s)", d.Completed.Sub(*d.Created).Round(time.Second))

@@ -373,6 +373,9 @@ func (s *Sim) Advance(id string) {
 	}
 }
 
+// RevisionHandler is the sim's GetApplicationRevision, for a test that replaced it.
+func (s *Sim) RevisionHandler() Handler { return s.getApplicationRevision }
+
 // TargetHandler is the sim's GetDeploymentTarget, for a test that replaced it.
 func (s *Sim) TargetHandler() Handler { return s.getTarget }
 
