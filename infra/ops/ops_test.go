@@ -720,3 +720,30 @@ func TestHistoryReadsEveryBatch(t *testing.T) {
 		t.Errorf("%d deployments (newest %v), %d batches", len(got), got[0].ID, f.aws.Count("BatchGetDeployments"))
 	}
 }
+
+// TestRunSaysWhatItCannotRead: a log read refused for another reason than a
+// stream not there yet is said once (not read as "no output"); a task that can
+// no longer be followed may still run, and the command says how to stop it.
+func TestRunSaysWhatItCannotRead(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.sim.OneOffLogs = []string{"Superuser created successfully."}
+	f.aws.Handle("GetLogEvents", func(map[string]any) (any, *fakeaws.Error) {
+		return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: logs:GetLogEvents"}
+	})
+	if _, err := f.ops.Run(context.Background(), stack, "app", []string{"python", "manage.py", "createsuperuser"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(f.out.String(), "cannot read its logs"); n != 1 || f.aws.Count("GetLogEvents") < 2 || !strings.Contains(f.out.String(), "logs:GetLogEvents") {
+		t.Errorf("said %d times over %d reads:\n%s", n, f.aws.Count("GetLogEvents"), f.out.String())
+	}
+
+	f.aws.Handle("DescribeTasks", func(map[string]any) (any, *fakeaws.Error) {
+		return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: ecs:DescribeTasks"}
+	})
+	_, err := f.ops.Run(context.Background(), stack, "app", []string{"sleep", "600"}, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "may still run") || ops.ExitCode(err) != 2 ||
+		!strings.Contains(err.Error(), "aws ecs stop-task --cluster web-cluster --task arn:aws:ecs:ap-northeast-2:123456789012:task/web-cluster/") || f.aws.Count("StopTask") != 0 {
+		t.Errorf("error %v", err)
+	}
+}
