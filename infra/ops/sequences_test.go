@@ -493,3 +493,29 @@ func TestOneUnreadableRevision(t *testing.T) {
 		t.Errorf("rollback with the serving revision unreadable: %v (exit %d), %d deployments created", err, ops.ExitCode(err), len(f.creates())-creates)
 	}
 }
+
+// TestUnblockWithOnlyRemovedRevisions: no record refuses anything, but web:2
+// is among the revisions a rollback could not bring back. unblock says it stays
+// passed over (until a successful deployment of it), and status shows it.
+func TestUnblockWithOnlyRemovedRevisions(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	s := f.state(t)
+	s.Remove(td2)
+	if err := rollout.WriteState(context.Background(), f.ops.Rollout.State, param, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	cleared, err := f.ops.Unblock(context.Background(), stack)
+	if err != nil || cleared != nil || !strings.Contains(f.out.String(), "a rollback still passes over web:2") {
+		t.Errorf("unblock: %+v, %v:\n%s", cleared, err, f.out.String())
+	}
+	if r := f.state(t).Removed; len(r) != 1 || r[0] != td2 {
+		t.Errorf("removed %v", r)
+	}
+	st, err := f.ops.Status(context.Background(), stack)
+	if err != nil || !strings.Contains(st.Text(), "rollback passes over: web:2 ") || len(st.Removed) != 1 {
+		t.Errorf("status %v:\n%s", err, st.Text())
+	}
+}
