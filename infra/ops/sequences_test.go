@@ -101,11 +101,10 @@ func TestSecondRollbackDuringTheTerminationWait(t *testing.T) {
 	f.refused(t, td3, appImage(3))
 }
 
-// TestFailedRollbackFollowedAgain: the rollback's own deployment of web:2 fails
-// (web:2 no longer starts) and CodeDeploy rolls it back to web:3; the command,
-// interrupted meanwhile, is run again: it says the rollback failed, the record
-// still refuses web:3 and its build, and -previous goes to web:1.
-func TestFailedRollbackFollowedAgain(t *testing.T) {
+// interruptedRollbackToABrokenRevision is web:3 serving, web:2 no longer
+// starting, and a rollback (to web:2) interrupted once it wrote line.
+func interruptedRollbackToABrokenRevision(t *testing.T, line string) *fixture {
+	t.Helper()
 	f := newFixture(t)
 	f.deploy(t, td1)
 	f.deploy(t, td2)
@@ -113,9 +112,18 @@ func TestFailedRollbackFollowedAgain(t *testing.T) {
 	f.sim.Crashes(td2, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.ops.Out = &cancelOn{line: "; following rollback", cancel: cancel}
+	f.ops.Out = &cancelOn{line: line, cancel: cancel}
 	f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: time.Minute})
 	f.ops.Out = f.out
+	return f
+}
+
+// TestFailedRollbackFollowedAgain: the rollback's own deployment of web:2 fails
+// (web:2 no longer starts) and CodeDeploy rolls it back to web:3; the command,
+// interrupted meanwhile, is run again: it says the rollback failed, the record
+// still refuses web:3 and its build, and -previous goes to web:1.
+func TestFailedRollbackFollowedAgain(t *testing.T) {
+	f := interruptedRollbackToABrokenRevision(t, "; following rollback")
 	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "the rollback to web:2 failed") || f.serving() != td3 {
 		t.Fatalf("rerun: %v; serving %s", err, f.serving())
@@ -413,16 +421,7 @@ func (f *fixture) settle(t *testing.T) {
 // rerun. The rerun says the rollback failed, keeps refusing web:3 (no longer
 // pending), and -previous goes on to web:1.
 func TestPendingRollbackThatFailedMeanwhile(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
-	f.sim.Crashes(td2, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	f.ops.Out = &cancelOn{line: "created deployment", cancel: cancel}
-	f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: time.Minute})
-	f.ops.Out = f.out
+	f := interruptedRollbackToABrokenRevision(t, "created deployment")
 	if r := f.state(t).Rollback; r == nil || !r.Pending || r.Deployment == "" {
 		t.Fatalf("after the interrupted run: record %+v", r)
 	}
