@@ -106,16 +106,24 @@ func ExitCode(err error) int {
 
 func failed(format string, args ...any) error { return &Failed{fmt.Errorf(format, args...)} }
 
-// Unblock clears the rollback record: the next `pulumi up` deploys the declared
-// revision again, the rolled-back one included.
+// Unblock clears the rollback records: the next `pulumi up` deploys the declared
+// revision again, the rolled-back one included. The revisions rollbacks took out
+// without a record left, or could not bring back, stay among those a rollback
+// passes over (it says which): a successful deployment of one clears it.
 func (o *Ops) Unblock(ctx context.Context, st Stack) (*rollout.RollbackRecord, error) {
 	state, err := rollout.ReadState(ctx, o.Rollout.State, st.StateParameter)
 	if err != nil {
 		return nil, err
 	}
-	if state.Rollback == nil {
-		return nil, nil
+	var cleared *rollout.RollbackRecord
+	if state.Rollback != nil {
+		cleared = state.Forget()
+		if err := rollout.WriteState(ctx, o.Rollout.State, st.StateParameter, state, o.Rollout.Log); err != nil {
+			return nil, err
+		}
 	}
-	cleared := state.Forget()
-	return cleared, rollout.WriteState(ctx, o.Rollout.State, st.StateParameter, state)
+	if len(state.Removed) > 0 { // not records: nothing refuses them, a rollback only passes over them
+		fmt.Fprintf(o.Out, "a rollback still passes over %s (revisions a rollback took out or could not bring back), until a successful deployment of each\n", shortList(state.Removed))
+	}
+	return cleared, nil
 }

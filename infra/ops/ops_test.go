@@ -530,6 +530,23 @@ func TestLogsOfACrashedRevision(t *testing.T) {
 	if len(lines) != 3 || lines[0].Container != "app" || lines[0].Message != "ModuleNotFoundError: No module named 'psycopg'" || lines[0].At.IsZero() {
 		t.Errorf("lines %+v", lines)
 	}
+	// nginx never started in those tasks, so it has no stream: it is not named
+	// (a missing stream fails the whole request, which then takes a look at the
+	// group and halving to recover from).
+	for _, r := range f.aws.Requests() {
+		if r.Op != "FilterLogEvents" {
+			continue
+		}
+		names, _ := r.Body["logStreamNames"].([]any)
+		if len(names) == 0 && r.Body["logStreamNamePrefix"] == nil {
+			t.Errorf("a look at the group alone: %v", r.Body)
+		}
+		for _, n := range names {
+			if strings.HasPrefix(fmt.Sprint(n), "nginx/") {
+				t.Errorf("a read names the stream %s of a container that never ran", n)
+			}
+		}
+	}
 
 	f.sim.OneOffLogs = []string{"Migrations applied."}
 	run, err := f.ops.Run(context.Background(), stack, "app", []string{"python", "manage.py", "migrate"}, time.Minute)
@@ -701,5 +718,32 @@ func TestHistoryReadsEveryBatch(t *testing.T) {
 	}
 	if len(got) != 30 || got[0].ID != ids[29] || got[29].ID != ids[0] || f.aws.Count("BatchGetDeployments") != 2 {
 		t.Errorf("%d deployments (newest %v), %d batches", len(got), got[0].ID, f.aws.Count("BatchGetDeployments"))
+	}
+}
+
+// TestRunSaysWhatItCannotRead: a log read refused for another reason than a
+// stream not there yet is said once (not read as "no output"); a task that can
+// no longer be followed may still run, and the command says how to stop it.
+func TestRunSaysWhatItCannotRead(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.sim.OneOffLogs = []string{"Superuser created successfully."}
+	f.aws.Handle("GetLogEvents", func(map[string]any) (any, *fakeaws.Error) {
+		return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: logs:GetLogEvents"}
+	})
+	if _, err := f.ops.Run(context.Background(), stack, "app", []string{"python", "manage.py", "createsuperuser"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(f.out.String(), "cannot read its logs"); n != 1 || f.aws.Count("GetLogEvents") < 2 || !strings.Contains(f.out.String(), "logs:GetLogEvents") {
+		t.Errorf("said %d times over %d reads:\n%s", n, f.aws.Count("GetLogEvents"), f.out.String())
+	}
+
+	f.aws.Handle("DescribeTasks", func(map[string]any) (any, *fakeaws.Error) {
+		return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: ecs:DescribeTasks"}
+	})
+	_, err := f.ops.Run(context.Background(), stack, "app", []string{"sleep", "600"}, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "may still run") || ops.ExitCode(err) != 2 ||
+		!strings.Contains(err.Error(), "aws ecs stop-task --cluster web-cluster --task arn:aws:ecs:ap-northeast-2:123456789012:task/web-cluster/") || f.aws.Count("StopTask") != 0 {
+		t.Errorf("error %v", err)
 	}
 }

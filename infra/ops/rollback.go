@@ -78,6 +78,11 @@ func (o *Ops) Rollback(ctx context.Context, st Stack, opts RollbackOptions) (*Ro
 	if err != nil {
 		return nil, err
 	}
+	for _, d := range history { // what serves, and what is under way, must be known
+		if d.Unreadable != "" && (d.ID == serving.DeploymentID || rollout.Active(cdStatus(d.Status))) {
+			return nil, fmt.Errorf("cannot roll back without the revision of deployment %s (%s): %s", d.ID, d.Status, d.Unreadable)
+		}
+	}
 	r := &rollback{o: o, st: st, history: history, state: state, serving: serving, timeout: opts.Timeout}
 	if r.timeout <= 0 {
 		r.timeout = st.Timeout
@@ -202,7 +207,8 @@ func (r *rollback) deployPrevious(ctx context.Context) (*RollbackResult, error) 
 	}
 	res, err := o.Rollout.Run(ctx, req)
 	if err != nil {
-		if res.DeploymentID == "" { // nothing was deployed: the record goes
+		var blocked *rollout.BlockedError
+		if res.DeploymentID == "" || errors.As(err, &blocked) { // nothing was deployed: the record goes
 			return nil, &Failed{fmt.Errorf("rollback to %s: %w", short(previous), r.restore(ctx, err))}
 		}
 		rec.Deployment = res.DeploymentID
@@ -226,7 +232,7 @@ func (r *rollback) followHint() string {
 // restore puts the state back as it was before this run (nothing was rolled
 // back), and says so beside err.
 func (r *rollback) restore(ctx context.Context, err error) error {
-	if werr := rollout.WriteState(context.WithoutCancel(ctx), r.o.Rollout.State, r.st.StateParameter, r.state); werr != nil {
+	if werr := rollout.WriteState(context.WithoutCancel(ctx), r.o.Rollout.State, r.st.StateParameter, r.state, r.o.Rollout.Log); werr != nil {
 		return fmt.Errorf("%w (and removing the pending rollback record failed: %v)", err, werr)
 	}
 	return err
@@ -312,7 +318,10 @@ func (r *rollback) followOwn(ctx context.Context, d rollout.Deployment) (*Rollba
 	case err != nil || rec.Pending: // an earlier run's rollback, now seen to its end
 		return res, err
 	case shifted:
-		return nil, failed("rollback %s moved all traffic to %s and waits out the old tasks' termination; a rollback further back must wait for it to end (stopping it would put %s back)", d.ID, short(d.TaskDefinition), short(rec.From))
+		// ContinueDeployment with TERMINATION_WAIT ("the traffic is shifted, but
+		// the original target is not terminated": ContinueDeploymentInput, CodeDeploy
+		// API reference) ends the wait now.
+		return nil, failed("rollback %s moved all traffic to %s and waits out the old tasks' termination; a rollback further back must wait for it to end (stopping it would put %s back): end the wait now with `aws deploy continue-deployment --deployment-id %s --deployment-wait-type TERMINATION_WAIT`, then run the command again", d.ID, short(d.TaskDefinition), short(rec.From), d.ID)
 	}
 	fmt.Fprintf(r.o.Out, "that rollback has ended; run the command again to roll back further\n")
 	return res, nil
@@ -329,7 +338,7 @@ func (r *rollback) failedRollback(ctx context.Context, rec rollout.RollbackRecor
 	if err == nil {
 		state.Record(rec)
 		state.Remove(d.TaskDefinition)
-		err = rollout.WriteState(ctx, r.o.Rollout.State, r.st.StateParameter, state)
+		err = rollout.WriteState(ctx, r.o.Rollout.State, r.st.StateParameter, state, r.o.Rollout.Log)
 	}
 	msg := fmt.Sprintf("the rollback to %s failed (deployment %s %s", short(d.TaskDefinition), d.ID, d.Status)
 	if d.Error != "" {
@@ -432,7 +441,9 @@ func (o *Ops) images(ctx context.Context, st Stack, from, to string) (blocked, t
 // previous is the revision that served before the serving one, and the AppSpec it
 // was deployed with (nil for the first revision, which no deployment made).
 // Revisions a rollback took out are passed over: a second rollback goes further
-// back, not to the revision the first one removed.
+// back, not to the revision the first one removed. So are revisions that run a
+// build a record refuses (a revert that reproduced a rolled-back digest):
+// `pulumi up` would refuse them, and so would the rollback's deployment.
 func (o *Ops) previous(ctx context.Context, st Stack, serving rollout.Serving, history []rollout.Deployment, state rollout.State) (string, *rollout.AppSpec, error) {
 	var servedSince *time.Time
 	for _, d := range history {
@@ -440,17 +451,51 @@ func (o *Ops) previous(ctx context.Context, st Stack, serving rollout.Serving, h
 			servedSince = d.Created
 		}
 	}
+	var refused *rollout.BlockedError // the first revision passed over for its build
+	usable := func(td string) bool {
+		if td == "" || td == serving.TaskDefinition || state.RolledBack(td) {
+			return false
+		}
+		rec, blocked := state.Blocks(td, o.refusedImage(ctx, st, td, state))
+		if !blocked {
+			return true
+		}
+		if refused == nil {
+			refused = &rollout.BlockedError{Service: st.Service, Record: rec, Declared: td, Clear: unblockCommand(st)}
+		}
+		fmt.Fprintf(o.Out, "passing over %s: it runs the app image %s of %s, which a rollback took out\n", short(td), rollout.ShortImage(rec.Image), short(rec.From))
+		return false
+	}
 	for _, d := range history {
 		earlier := servedSince == nil || (d.Created != nil && d.Created.Before(*servedSince))
-		if d.Status == string(cdtypes.DeploymentStatusSucceeded) && d.TaskDefinition != "" && d.TaskDefinition != serving.TaskDefinition && earlier && !state.RolledBack(d.TaskDefinition) {
+		if d.Status == string(cdtypes.DeploymentStatusSucceeded) && earlier && usable(d.TaskDefinition) {
 			return d.TaskDefinition, d.Spec, nil
 		}
 	}
-	if j := state.Judged; j != nil && j.TaskDefinition != serving.TaskDefinition && !state.RolledBack(j.TaskDefinition) {
+	if j := state.Judged; j != nil && usable(j.TaskDefinition) {
 		return j.TaskDefinition, nil, nil
+	}
+	if refused != nil {
+		return "", nil, &Failed{fmt.Errorf("%s serves %s, and nothing to roll back to: %w", st.Service, short(serving.TaskDefinition), refused)}
 	}
 	return "", nil, failed("%s serves %s and no earlier revision served before it that was not rolled back (no earlier succeeded deployment, and it is not after the first revision): nothing to roll back to", st.Service, short(serving.TaskDefinition))
 }
+
+// refusedImage is td's app image when a record refuses by image ("" when none
+// does, or it cannot be read: the rollout's own check still refuses it then).
+func (o *Ops) refusedImage(ctx context.Context, st Stack, td string, state rollout.State) string {
+	if st.AppContainer == "" || !state.RefusesImages() {
+		return ""
+	}
+	image, err := o.Rollout.AppImage(ctx, td, st.AppContainer)
+	if err != nil {
+		fmt.Fprintf(o.Out, "warning: %v: cannot tell whether a record refuses its build\n", err)
+	}
+	return image
+}
+
+// unblockCommand clears a stack's rollback records.
+func unblockCommand(st Stack) string { return "go run ./cmd/ops unblock -stack " + st.Name }
 
 // record writes a rollback record into the rollout's state, read afresh.
 func (o *Ops) record(ctx context.Context, st Stack, rec rollout.RollbackRecord) error {
@@ -462,7 +507,7 @@ func (o *Ops) record(ctx context.Context, st Stack, rec rollout.RollbackRecord) 
 		return err
 	}
 	state.Record(rec)
-	if err := rollout.WriteState(ctx, o.Rollout.State, st.StateParameter, state); err != nil {
+	if err := rollout.WriteState(ctx, o.Rollout.State, st.StateParameter, state, o.Rollout.Log); err != nil {
 		return fmt.Errorf("recording the rollback of %s failed: %w", short(rec.From), err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -98,7 +99,7 @@ func (o *Ops) Run(ctx context.Context, st Stack, container string, command []str
 				}
 				return nil, &Failed{fmt.Errorf("task %s %s: stopped it", arn, why)}
 			}
-			return nil, fmt.Errorf("failed to follow task %s: %w", arn, err)
+			return nil, fmt.Errorf("failed to follow task %s, which may still run (see it with `aws ecs describe-tasks --cluster %s --tasks %s`, stop it with `aws ecs stop-task --cluster %s --task %s`): %w", arn, st.Cluster, arn, st.Cluster, arn, err)
 		}
 	}
 }
@@ -126,6 +127,7 @@ type tailer struct {
 	stream rollout.LogStream
 	task   string
 	token  *string
+	warned bool // a read failed for another reason than a stream not there yet
 }
 
 func (t *tailer) read(ctx context.Context) {
@@ -139,7 +141,14 @@ func (t *tailer) read(ctx context.Context) {
 			LogGroupName: aws.String(t.stream.Group()), LogStreamName: aws.String(t.stream.Stream(t.task)),
 			StartFromHead: aws.Bool(true), NextToken: t.token,
 		})
-		if err != nil { // the stream appears once the container logs its first line
+		if err != nil {
+			// The stream appears once the container logs its first line; any other
+			// refusal (AccessDenied, a throttle past retries) is said once.
+			var missing *logstypes.ResourceNotFoundException
+			if !errors.As(err, &missing) && ctx.Err() == nil && !t.warned {
+				t.warned = true
+				fmt.Fprintf(t.o.Out, "warning: this command cannot read its logs (task %s, %s %s), so its output is not shown: %v\n", t.task, t.stream.Group(), t.stream.Stream(t.task), err)
+			}
 			return
 		}
 		for _, e := range out.Events {

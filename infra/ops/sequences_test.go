@@ -6,7 +6,10 @@ package ops_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,14 +93,18 @@ func TestSecondRollbackDuringTheTerminationWait(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "waits out the old tasks' termination") || f.aws.Count("StopDeployment") != 0 || f.serving() != td2 {
 		t.Fatalf("second rollback: %v; %d stops; serving %s", err, f.aws.Count("StopDeployment"), f.serving())
 	}
+	// The way out: end the wait early (ContinueDeployment with TERMINATION_WAIT), then rerun.
+	rb := f.sim.Deployments()[len(f.sim.Deployments())-1].ID
+	if hint := "aws deploy continue-deployment --deployment-id " + rb + " --deployment-wait-type TERMINATION_WAIT"; !strings.Contains(err.Error(), hint) {
+		t.Errorf("second rollback's error lacks %q: %v", hint, err)
+	}
 	f.refused(t, td3, appImage(3))
 }
 
-// TestFailedRollbackFollowedAgain: the rollback's own deployment of web:2 fails
-// (web:2 no longer starts) and CodeDeploy rolls it back to web:3; the command,
-// interrupted meanwhile, is run again: it says the rollback failed, the record
-// still refuses web:3 and its build, and -previous goes to web:1.
-func TestFailedRollbackFollowedAgain(t *testing.T) {
+// interruptedRollbackToABrokenRevision is web:3 serving, web:2 no longer
+// starting, and a rollback (to web:2) interrupted once it wrote line.
+func interruptedRollbackToABrokenRevision(t *testing.T, line string) *fixture {
+	t.Helper()
 	f := newFixture(t)
 	f.deploy(t, td1)
 	f.deploy(t, td2)
@@ -105,9 +112,18 @@ func TestFailedRollbackFollowedAgain(t *testing.T) {
 	f.sim.Crashes(td2, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.ops.Out = &cancelOn{line: "; following rollback", cancel: cancel}
+	f.ops.Out = &cancelOn{line: line, cancel: cancel}
 	f.ops.Rollback(ctx, stack, ops.RollbackOptions{Timeout: time.Minute})
 	f.ops.Out = f.out
+	return f
+}
+
+// TestFailedRollbackFollowedAgain: the rollback's own deployment of web:2 fails
+// (web:2 no longer starts) and CodeDeploy rolls it back to web:3; the command,
+// interrupted meanwhile, is run again: it says the rollback failed, the record
+// still refuses web:3 and its build, and -previous goes to web:1.
+func TestFailedRollbackFollowedAgain(t *testing.T) {
+	f := interruptedRollbackToABrokenRevision(t, "; following rollback")
 	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "the rollback to web:2 failed") || f.serving() != td3 {
 		t.Fatalf("rerun: %v; serving %s", err, f.serving())
@@ -157,7 +173,7 @@ func TestPendingRecordWithoutItsDeployment(t *testing.T) {
 	ctx := context.Background()
 	s := f.state(t)
 	s.Record(rollout.RollbackRecord{From: td3, Image: appImage(3), To: td2, At: time.Now().Add(-time.Second), Pending: true})
-	if err := rollout.WriteState(ctx, f.ops.Rollout.State, param, s); err != nil {
+	if err := rollout.WriteState(ctx, f.ops.Rollout.State, param, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The deployment the killed command made, followed to its end.
@@ -231,7 +247,7 @@ func TestUpThatWaitedSeesANewRecord(t *testing.T) {
 	f.ops.Out = &onLine{line: "waiting for deployment", fn: func() {
 		s, _ := rollout.ReadState(context.Background(), f.ops.Rollout.State, param)
 		s.Record(rollout.RollbackRecord{From: td3, Image: appImage(3), To: td2, At: time.Now()})
-		rollout.WriteState(context.Background(), f.ops.Rollout.State, param, s)
+		rollout.WriteState(context.Background(), f.ops.Rollout.State, param, s, nil)
 	}}
 	var blocked *rollout.BlockedError
 	if err := f.up(td4, appImage(3), rollout.WaitForActive); !errors.As(err, &blocked) || f.serving() == td4 {
@@ -324,5 +340,181 @@ func TestStatusShowsEveryRecord(t *testing.T) {
 	}
 	if text := s.Text(); !strings.Contains(text, "rolled back: web:2 was rolled back at ") || !strings.Contains(text, "  also refused: web:3, rolled back at ") {
 		t.Errorf("status:\n%s", text)
+	}
+}
+
+// TestRollbackPassesOverARefusedBuild: the revision before the serving one runs
+// a build an earlier rollback took out (a revert whose build reproduced that
+// digest). The rollback passes over it to the revision before; when nothing is
+// left it fails, naming the record that refuses, and changes nothing: no
+// deployment, the record as it was, and no rerun that reports success.
+func TestRollbackPassesOverARefusedBuild(t *testing.T) {
+	withImage := func(f *fixture, td string, app, n int) {
+		f.sim.RegisterTaskDefinition(td, fakeaws.TaskDef{Containers: []fakeaws.Container{
+			{Name: "nginx", Image: "repo/nginx@sha256:" + strings.Repeat("n", 63) + string(rune('0'+n)), LogGroup: "/ecs/web", StreamPrefix: "nginx"},
+			{Name: "app", Image: appImage(app), LogGroup: "/ecs/web", StreamPrefix: "app"},
+		}})
+	}
+	t.Run("an earlier revision is left", func(t *testing.T) {
+		f := newFixture(t)
+		withImage(f, td4, 2, 4) // web:4 is a revert to web:2's build
+		for _, td := range []string{td1, td2, td3, td4} {
+			f.deploy(t, td)
+		}
+		if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil || f.serving() != td3 {
+			t.Fatalf("first: %v; serving %s", err, f.serving())
+		}
+		res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+		if err != nil || f.serving() != td1 || res.Record.From != td3 || res.Record.To != td1 {
+			t.Fatalf("second: %v; serving %s; result %+v", err, f.serving(), res)
+		}
+		if !strings.Contains(f.out.String(), "passing over web:2") {
+			t.Errorf("output lacks why web:2 was passed over:\n%s", f.out.String())
+		}
+	})
+	t.Run("nothing is left", func(t *testing.T) {
+		f := newFixture(t)
+		withImage(f, td3, 1, 3) // web:3 is a revert to web:1's build
+		for _, td := range []string{td1, td2, td3} {
+			f.deploy(t, td)
+		}
+		if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil || f.serving() != td2 {
+			t.Fatalf("first: %v; serving %s", err, f.serving())
+		}
+		first, creates := f.state(t), len(f.creates())
+		for _, run := range []string{"second", "rerun"} {
+			res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+			if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "runs the app image") || !strings.Contains(err.Error(), "of revision web:3, which was rolled back") {
+				t.Errorf("%s: %v (exit %d); result %+v", run, err, ops.ExitCode(err), res)
+			}
+			if s := f.state(t); !reflect.DeepEqual(s, first) {
+				t.Errorf("%s: state %+v, want it unchanged: %+v", run, s.Rollback, first.Rollback)
+			}
+			if f.serving() != td2 || len(f.creates()) != creates {
+				t.Errorf("%s: serving %s, %d deployments created", run, f.serving(), len(f.creates())-creates)
+			}
+		}
+	})
+}
+
+// settle moves every active deployment on, as time passing would, until none is.
+func (f *fixture) settle(t *testing.T) {
+	t.Helper()
+	for range 200 {
+		active := false
+		for _, d := range f.sim.Deployments() {
+			if fakeaws.Active(d.Status) {
+				active = true
+				f.sim.Advance(d.ID)
+			}
+		}
+		if !active {
+			return
+		}
+	}
+	t.Fatalf("deployments still active: %+v", f.sim.Deployments())
+}
+
+// TestPendingRollbackThatFailedMeanwhile: the command was interrupted right
+// after creating its rollback deployment of web:2, which then failed (web:2 no
+// longer starts), and CodeDeploy's rollback of it ended too, all before the
+// rerun. The rerun says the rollback failed, keeps refusing web:3 (no longer
+// pending), and -previous goes on to web:1.
+func TestPendingRollbackThatFailedMeanwhile(t *testing.T) {
+	f := interruptedRollbackToABrokenRevision(t, "created deployment")
+	if r := f.state(t).Rollback; r == nil || !r.Pending || r.Deployment == "" {
+		t.Fatalf("after the interrupted run: record %+v", r)
+	}
+	f.settle(t)
+	if f.serving() != td3 {
+		t.Fatalf("serving %s after CodeDeploy's rollback", f.serving())
+	}
+	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+	if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "the rollback to web:2 failed") || f.serving() != td3 {
+		t.Fatalf("rerun: %v; serving %s", err, f.serving())
+	}
+	if r := f.state(t).Rollback; r == nil || r.From != td3 || r.Pending {
+		t.Errorf("record %+v", r)
+	}
+	f.refused(t, td4, appImage(3)) // web:3's build
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute, Previous: true}); err != nil || f.serving() != td1 {
+		t.Fatalf("-previous: %v; serving %s", err, f.serving())
+	}
+}
+
+// unreadableRevision makes GetApplicationRevision refuse the revision of the
+// deployment of td (AccessDenied: the role may not read it); the others are read.
+func (f *fixture) unreadableRevision(td string) {
+	var hash string
+	for _, d := range f.sim.Deployments() {
+		if d.TaskDefinition == td && d.Content != "" {
+			sum := sha256.Sum256([]byte(d.Content))
+			hash = hex.EncodeToString(sum[:])
+		}
+	}
+	read := f.sim.RevisionHandler()
+	f.aws.Handle("GetApplicationRevision", func(body map[string]any) (any, *fakeaws.Error) {
+		rev, _ := body["revision"].(map[string]any)
+		if asc, _ := rev["appSpecContent"].(map[string]any); asc["sha256"] == hash {
+			return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: codedeploy:GetApplicationRevision"}
+		}
+		return read(body)
+	})
+}
+
+// TestOneUnreadableRevision: the revision of an old deployment cannot be read;
+// status and rollback still work (that deployment is shown without its
+// revision, and a warning says why). The serving deployment's revision matters:
+// when it is the unreadable one, rollback refuses to guess.
+func TestOneUnreadableRevision(t *testing.T) {
+	f := newFixture(t)
+	f.sim.RegisterTaskDefinition(td4, fakeaws.TaskDef{Containers: []fakeaws.Container{
+		{Name: "nginx", Image: "repo/nginx@sha256:" + strings.Repeat("n", 63) + "4", LogGroup: "/ecs/web", StreamPrefix: "nginx"},
+		{Name: "app", Image: appImage(4), LogGroup: "/ecs/web", StreamPrefix: "app"},
+	}})
+	for _, td := range []string{td1, td2, td3, td4} {
+		f.deploy(t, td)
+	}
+	f.unreadableRevision(td2) // the oldest deployment's
+	s, err := f.ops.Status(context.Background(), stack)
+	if err != nil || len(s.Deployments) != 3 || s.Deployments[2].TaskDefinition != "" || s.Serving.TaskDefinition != td4 {
+		t.Fatalf("status: %v; %+v", err, s)
+	}
+	if !strings.Contains(s.Text(), "(revision unreadable)") || !strings.Contains(f.out.String(), "warning: ") || !strings.Contains(f.out.String(), "AccessDeniedException") {
+		t.Errorf("no warning:\n%s", f.out.String())
+	}
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil || f.serving() != td3 {
+		t.Fatalf("rollback: %v; serving %s", err, f.serving())
+	}
+	f.unreadableRevision(td3) // now the serving one's
+	creates := len(f.creates())
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); ops.ExitCode(err) != 2 || !strings.Contains(err.Error(), "AccessDeniedException") || len(f.creates()) != creates {
+		t.Errorf("rollback with the serving revision unreadable: %v (exit %d), %d deployments created", err, ops.ExitCode(err), len(f.creates())-creates)
+	}
+}
+
+// TestUnblockWithOnlyRemovedRevisions: no record refuses anything, but web:2
+// is among the revisions a rollback could not bring back. unblock says it stays
+// passed over (until a successful deployment of it), and status shows it.
+func TestUnblockWithOnlyRemovedRevisions(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	s := f.state(t)
+	s.Remove(td2)
+	if err := rollout.WriteState(context.Background(), f.ops.Rollout.State, param, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	cleared, err := f.ops.Unblock(context.Background(), stack)
+	if err != nil || cleared != nil || !strings.Contains(f.out.String(), "a rollback still passes over web:2") {
+		t.Errorf("unblock: %+v, %v:\n%s", cleared, err, f.out.String())
+	}
+	if r := f.state(t).Removed; len(r) != 1 || r[0] != td2 {
+		t.Errorf("removed %v", r)
+	}
+	st, err := f.ops.Status(context.Background(), stack)
+	if err != nil || !strings.Contains(st.Text(), "rollback passes over: web:2 ") || len(st.Removed) != 1 {
+		t.Errorf("status %v:\n%s", err, st.Text())
 	}
 }

@@ -36,7 +36,10 @@ type Status struct {
 	// Earlier the older records that still refuse theirs.
 	Rollback *rollout.RollbackRecord  `json:"rollback,omitempty"`
 	Earlier  []rollout.RollbackRecord `json:"earlier,omitempty"`
-	Judged   *rollout.Judgement       `json:"judged,omitempty"`
+	// Removed are the revisions rollbacks took out or could not bring back: a
+	// rollback passes over them.
+	Removed []string           `json:"removed,omitempty"`
+	Judged  *rollout.Judgement `json:"judged,omitempty"`
 }
 
 // UnderWay is a deployment in progress and how far it got.
@@ -117,7 +120,7 @@ func (o *Ops) Status(ctx context.Context, st Stack) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Rollback, s.Earlier, s.Judged = state.Rollback, state.Earlier, state.Judged
+	s.Rollback, s.Earlier, s.Removed, s.Judged = state.Rollback, state.Earlier, state.Removed, state.Judged
 	s.Serving.Behind = st.Declared != "" && serving.TaskDefinition != st.Declared
 	return s, nil
 }
@@ -170,6 +173,9 @@ func (s *Status) Text() string {
 			b.WriteString("\n")
 		}
 	}
+	if len(s.Removed) > 0 {
+		fmt.Fprintf(&b, "rollback passes over: %s (taken out or not brought back by a rollback; until a successful deployment of each)\n", shortList(s.Removed))
+	}
 	if u := s.UnderWay; u != nil {
 		fmt.Fprintf(&b, "under way %s of %s: %s", u.ID, short(u.TaskDefinition), u.Status)
 		if t := u.Target; t != nil {
@@ -196,6 +202,9 @@ func (s *Status) Text() string {
 			what := short(d.TaskDefinition)
 			if d.Creator == "codeDeployRollback" {
 				what = "(rollback)"
+			}
+			if d.Unreadable != "" {
+				what = "(revision unreadable)"
 			}
 			fmt.Fprintf(&b, "  %-14s %-28s %-10s %-20s %s", d.ID, what, d.Status, d.Creator, when(d.Created))
 			if d.Completed != nil && d.Created != nil {
@@ -238,4 +247,13 @@ func orUnknown(s string) string {
 		return "not yet known"
 	}
 	return s
+}
+
+// shortList is revisions by their short names, comma-separated.
+func shortList(arns []string) string {
+	names := make([]string, len(arns))
+	for i, a := range arns {
+		names[i] = short(a)
+	}
+	return strings.Join(names, ", ")
 }

@@ -263,12 +263,15 @@ func TestTaskSetsAreNotTagged(t *testing.T) {
 func TestRolledBackRevisionIsRefused(t *testing.T) {
 	f, sim := simFixture(t, tdOld, "d-OLD")
 	st := rollout.State{Rollback: &rollout.RollbackRecord{From: tdNew, To: tdOld, Deployment: "d-OLD", At: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), By: "alice"}}
-	if err := rollout.WriteState(context.Background(), f.ro.State, stateParam, st); err != nil {
+	if err := rollout.WriteState(context.Background(), f.ro.State, stateParam, st, nil); err != nil {
 		t.Fatal(err)
 	}
 	req := simRequest()
 	req.ClearCommand = "go run ./cmd/ops unblock -stack dev"
-	_, err := f.ro.Run(context.Background(), req)
+	res, err := f.ro.Run(context.Background(), req)
+	if res.DeploymentID != "" { // nothing was deployed: the day-N rollback reads an id as "deployed"
+		t.Errorf("a refusal names deployment %s", res.DeploymentID)
+	}
 	var blocked *rollout.BlockedError
 	if !errors.As(err, &blocked) || !strings.Contains(err.Error(), "revision web:2 of service web-svc was rolled back at 2026-11-30T09:00:00Z (to web:1 by deployment d-OLD) by alice") ||
 		!strings.Contains(err.Error(), "go run ./cmd/ops unblock -stack dev") {

@@ -90,7 +90,7 @@ func (ro *Rollout) judgeInitial(parent, ctx context.Context, req Request, servin
 	// The verdict is an optimisation (the next `up` would judge again, quickly):
 	// failing to record it must not fail a healthy revision.
 	state.Judged = &Judgement{TaskSet: serving.taskSetARN, TaskDefinition: req.TaskDefinition, At: time.Now().UTC()}
-	if err := WriteState(ctx, ro.State, req.StateParameter, state); err != nil {
+	if err := WriteState(ctx, ro.State, req.StateParameter, state, ro.Log); err != nil {
 		ro.Log.Info("warning: " + err.Error() + "; the next `pulumi up` judges the first revision again")
 	}
 	return Result{Summary: ServingSummary(req.TaskDefinition, "")}, nil

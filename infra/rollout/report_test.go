@@ -149,3 +149,28 @@ func TestFailureTargetHealthWhileItRan(t *testing.T) {
 		t.Errorf("deregistering targets reported:\n%s", msg)
 	}
 }
+
+// TestFailureAfterTheTrafficMoved: an AfterAllowTraffic hook fails once
+// production traffic is on the new tasks: they were serving, so the report shows
+// them running, beside the failed event.
+func TestFailureAfterTheTrafficMoved(t *testing.T) {
+	f, sim := simFixture(t, tdOld, "d-OLD")
+	sim.SetTargetGroups(tgBlue, tgGreen)
+	sim.RegisterTaskDefinition(tdNew, fakeaws.TaskDef{Containers: []fakeaws.Container{
+		{Name: "nginx", LogGroup: "/ecs/web", StreamPrefix: "nginx"},
+		{Name: "app", LogGroup: "/ecs/web", StreamPrefix: "app"},
+	}})
+	sim.HookFailsAfterTraffic(tdNew, "smoke test: GET /healthz answered 500")
+	_, err := f.ro.Run(context.Background(), simRequest())
+	if err == nil {
+		t.Fatal("a revision whose AfterAllowTraffic hook failed deployed")
+	}
+	for _, want := range []string{"lifecycle event AfterAllowTraffic failed: UnknownError: smoke test: GET /healthz answered 500", "of web:2 running (RUNNING)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if td, _ := sim.Serving(); td != tdOld {
+		t.Errorf("serving %s after the rollback", td)
+	}
+}

@@ -256,7 +256,9 @@ func (ro *Rollout) Run(parent context.Context, req Request) (Result, error) {
 			return Result{DeploymentID: serving.deploymentID, Summary: ServingSummary(req.TaskDefinition, serving.deploymentID)}, nil
 		}
 		if rec, blocked := state.Blocks(req.TaskDefinition, req.Image); blocked {
-			return Result{DeploymentID: serving.deploymentID}, &BlockedError{Service: req.Service, Record: rec, Declared: req.TaskDefinition, Clear: req.ClearCommand}
+			// Nothing was deployed: no deployment id (`pulumi up` fails here, and
+			// the day-N rollback reads an id as "deployed").
+			return Result{}, &BlockedError{Service: req.Service, Record: rec, Declared: req.TaskDefinition, Clear: req.ClearCommand}
 		}
 		ro.Log.Info(fmt.Sprintf("service %s needs a deployment: %s", req.Service, strings.Join(diff, "; ")))
 
@@ -303,7 +305,7 @@ func (ro *Rollout) finish(parent, ctx context.Context, req Request, id string, s
 		// compare-and-set).
 		now, rerr := ReadState(parent, ro.State, req.StateParameter)
 		if rerr == nil && now.served(req.TaskDefinition) {
-			rerr = WriteState(parent, ro.State, req.StateParameter, now)
+			rerr = WriteState(parent, ro.State, req.StateParameter, now, ro.Log)
 		}
 		if rerr != nil {
 			ro.Log.Info("warning: " + rerr.Error())

@@ -47,7 +47,7 @@ const rolledBackKept = 10
 func (s *State) Record(rec RollbackRecord) {
 	if old := s.Rollback; old != nil && old.From != rec.From && old.From != "" {
 		s.Earlier = slices.DeleteFunc(s.Earlier, func(r RollbackRecord) bool { return r.From == old.From })
-		s.Earlier = append(s.Earlier, *old)
+		s.Earlier = append(s.Earlier, old.lean())
 		s.Earlier = s.Earlier[max(0, len(s.Earlier)-rolledBackKept):]
 	}
 	s.Rollback = &rec
@@ -114,6 +114,51 @@ func (s State) RolledBack(td string) bool {
 	return slices.Contains(s.Removed, td)
 }
 
+// lean is what an earlier record needs: what it refuses (From, Image) and when,
+// which is what `status` shows of it. The rest (To, Deployment, By) is the
+// newest record's alone, so the state stays within SSM's limit (maxStateChars).
+func (r RollbackRecord) lean() RollbackRecord {
+	return RollbackRecord{From: r.From, Image: r.Image, At: r.At}
+}
+
+// maxStateChars bounds the state parameter's value. WriteState sets no Tier, so
+// the parameter is Standard (the account's default tier, Standard unless
+// changed): "Standard parameters have a content size limit of 4 KB"
+// (PutParameter's Tier, SSM API reference), and a larger value is refused with
+// ValidationException "Standard tier parameters support a maximum parameter
+// value of 4096 characters…" (as AWS returns it, quoted in
+// gist.github.com/seanpascual; seen 2026-12). The advanced tier holds 8 KB but is
+// billed per parameter and month, and could not be reverted to Standard.
+// Bytes are counted: never fewer than characters.
+const maxStateChars = 4096
+
+// bound is s marshalled within maxStateChars: earlier records kept lean, then
+// the oldest earlier records dropped, then the oldest removed revisions (the
+// newest record and the judgement stay). It says what it dropped.
+func (s State) bound() ([]byte, []string, error) {
+	s.Earlier = slices.Clone(s.Earlier)
+	for i := range s.Earlier {
+		s.Earlier[i] = s.Earlier[i].lean()
+	}
+	var dropped []string
+	for {
+		b, err := json.Marshal(s)
+		if err != nil || len(b) <= maxStateChars {
+			return b, dropped, err
+		}
+		switch {
+		case len(s.Earlier) > 0: // the oldest: its From stays among Removed while it can
+			dropped = append(dropped, "the record of "+shortARN(s.Earlier[0].From)+"'s rollback")
+			s.Earlier = s.Earlier[1:]
+		case len(s.Removed) > 0:
+			dropped = append(dropped, "removed revision "+shortARN(s.Removed[0]))
+			s.Removed = s.Removed[1:]
+		default:
+			return nil, dropped, fmt.Errorf("the rollout's state is %d characters, over SSM's Standard tier limit of %d, with no earlier record left to drop", len(b), maxStateChars)
+		}
+	}
+}
+
 // Judgement records that the first task set was judged healthy.
 type Judgement struct {
 	TaskSet        string    `json:"taskSet"`
@@ -152,6 +197,17 @@ func (s State) Blocks(td, image string) (RollbackRecord, bool) {
 	return RollbackRecord{}, false
 }
 
+// RefusesImages tells whether a record refuses a build (its image), not only
+// its revision.
+func (s State) RefusesImages() bool {
+	for _, r := range s.records() {
+		if r.Image != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // BlockedError is the refusal of a rolled-back revision.
 type BlockedError struct {
 	Service string
@@ -165,7 +221,7 @@ func (e *BlockedError) Error() string {
 	what := fmt.Sprintf("revision %s of service %s was rolled back", shortARN(r.From), e.Service)
 	fix := "change the code (a new build makes a new revision)"
 	if e.Declared != "" && e.Declared != r.From {
-		what = fmt.Sprintf("revision %s of service %s runs the app image %s of revision %s, which was rolled back", shortARN(e.Declared), e.Service, shortImage(r.Image), shortARN(r.From))
+		what = fmt.Sprintf("revision %s of service %s runs the app image %s of revision %s, which was rolled back", shortARN(e.Declared), e.Service, ShortImage(r.Image), shortARN(r.From))
 		fix = "change the app (a new build makes a new image)"
 	}
 	msg := what + " at " + r.At.UTC().Format(time.RFC3339)
@@ -189,9 +245,9 @@ func (e *BlockedError) Error() string {
 	return msg
 }
 
-// shortImage is an image's digest, shortened ("sha256:0123456789ab"), or its
+// ShortImage is an image's digest, shortened ("sha256:0123456789ab"), or its
 // reference when it has none.
-func shortImage(image string) string {
+func ShortImage(image string) string {
 	if _, digest, ok := strings.Cut(image, "@"); ok {
 		return digest[:min(len(digest), len("sha256:")+12)]
 	}
@@ -221,14 +277,18 @@ func ReadState(ctx context.Context, store StateStore, name string) (State, error
 	return s, nil
 }
 
-// WriteState replaces the state parameter.
-func WriteState(ctx context.Context, store StateStore, name string, s State) error {
+// WriteState replaces the state parameter, bounded to what a Standard parameter
+// holds (bound); what it had to drop is said on log (when not nil).
+func WriteState(ctx context.Context, store StateStore, name string, s State, log Logger) error {
 	if store == nil || name == "" {
 		return nil
 	}
-	b, err := json.Marshal(s)
+	b, dropped, err := s.bound()
 	if err != nil {
-		return err
+		return fmt.Errorf("failed to write the rollout's state %s: %w", name, err)
+	}
+	if len(dropped) > 0 && log != nil {
+		log.Info(fmt.Sprintf("the rollout's state %s would outgrow SSM's %d-character limit: dropping the oldest (%s), which no longer refuse", name, maxStateChars, strings.Join(dropped, ", ")))
 	}
 	_, err = store.PutParameter(ctx, &ssm.PutParameterInput{
 		Name: aws.String(name), Value: aws.String(string(b)), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true),

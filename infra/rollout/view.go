@@ -73,6 +73,9 @@ type Deployment struct {
 	RollbackOf string `json:"rollbackOf,omitempty"`
 	// Spec is its AppSpec, when it is one this package can read.
 	Spec *AppSpec `json:"-"`
+	// Unreadable says why its revision could not be read (TaskDefinition is ""
+	// then); History keeps such a deployment rather than failing whole.
+	Unreadable string `json:"unreadable,omitempty"`
 }
 
 // Describe reads a deployment and the AppSpec it deploys (GetApplicationRevision:
@@ -137,8 +140,14 @@ func (ro *Rollout) History(ctx context.Context, application, group string, n int
 	var list []Deployment
 	for _, info := range infos[:min(len(infos), n)] {
 		d, err := ro.deployment(ctx, application, info)
-		if err != nil {
+		if err != nil && ctx.Err() != nil {
 			return nil, err
+		}
+		if err != nil { // one revision (a throttle past retries, a denial) does not hide the rest
+			d.Unreadable = err.Error()
+			if ro.Log != nil {
+				ro.Log.Info(fmt.Sprintf("warning: deployment %s is shown without its revision: %v", d.ID, err))
+			}
 		}
 		list = append(list, d)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Sim is a stateful fake of one ECS service with the CODE_DEPLOY controller and
@@ -81,6 +82,9 @@ type Sim struct {
 	// (rolling.go), by name; workerCrash how their broken revisions fail.
 	rolling     map[string]*rollingService
 	workerCrash map[string]WorkerCrash
+	// afterTraffic are the revisions whose AfterAllowTraffic hook fails, with
+	// its diagnostics (HookFailsAfterTraffic).
+	afterTraffic map[string]string
 }
 
 // LogEvent is one CloudWatch Logs event.
@@ -287,6 +291,24 @@ func (s *Sim) SetServiceRole(arn string) {
 	s.serviceRol = arn
 }
 
+// HookFailsAfterTraffic makes the AfterAllowTraffic hook of a deployment of a
+// revision fail, with message as its diagnostics: its tasks run and production
+// traffic has moved to them (the hook runs "after the second target group serves
+// traffic to the replacement task set", and its result "can trigger a rollback":
+// CodeDeploy user guide, AppSpec 'hooks' section for an Amazon ECS deployment,
+// read 2026-12). The deployment fails, its target shows AllowTraffic Succeeded
+// and AfterAllowTraffic Failed, and the rollback moves traffic back and removes
+// the replacement task set. Its error code HOOK_EXECUTION_FAILURE is one of
+// ErrorInformation's codes; that CodeDeploy uses it here is unverified.
+func (s *Sim) HookFailsAfterTraffic(taskDefinition, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.afterTraffic == nil {
+		s.afterTraffic = map[string]string{}
+	}
+	s.afterTraffic[taskDefinition] = message
+}
+
 // Crashes makes the tasks of a revision stop right after they start.
 func (s *Sim) Crashes(taskDefinition string, c Crash) {
 	s.mu.Lock()
@@ -350,6 +372,9 @@ func (s *Sim) Advance(id string) {
 		s.advance(d)
 	}
 }
+
+// RevisionHandler is the sim's GetApplicationRevision, for a test that replaced it.
+func (s *Sim) RevisionHandler() Handler { return s.getApplicationRevision }
 
 // TargetHandler is the sim's GetDeploymentTarget, for a test that replaced it.
 func (s *Sim) TargetHandler() Handler { return s.getTarget }
@@ -636,6 +661,11 @@ func (s *Sim) advance(d *simDeployment) {
 			s.startTasks(s.svc.primary)
 			s.stopTasksOf(d.previous, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+d.id+")")
 			s.event("deployment %s: traffic on %s; termination wait", d.id, d.td)
+			if msg, fails := s.afterTraffic[d.td]; fails {
+				// Its tasks serve; the rollback removes their task set.
+				d.waiting, d.green = false, s.svc.primary
+				s.fail(d, "AfterAllowTraffic", "HOOK_EXECUTION_FAILURE", msg)
+			}
 		}
 	}
 }
@@ -881,6 +911,9 @@ func (s *Sim) getTarget(body map[string]any) (any, *Error) {
 	switch {
 	case d.status == "Stopped" || d.failedEvent != "":
 		status = "Failed"
+		if i := slices.Index(ecsEvents, d.failedEvent); i > done { // the events before it succeeded
+			done = i
+		}
 	case d.waiting || d.status == "Succeeded":
 		status, green, done = "Succeeded", 100, len(ecsEvents)
 	}
@@ -1080,7 +1113,16 @@ func (s *Sim) putParameter(body map[string]any) (any, *Error) {
 	if _, exists := s.params[name]; exists && body["Overwrite"] != true {
 		return nil, &Error{Status: 400, Type: "ParameterAlreadyExists", Message: "The parameter already exists. To overwrite this value, set the overwrite option in the request to true."}
 	}
-	s.params[name] = fmt.Sprint(body["Value"])
+	value := fmt.Sprint(body["Value"])
+	// A Standard parameter holds 4 KB ("Standard parameters have a content size
+	// limit of 4 KB", PutParameter's Tier in the SSM API reference); past it AWS
+	// answers this ValidationException (the text as returned, quoted in
+	// gist.github.com/seanpascual, status 400; seen 2026-12). Another Tier
+	// (Advanced: 8 KB, billed) is not modelled: the sim does not bound it.
+	if n := utf8.RuneCountInString(value); n > 4096 && (body["Tier"] == nil || body["Tier"] == "Standard") {
+		return nil, &Error{Status: 400, Type: "ValidationException", Message: "Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html"}
+	}
+	s.params[name] = value
 	s.event("parameter %s written", name)
 	return map[string]any{"Version": 1, "Tier": "Standard"}, nil
 }
