@@ -69,8 +69,18 @@ func tdOf(suffix string, rev int) string {
 // worker would.
 func (s *liveStack) createWorker(r *offline.Resource) {
 	t := s.t
+	name := str(t, r, "out:name")
+	if td, _, _ := s.sim.RollingService(name); td != "" {
+		// An UpdateService and the provider's read after it take well over a
+		// second on AWS: the program's apply runs in a later second than the
+		// deployment's createdAt, so a WorkerRelease.Since taken there, after
+		// the update, would miss the deployment (review 16c, finding 3).
+		defer func() {
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 20*time.Millisecond)))
+		}()
+	}
 	s.sim.PutRollingService(fakeaws.RollingSpec{
-		Name: str(t, r, "out:name"), Cluster: str(t, r, "cluster"), TaskDefinition: str(t, r, "taskDefinition"),
+		Name: name, Cluster: str(t, r, "cluster"), TaskDefinition: str(t, r, "taskDefinition"),
 		DesiredCount:   num(t, r, "desiredCount"),
 		CircuitBreaker: boolean(t, r, "deploymentCircuitBreaker.enable"), Rollback: boolean(t, r, "deploymentCircuitBreaker.rollback"),
 		Subnets: strs(t, r, "networkConfiguration.subnets"), SecurityGroups: strs(t, r, "networkConfiguration.securityGroups"),
