@@ -317,11 +317,15 @@ func TestCrashingWorkerFailsUp(t *testing.T) {
 		t.Errorf("worker runs %s after the breaker's rollback", td)
 	}
 	// New tasks first (minimum healthy 100 %): the old deployment kept both its
-	// tasks while the new one failed (review 16b, finding 2).
+	// tasks while the new one failed (review 16b, finding 2), until the
+	// rollback, a new deployment of it, ran its own (review 16c, finding 5).
 	for _, d := range deps {
-		if d.TaskDefinition == tdOf("worker", 1) && (d.LowestRunning != 2 || d.Running != 2) {
+		if d.TaskDefinition == tdOf("worker", 1) && d.RollbackOf == "" && d.LowestRunning != 2 {
 			t.Errorf("old deployment %+v: ran %d tasks at the fewest while the new one failed, want its 2", d, d.LowestRunning)
 		}
+	}
+	if deps[0].RollbackOf == "" || deps[0].Status != "PRIMARY" || deps[0].Running != 2 {
+		t.Errorf("deployments %+v: the rollback must run the old revision's 2 tasks", deps)
 	}
 	next := s.up(cfg)
 	if next.err == nil || !strings.Contains(next.err.Error(), "worker worker runs ecs-bluegreen-dev-web-worker:1, not the declared ecs-bluegreen-dev-web-worker:2") {
@@ -345,13 +349,13 @@ func TestSameRevisionWorkerChangeRolledBack(t *testing.T) {
 	for _, want := range []string{
 		"rollout: worker worker: rolling deployment of ecs-bluegreen-dev-web-worker:1 failed: ECS deployment circuit breaker: tasks failed to start",
 		"the circuit breaker rolled the service back: ecs-bluegreen-dev-web-worker:1 in its previous configuration (deployment ecs-svc/",
-		": FARGATE) runs again",
+		": FARGATE, subnets ",
 	} {
 		if r.err == nil || !strings.Contains(r.err.Error(), want) {
 			t.Errorf("error %v\nwant %q", r.err, want)
 		}
 	}
-	if _, deps, updates := s.sim.RollingService(worker); updates != 1 || deps[len(deps)-1].Status != "PRIMARY" || deps[len(deps)-1].CapacityProvider != "FARGATE" {
+	if _, deps, updates := s.sim.RollingService(worker); updates != 1 || deps[0].Status != "PRIMARY" || deps[0].CapacityProvider != "FARGATE" || deps[0].RollbackOf == "" {
 		t.Errorf("deployments %+v after %d updates: the on-demand deployment must run again", deps, updates)
 	}
 }

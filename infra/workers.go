@@ -98,7 +98,8 @@ func NewWorkers(ctx *pulumi.Context, name string, args *WorkersArgs, opts ...pul
 			// healthy and rolls back to the last completed one.
 			DeploymentCircuitBreaker: &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
 			// New tasks first, the old ones stop once the new ones run: a failed
-			// revision leaves the previous one working.
+			// revision leaves the previous one working, as long as the rollback
+			// can start it again (rollout/workers.go).
 			DeploymentMinimumHealthyPercent: pulumi.Int(100),
 			DeploymentMaximumPercent:        pulumi.Int(200),
 			CapacityProviderStrategies: ecs.ServiceCapacityProviderStrategyArray{ecs.ServiceCapacityProviderStrategyArgs{

@@ -23,10 +23,13 @@ import (
 //     rolloutStateReason saying why (Deployment, ECS API reference).
 //   - The breaker trips at 0.5 × the desired count failed tasks, at least 3 and at
 //     most 200 (ServiceDeploymentCircuitBreaker.threshold, ECS API reference). With
-//     rollback it rolls back to the most recent COMPLETED deployment, which turns
-//     IN_PROGRESS again and becomes the service's deployment; without one the
-//     deployment stalls ("How the Amazon ECS deployment circuit breaker detects
-//     failures", ECS developer guide).
+//     rollback it rolls back to the most recent COMPLETED deployment; without
+//     one the deployment stalls ("How the Amazon ECS deployment circuit breaker
+//     detects failures", ECS developer guide). The rollback is a new deployment
+//     of that configuration, PRIMARY, with a new id and createdAt, which launches
+//     tasks of its own ("If a new deployment is started because a previous
+//     deployment failed and a rollback occurred, the reason field … indicates
+//     … rollback", same guide; aws/copilot-cli#4838).
 //   - failedTasks counts tasks that cannot launch, never reach RUNNING or fail
 //     their health checks; "once a service deployment has one or more successfully
 //     running tasks, the failed task count resets to zero and stops being
@@ -38,8 +41,10 @@ import (
 //     verdict counts stopped tasks of the revision itself, as the first web
 //     revision's judgement does.
 //   - The rolling deployment keeps the old tasks until the new ones are healthy
-//     (minimumHealthyPercent 100), so a failed worker revision leaves the previous
-//     one working.
+//     (minimumHealthyPercent 100). A failed worker revision leaves the previous
+//     one working only while its rollback can start the previous revision's
+//     tasks: when that no longer starts (a secret removed, an image expired),
+//     the rollback fails too, and nothing replaces the old tasks that stop.
 //   - A deployment is a configuration, not a revision: ECS starts one for every
 //     UpdateService with forceNewDeployment (the workers set it) or that changes
 //     the network or capacity provider, and the breaker rolls back to "the last
@@ -52,9 +57,8 @@ import (
 //     declared revision" (aws-actions/amazon-ecs-deploy-task-definition #860
 //     fixed the same confusion by comparing deployment ids). The rollback
 //     deployment's rolloutStateReason starts "ECS deployment circuit breaker:
-//     rolling back to deploymentId" (a real account's DescribeServices in a
-//     public write-up, 2022; AWS's copilot-cli fixtures); ECS may reuse the
-//     old deployment's id for it and give it a new createdAt.
+//     rolling back to deploymentId" while it is under way (a real account's
+//     DescribeServices in a public write-up, 2022; AWS's copilot-cli fixtures).
 //   - The rollback can fail too (the old revision no longer starts, its tasks
 //     stopped first): the rollback deployment is PRIMARY and FAILED, the
 //     service deployment ROLLBACK_FAILED ("View service history using Amazon

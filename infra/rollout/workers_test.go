@@ -36,8 +36,8 @@ func TestEvaluateWorker(t *testing.T) {
 		failed     = ecstypes.DeploymentRolloutStateFailed
 	)
 	// A run that began at since: ECS's createdAt of what Pulumi's UpdateService
-	// started is later, a rollback's may be too (a real account's output shows a
-	// rollback deployment under the old id with a new createdAt).
+	// started is later, and so is a rollback's (a new deployment). Rows that
+	// keep the old id for the rollback show the verdict does not rely on it.
 	since := time.Date(2026, 5, 1, 10, 0, 0, 400e6, time.UTC)
 	before, after, later := since.Add(-time.Hour), since.Add(2*time.Second), since.Add(5*time.Minute)
 	const rollingBack = "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1."
@@ -187,13 +187,17 @@ func TestWaitForWorker(t *testing.T) {
 		_, err := f.ro.WaitForWorker(context.Background(), w)
 		for _, want := range []string{
 			"worker worker: rolling deployment of web-worker:1 failed: ECS deployment circuit breaker: tasks failed to start",
-			"the circuit breaker rolled the service back: web-worker:1 in its previous configuration (deployment ecs-svc/000001: FARGATE) runs again",
+			"the circuit breaker rolled the service back: web-worker:1 in its previous configuration (deployment ecs-svc/",
+			": FARGATE) runs again",
 		} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("error %v\nwant %q", err, want)
 			}
 		}
-		if _, deps, _ := sim.RollingService(w.Service); deps[1].CapacityProvider != "FARGATE" || deps[1].Status != "PRIMARY" || deps[1].RolloutState != "COMPLETED" || deps[1].LowestRunning != 2 {
+		// Newest first: the rollback (a new deployment of the on-demand one), the
+		// failed one, the on-demand one, which kept its tasks meanwhile.
+		if _, deps, _ := sim.RollingService(w.Service); len(deps) != 3 || deps[0].CapacityProvider != "FARGATE" || deps[0].Status != "PRIMARY" || deps[0].RolloutState != "COMPLETED" ||
+			deps[0].RollbackOf != deps[2].ID || deps[2].LowestRunning != 2 {
 			t.Errorf("deployments %+v: on-demand must run again", deps)
 		}
 	})
@@ -213,10 +217,24 @@ func TestWaitForWorker(t *testing.T) {
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("said after %s: a failed rollback is a verdict, not a wait for the timeout", d)
 		}
-		// Newest first: the update's deployment, then the old one, which ran no
-		// task once the update began (stopped first) and failed to start again.
-		if _, deps, _ := sim.RollingService(w.Service); deps[1].TaskDefinition != workerOld || deps[1].Status != "PRIMARY" || deps[1].RolloutState != "FAILED" || deps[1].LowestRunning != 0 {
+		// Newest first: the rollback, the update's deployment, then the old one,
+		// which ran no task once the update began (stopped first).
+		if _, deps, _ := sim.RollingService(w.Service); len(deps) != 3 || deps[0].TaskDefinition != workerOld || deps[0].Status != "PRIMARY" || deps[0].RolloutState != "FAILED" ||
+			deps[0].RollbackOf != deps[2].ID || deps[2].LowestRunning != 0 {
 			t.Errorf("deployments %+v: the old tasks stopped first, then the rollback failed", deps)
+		}
+	})
+	// At 100/200 too: the rollback is a new deployment that launches tasks of
+	// the old revision (review 16c, finding 5); when that revision no longer
+	// starts either, the rollback fails.
+	t.Run("the rollback fails at 100/200 too", func(t *testing.T) {
+		f, sim, w := workerSim(t, 2)
+		for _, td := range []string{workerOld, workerNew} {
+			sim.WorkerCrashes(td, fakeaws.WorkerCrash{Reason: "ResourceInitializationError: unable to pull secrets", StopCode: "TaskFailedToStart"})
+		}
+		_, err := f.ro.WaitForWorker(context.Background(), w)
+		if err == nil || !strings.Contains(err.Error(), "worker worker: rolling deployment of web-worker:2 failed: ECS deployment circuit breaker: tasks failed to start; rollback to web-worker:1 failed too: ECS deployment circuit breaker: tasks failed to start; the worker may run no task") {
+			t.Errorf("error %v", err)
 		}
 	})
 	t.Run("tasks that run, then exit: the breaker never counts them", func(t *testing.T) {
