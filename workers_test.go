@@ -340,7 +340,8 @@ func TestCrashingWorkerFailsUp(t *testing.T) {
 // provider alone (spot, in dev) is a forced deployment of the same revision; its
 // tasks crash on Fargate Spot, and the breaker rolls the service back to the same
 // revision on Fargate. That is a failed release, not "the revision runs": `pulumi
-// up` fails naming the worker (review 16b, finding 1).
+// up` fails naming the worker (review 16b, finding 1), and so does the next
+// one.
 func TestSameRevisionWorkerChangeRolledBack(t *testing.T) {
 	s, cfg, _, worker := liveJobs(t)
 	s.sim.WorkerCrashes(tdOf("worker", 1), fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 1, CapacityProvider: "FARGATE_SPOT"})
@@ -349,7 +350,7 @@ func TestSameRevisionWorkerChangeRolledBack(t *testing.T) {
 	for _, want := range []string{
 		"rollout: worker worker: rolling deployment of ecs-bluegreen-dev-web-worker:1 failed: ECS deployment circuit breaker: tasks failed to start",
 		"the circuit breaker rolled the service back: ecs-bluegreen-dev-web-worker:1 in its previous configuration (deployment ecs-svc/",
-		": FARGATE, subnets ",
+		": capacity provider strategy FARGATE, not the declared FARGATE_SPOT) runs again",
 	} {
 		if r.err == nil || !strings.Contains(r.err.Error(), want) {
 			t.Errorf("error %v\nwant %q", r.err, want)
@@ -357,6 +358,37 @@ func TestSameRevisionWorkerChangeRolledBack(t *testing.T) {
 	}
 	if _, deps, updates := s.sim.RollingService(worker); updates != 1 || deps[0].Status != "PRIMARY" || deps[0].CapacityProvider != "FARGATE" || deps[0].RollbackOf == "" {
 		t.Errorf("deployments %+v after %d updates: the on-demand deployment must run again", deps, updates)
+	}
+	// The next `pulumi up` of the same config changes nothing, and the worker
+	// still runs on FARGATE while Pulumi's state records FARGATE_SPOT: it fails
+	// again, naming the configuration (review 16c, finding 1).
+	next := s.up(spot)
+	if next.err == nil || !strings.Contains(next.err.Error(), "rollout: worker worker runs ecs-bluegreen-dev-web-worker:1 with capacity provider strategy FARGATE, not the declared FARGATE_SPOT") ||
+		!strings.Contains(next.err.Error(), "pulumi up --refresh") {
+		t.Errorf("next up: %v", next.err)
+	}
+	if w := next.writes(); len(w) != 0 {
+		t.Errorf("next up wrote %v", w)
+	}
+}
+
+// TestWorkerRollbackBetweenTwoLooks: a count change is a forced deployment of
+// the same revision and configuration; it fails while a passing cause lasts
+// (an ECR outage), and its rollback, of the same release, completes and drains
+// it between two of the verdict's looks. Only the deployment pinned from the
+// first look, the one created since the run began (WorkerRelease.Since, taken
+// before Pulumi's update), tells that from success (review 16c, finding 3).
+func TestWorkerRollbackBetweenTwoLooks(t *testing.T) {
+	s, cfg, _, worker := liveJobs(t)
+	s.sim.WorkerCrashes(tdOf("worker", 1), fakeaws.WorkerCrash{Reason: "CannotPullContainerError: pull image manifest has been retried", StopCode: "TaskFailedToStart", Times: 3})
+	s.sim.SlowPolls(worker, 4)
+	more := withConfig(cfg, "workers", strings.Replace(cfg["workers"], `"count": 2`, `"count": 3`, 1))
+	r := s.up(more)
+	if r.err == nil || !strings.Contains(r.err.Error(), "rollout: worker worker: rolling deployment of ecs-bluegreen-dev-web-worker:1 failed; the circuit breaker rolled the service back: ecs-bluegreen-dev-web-worker:1 in its previous configuration (deployment ecs-svc/") {
+		t.Errorf("error %v", r.err)
+	}
+	if _, deps, updates := s.sim.RollingService(worker); updates != 1 || deps[0].RollbackOf == "" || deps[0].RolloutState != "COMPLETED" || deps[1].Status != "INACTIVE" {
+		t.Errorf("deployments %+v after %d updates: the rollback must have completed and drained the failed one", deps, updates)
 	}
 }
 

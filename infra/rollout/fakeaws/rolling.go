@@ -114,6 +114,9 @@ type WorkerCrash struct {
 	// ECR, say, whose tasks end in CannotPullContainerError).
 	CapacityProvider string
 	Subnets          []string
+	// Times, when set, fails only that many tasks, then the revision starts
+	// again: a passing cause (Fargate Spot capacity, an ECR outage).
+	Times int
 }
 
 // fails says whether the crash applies to a deployment's configuration.
@@ -125,6 +128,21 @@ type rollingService struct {
 	spec        RollingSpec
 	deployments []*rollingDeployment // newest first, as DescribeServices lists them
 	updates     int
+	// gap is how many looks each DescribeServices after the first since the
+	// last update moves the service on (SlowPolls; 0: one).
+	gap, described int
+}
+
+// SlowPolls makes each DescribeServices of a rolling service after the first
+// since its last update move it looks on instead of one, as when the verdict's polls are further
+// apart than ECS's steps (a runner suspended, throttled retries): a poll may
+// then miss a state, a FAILED deployment drained while its rollback completed.
+func (s *Sim) SlowPolls(name string, looks int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rs := s.rolling[name]; rs != nil {
+		rs.gap = looks
+	}
 }
 
 type rollingDeployment struct {
@@ -166,7 +184,7 @@ func (s *Sim) PutRollingService(spec RollingSpec) {
 		rs.updates++
 		s.event("rolling service %s updated to %s with %d tasks", spec.Name, spec.TaskDefinition, spec.DesiredCount)
 	}
-	rs.spec = spec
+	rs.spec, rs.described = spec, 0
 	d := s.startRolling(rs, &rollingDeployment{td: spec.TaskDefinition, desired: spec.DesiredCount,
 		capacity: spec.CapacityProvider, subnets: spec.Subnets, securityGroups: spec.SecurityGroups, publicIP: spec.AssignPublicIP})
 	d.reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
@@ -296,6 +314,13 @@ func (s *Sim) advanceRolling(rs *rollingService) {
 			s.log(t, "app", line)
 		}
 		t.stopped, t.reason, t.stopCode, t.exit, t.stoppedAt, t.containers = true, crash.Reason, crash.StopCode, crash.ExitCode, now, []string{"app"}
+		if crash.Times > 0 {
+			if crash.Times--; crash.Times == 0 {
+				delete(s.workerCrash, primary.td)
+			} else {
+				s.workerCrash[primary.td] = crash
+			}
+		}
 		if crash.Uncounted {
 			break
 		}
@@ -337,6 +362,10 @@ func (s *Sim) drainRolling(rs *rollingService, primary *rollingDeployment) {
 
 func (s *Sim) describeRolling(rs *rollingService) map[string]any {
 	s.advanceRolling(rs)
+	for i := 1; rs.described > 0 && i < rs.gap; i++ {
+		s.advanceRolling(rs)
+	}
+	rs.described++
 	deps := []any{}
 	td, running := "", 0
 	for _, d := range rs.deployments {
