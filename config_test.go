@@ -195,7 +195,7 @@ func TestBadConfig(t *testing.T) {
 			[]string{`ecs-bluegreen:schedules = "report.timeoutMinutes: 2000": must be from 1 to 1440 minutes`}},
 		// A rate() run longer than its interval overlaps the next one.
 		{"rate schedule with a timeout longer than its interval", "dev", map[string]string{"schedules": `{"report": {"schedule": "rate(15 minutes)", "command": ["x"], "timeoutMinutes": 20}}`},
-			[]string{`ecs-bluegreen:schedules = "report.timeoutMinutes: 20": must be at most the interval of rate(15 minutes), 15 minutes: a longer run overlaps the next one`}},
+			[]string{`ecs-bluegreen:schedules = "report.timeoutMinutes: 20": must be at most the interval of rate(15 minutes), 15 minutes: a longer run overlaps the next one (a run of the whole interval that ignores SIGTERM is killed 60 s after it, overlapping the next by that long)`}},
 		{"schedule retries beyond Scheduler's limit", "dev", map[string]string{"schedules": `{"report": {"schedule": "rate(1 day)", "command": ["x"], "retries": 200}}`},
 			[]string{`ecs-bluegreen:schedules = "report.retries: 200": must be from 0 to 185`}},
 		{"schedule named like a worker", "dev", map[string]string{"workers": `{"report": {"command": ["x"]}}`, "schedules": `{"report": {"schedule": "rate(1 day)", "command": ["x"]}}`},

@@ -69,8 +69,18 @@ func tdOf(suffix string, rev int) string {
 // worker would.
 func (s *liveStack) createWorker(r *offline.Resource) {
 	t := s.t
+	name := str(t, r, "out:name")
+	if td, _, _ := s.sim.RollingService(name); td != "" {
+		// An UpdateService and the provider's read after it take well over a
+		// second on AWS: the program's apply runs in a later second than the
+		// deployment's createdAt, so a WorkerRelease.Since taken there, after
+		// the update, would miss the deployment (review 16c, finding 3).
+		defer func() {
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 20*time.Millisecond)))
+		}()
+	}
 	s.sim.PutRollingService(fakeaws.RollingSpec{
-		Name: str(t, r, "out:name"), Cluster: str(t, r, "cluster"), TaskDefinition: str(t, r, "taskDefinition"),
+		Name: name, Cluster: str(t, r, "cluster"), TaskDefinition: str(t, r, "taskDefinition"),
 		DesiredCount:   num(t, r, "desiredCount"),
 		CircuitBreaker: boolean(t, r, "deploymentCircuitBreaker.enable"), Rollback: boolean(t, r, "deploymentCircuitBreaker.rollback"),
 		Subnets: strs(t, r, "networkConfiguration.subnets"), SecurityGroups: strs(t, r, "networkConfiguration.securityGroups"),
@@ -307,11 +317,15 @@ func TestCrashingWorkerFailsUp(t *testing.T) {
 		t.Errorf("worker runs %s after the breaker's rollback", td)
 	}
 	// New tasks first (minimum healthy 100 %): the old deployment kept both its
-	// tasks while the new one failed (review 16b, finding 2).
+	// tasks while the new one failed (review 16b, finding 2), until the
+	// rollback, a new deployment of it, ran its own (review 16c, finding 5).
 	for _, d := range deps {
-		if d.TaskDefinition == tdOf("worker", 1) && (d.LowestRunning != 2 || d.Running != 2) {
+		if d.TaskDefinition == tdOf("worker", 1) && d.RollbackOf == "" && d.LowestRunning != 2 {
 			t.Errorf("old deployment %+v: ran %d tasks at the fewest while the new one failed, want its 2", d, d.LowestRunning)
 		}
+	}
+	if deps[0].RollbackOf == "" || deps[0].Status != "PRIMARY" || deps[0].Running != 2 {
+		t.Errorf("deployments %+v: the rollback must run the old revision's 2 tasks", deps)
 	}
 	next := s.up(cfg)
 	if next.err == nil || !strings.Contains(next.err.Error(), "worker worker runs ecs-bluegreen-dev-web-worker:1, not the declared ecs-bluegreen-dev-web-worker:2") {
@@ -326,7 +340,8 @@ func TestCrashingWorkerFailsUp(t *testing.T) {
 // provider alone (spot, in dev) is a forced deployment of the same revision; its
 // tasks crash on Fargate Spot, and the breaker rolls the service back to the same
 // revision on Fargate. That is a failed release, not "the revision runs": `pulumi
-// up` fails naming the worker (review 16b, finding 1).
+// up` fails naming the worker (review 16b, finding 1), and so does the next
+// one.
 func TestSameRevisionWorkerChangeRolledBack(t *testing.T) {
 	s, cfg, _, worker := liveJobs(t)
 	s.sim.WorkerCrashes(tdOf("worker", 1), fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 1, CapacityProvider: "FARGATE_SPOT"})
@@ -335,14 +350,45 @@ func TestSameRevisionWorkerChangeRolledBack(t *testing.T) {
 	for _, want := range []string{
 		"rollout: worker worker: rolling deployment of ecs-bluegreen-dev-web-worker:1 failed: ECS deployment circuit breaker: tasks failed to start",
 		"the circuit breaker rolled the service back: ecs-bluegreen-dev-web-worker:1 in its previous configuration (deployment ecs-svc/",
-		": FARGATE) runs again",
+		": capacity provider strategy FARGATE, not the declared FARGATE_SPOT) runs again",
 	} {
 		if r.err == nil || !strings.Contains(r.err.Error(), want) {
 			t.Errorf("error %v\nwant %q", r.err, want)
 		}
 	}
-	if _, deps, updates := s.sim.RollingService(worker); updates != 1 || deps[len(deps)-1].Status != "PRIMARY" || deps[len(deps)-1].CapacityProvider != "FARGATE" {
+	if _, deps, updates := s.sim.RollingService(worker); updates != 1 || deps[0].Status != "PRIMARY" || deps[0].CapacityProvider != "FARGATE" || deps[0].RollbackOf == "" {
 		t.Errorf("deployments %+v after %d updates: the on-demand deployment must run again", deps, updates)
+	}
+	// The next `pulumi up` of the same config changes nothing, and the worker
+	// still runs on FARGATE while Pulumi's state records FARGATE_SPOT: it fails
+	// again, naming the configuration (review 16c, finding 1).
+	next := s.up(spot)
+	if next.err == nil || !strings.Contains(next.err.Error(), "rollout: worker worker runs ecs-bluegreen-dev-web-worker:1 with capacity provider strategy FARGATE, not the declared FARGATE_SPOT") ||
+		!strings.Contains(next.err.Error(), "pulumi up --refresh") {
+		t.Errorf("next up: %v", next.err)
+	}
+	if w := next.writes(); len(w) != 0 {
+		t.Errorf("next up wrote %v", w)
+	}
+}
+
+// TestWorkerRollbackBetweenTwoLooks: a count change is a forced deployment of
+// the same revision and configuration; it fails while a passing cause lasts
+// (an ECR outage), and its rollback, of the same release, completes and drains
+// it between two of the verdict's looks. Only the deployment pinned from the
+// first look, the one created since the run began (WorkerRelease.Since, taken
+// before Pulumi's update), tells that from success (review 16c, finding 3).
+func TestWorkerRollbackBetweenTwoLooks(t *testing.T) {
+	s, cfg, _, worker := liveJobs(t)
+	s.sim.WorkerCrashes(tdOf("worker", 1), fakeaws.WorkerCrash{Reason: "CannotPullContainerError: pull image manifest has been retried", StopCode: "TaskFailedToStart", Times: 3})
+	s.sim.SlowPolls(worker, 4)
+	more := withConfig(cfg, "workers", strings.Replace(cfg["workers"], `"count": 2`, `"count": 3`, 1))
+	r := s.up(more)
+	if r.err == nil || !strings.Contains(r.err.Error(), "rollout: worker worker: rolling deployment of ecs-bluegreen-dev-web-worker:1 failed; the circuit breaker rolled the service back: ecs-bluegreen-dev-web-worker:1 in its previous configuration (deployment ecs-svc/") {
+		t.Errorf("error %v", r.err)
+	}
+	if _, deps, updates := s.sim.RollingService(worker); updates != 1 || deps[0].RollbackOf == "" || deps[0].RolloutState != "COMPLETED" || deps[1].Status != "INACTIVE" {
+		t.Errorf("deployments %+v after %d updates: the rollback must have completed and drained the failed one", deps, updates)
 	}
 }
 

@@ -1139,7 +1139,7 @@ func (l *loader) schedule(c *Config, name string, s scheduleJSON) ScheduleConfig
 	if v := out.TimeoutMinutes; v < 1 || v > 1440 {
 		l.fail("schedules", fmt.Sprintf("%s.timeoutMinutes: %d", name, v), "from 1 to 1440 minutes")
 	} else if every > 0 && time.Duration(v)*time.Minute > every {
-		l.fail("schedules", fmt.Sprintf("%s.timeoutMinutes: %d", name, v), fmt.Sprintf("at most the interval of %s, %d minutes: a longer run overlaps the next one", s.Schedule, int(every/time.Minute)))
+		l.fail("schedules", fmt.Sprintf("%s.timeoutMinutes: %d", name, v), fmt.Sprintf("at most the interval of %s, %d minutes: a longer run overlaps the next one (a run of the whole interval that ignores SIGTERM is killed %d s after it, overlapping the next by that long)", s.Schedule, int(every/time.Minute), KillAfterSeconds))
 	}
 	if s.Retries != nil {
 		out.Retries = *s.Retries

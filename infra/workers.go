@@ -98,7 +98,8 @@ func NewWorkers(ctx *pulumi.Context, name string, args *WorkersArgs, opts ...pul
 			// healthy and rolls back to the last completed one.
 			DeploymentCircuitBreaker: &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
 			// New tasks first, the old ones stop once the new ones run: a failed
-			// revision leaves the previous one working.
+			// revision leaves the previous one working, as long as the rollback
+			// can start it again (rollout/workers.go).
 			DeploymentMinimumHealthyPercent: pulumi.Int(100),
 			DeploymentMaximumPercent:        pulumi.Int(200),
 			CapacityProviderStrategies: ecs.ServiceCapacityProviderStrategyArray{ecs.ServiceCapacityProviderStrategyArgs{
@@ -141,7 +142,10 @@ func workerVerdict(ctx *pulumi.Context, worker string, args *WorkersArgs, svc *e
 		return pulumi.UnsafeUnknownOutput(nil).ApplyT(func(any) string { return "" }).(pulumi.StringOutput)
 	}
 	log := pulumiLog{ctx, svc}
-	return pulumi.All(args.Cluster.Name, svc.Name, svc.TaskDefinition).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (string, error) {
+	// The verdict judges the configuration as well as the revision (the
+	// service's outputs, as the task definition is): a change of them alone is
+	// a deployment of the same revision, and so is its rollback.
+	return pulumi.All(args.Cluster.Name, svc.Name, svc.TaskDefinition, svc.CapacityProviderStrategies, svc.NetworkConfiguration).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (string, error) {
 		goctx, stop := rollout.Interruptible(goctx)
 		defer stop()
 		clients, err := rollout.NewClients(goctx, args.Identity)
@@ -149,14 +153,38 @@ func workerVerdict(ctx *pulumi.Context, worker string, args *WorkersArgs, svc *e
 			return "", err
 		}
 		td, _ := v[2].(*string)
+		strategy, _ := v[3].([]ecs.ServiceCapacityProviderStrategy)
+		network, _ := v[4].(*ecs.ServiceNetworkConfiguration)
 		res, err := clients.Rollout(log).WaitForWorker(goctx, rollout.WorkerRelease{
-			Worker: worker, Cluster: v[0].(string), Service: v[1].(string), TaskDefinition: derefString(td), Timeout: args.Timeout, Since: since,
+			Worker: worker, Cluster: v[0].(string), Service: v[1].(string), TaskDefinition: derefString(td),
+			WorkerConfig: declaredWorkerConfig(strategy, network), Timeout: args.Timeout, Since: since,
 		})
 		if err != nil {
 			return "", fmt.Errorf("rollout: %w", err)
 		}
 		return res.Summary, nil
 	}).(pulumi.StringOutput)
+}
+
+// declaredWorkerConfig is the service's capacity provider strategy and network
+// as the verdict compares them with a deployment's (ECS's defaults: weight and
+// base 0, no public IP).
+func declaredWorkerConfig(strategy []ecs.ServiceCapacityProviderStrategy, network *ecs.ServiceNetworkConfiguration) rollout.WorkerConfig {
+	c := rollout.WorkerConfig{CapacityProviders: []rollout.CapacityProvider{}}
+	for _, s := range strategy {
+		c.CapacityProviders = append(c.CapacityProviders, rollout.CapacityProvider{Name: s.CapacityProvider, Weight: derefInt(s.Weight), Base: derefInt(s.Base)})
+	}
+	if network != nil {
+		c.Network = &rollout.WorkerNetwork{Subnets: network.Subnets, SecurityGroups: network.SecurityGroups, AssignPublicIP: network.AssignPublicIp != nil && *network.AssignPublicIp}
+	}
+	return c
+}
+
+func derefInt(i *int) int {
+	if i == nil {
+		return 0
+	}
+	return *i
 }
 
 func derefString(s *string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,10 +24,13 @@ import (
 //     rolloutStateReason saying why (Deployment, ECS API reference).
 //   - The breaker trips at 0.5 × the desired count failed tasks, at least 3 and at
 //     most 200 (ServiceDeploymentCircuitBreaker.threshold, ECS API reference). With
-//     rollback it rolls back to the most recent COMPLETED deployment, which turns
-//     IN_PROGRESS again and becomes the service's deployment; without one the
-//     deployment stalls ("How the Amazon ECS deployment circuit breaker detects
-//     failures", ECS developer guide).
+//     rollback it rolls back to the most recent COMPLETED deployment; without
+//     one the deployment stalls ("How the Amazon ECS deployment circuit breaker
+//     detects failures", ECS developer guide). The rollback is a new deployment
+//     of that configuration, PRIMARY, with a new id and createdAt, which launches
+//     tasks of its own ("If a new deployment is started because a previous
+//     deployment failed and a rollback occurred, the reason field … indicates
+//     … rollback", same guide; aws/copilot-cli#4838).
 //   - failedTasks counts tasks that cannot launch, never reach RUNNING or fail
 //     their health checks; "once a service deployment has one or more successfully
 //     running tasks, the failed task count resets to zero and stops being
@@ -38,8 +42,10 @@ import (
 //     verdict counts stopped tasks of the revision itself, as the first web
 //     revision's judgement does.
 //   - The rolling deployment keeps the old tasks until the new ones are healthy
-//     (minimumHealthyPercent 100), so a failed worker revision leaves the previous
-//     one working.
+//     (minimumHealthyPercent 100). A failed worker revision leaves the previous
+//     one working only while its rollback can start the previous revision's
+//     tasks: when that no longer starts (a secret removed, an image expired),
+//     the rollback fails too, and nothing replaces the old tasks that stop.
 //   - A deployment is a configuration, not a revision: ECS starts one for every
 //     UpdateService with forceNewDeployment (the workers set it) or that changes
 //     the network or capacity provider, and the breaker rolls back to "the last
@@ -52,9 +58,8 @@ import (
 //     declared revision" (aws-actions/amazon-ecs-deploy-task-definition #860
 //     fixed the same confusion by comparing deployment ids). The rollback
 //     deployment's rolloutStateReason starts "ECS deployment circuit breaker:
-//     rolling back to deploymentId" (a real account's DescribeServices in a
-//     public write-up, 2022; AWS's copilot-cli fixtures); ECS may reuse the
-//     old deployment's id for it and give it a new createdAt.
+//     rolling back to deploymentId" while it is under way (a real account's
+//     DescribeServices in a public write-up, 2022; AWS's copilot-cli fixtures).
 //   - The rollback can fail too (the old revision no longer starts, its tasks
 //     stopped first): the rollback deployment is PRIMARY and FAILED, the
 //     service deployment ROLLBACK_FAILED ("View service history using Amazon
@@ -63,17 +68,42 @@ import (
 //     `pulumi up` of the same code changes nothing, so the verdict compares what
 //     runs with what is declared every time, and says so.
 
-// WorkerRelease is a worker service and the revision it is declared to run.
+// WorkerRelease is a worker service and the release it is declared to run: its
+// revision and its configuration.
 type WorkerRelease struct {
 	Worker         string // the name in the stack's config
 	Cluster        string
 	Service        string
 	TaskDefinition string
-	Timeout        time.Duration
+	WorkerConfig
+	Timeout time.Duration
 	// Since is when this run began, before Pulumi's UpdateService: a
 	// deployment of the declared revision created at or after it is the one
 	// this run started. Zero: no such knowledge (the revision decides).
 	Since time.Time
+}
+
+// WorkerConfig is what a worker's deployment runs on besides its revision: a
+// deployment is of the declared release only if it has these too (a change of
+// them alone is a deployment of the same revision, and so is its rollback).
+type WorkerConfig struct {
+	// CapacityProviders is the declared capacity provider strategy; nil: not
+	// judged.
+	CapacityProviders []CapacityProvider
+	// Network is the declared awsvpc configuration; nil: not judged.
+	Network *WorkerNetwork
+}
+
+// CapacityProvider is an item of a capacity provider strategy.
+type CapacityProvider struct {
+	Name         string
+	Weight, Base int
+}
+
+// WorkerNetwork is a service's awsvpc configuration.
+type WorkerNetwork struct {
+	Subnets, SecurityGroups []string // sets: ECS may list them in any order
+	AssignPublicIP          bool
 }
 
 // WorkerResult says what runs.
@@ -97,6 +127,7 @@ const (
 // WorkerTarget is what EvaluateWorker judges a service's deployments against.
 type WorkerTarget struct {
 	TaskDefinition string
+	WorkerConfig
 	// Since: a deployment created at or after it (ECS's createdAt, to the
 	// second) that is no rollback is one this run started (WorkerRelease.Since).
 	Since time.Time
@@ -153,7 +184,7 @@ func EvaluateWorker(deployments []ecstypes.Deployment, t WorkerTarget) WorkerVer
 			}
 			continue
 		}
-		if aws.ToString(d.TaskDefinition) != t.TaskDefinition {
+		if what, _, _ := t.Differs(d); what != "" {
 			continue
 		}
 		score := 0
@@ -197,7 +228,7 @@ func EvaluateWorker(deployments []ecstypes.Deployment, t WorkerTarget) WorkerVer
 		if done {
 			v.State = WorkerDone
 		}
-	case v.Primary != nil && aws.ToString(v.Primary.TaskDefinition) != t.TaskDefinition:
+	case v.Primary != nil && !t.declares(v.Primary):
 		// Our deployment is gone (INACTIVE) or never became primary: what runs was
 		// rolled back to, by the circuit breaker or by hand.
 		v.State = WorkerRollingBack
@@ -206,6 +237,76 @@ func EvaluateWorker(deployments []ecstypes.Deployment, t WorkerTarget) WorkerVer
 		}
 	}
 	return v
+}
+
+func (t WorkerTarget) declares(d *ecstypes.Deployment) bool {
+	what, _, _ := t.Differs(d)
+	return what == ""
+}
+
+// Differs says how a deployment differs from the declared release: what differs
+// (the revision, capacity provider strategy, subnets, security groups or
+// assignPublicIp), what the deployment has and what is declared; "" when it is a
+// deployment of the declared release. Subnets and security groups compare as
+// sets, assignPublicIp absent as ECS's default, DISABLED.
+func (t WorkerTarget) Differs(d *ecstypes.Deployment) (what, runs, declared string) {
+	if td := aws.ToString(d.TaskDefinition); td != t.TaskDefinition {
+		return "revision", shortARN(td), shortARN(t.TaskDefinition)
+	}
+	if t.CapacityProviders != nil {
+		var got []CapacityProvider
+		for _, c := range d.CapacityProviderStrategy {
+			got = append(got, CapacityProvider{Name: aws.ToString(c.CapacityProvider), Weight: int(c.Weight), Base: int(c.Base)})
+		}
+		runs, declared := strategyString(got), strategyString(t.CapacityProviders)
+		if len(got) == 0 && d.LaunchType != "" {
+			runs = "none (launch type " + string(d.LaunchType) + ")"
+		}
+		if runs != declared {
+			return "capacity provider strategy", runs, declared
+		}
+	}
+	if t.Network != nil {
+		var got ecstypes.AwsVpcConfiguration
+		if n := d.NetworkConfiguration; n != nil && n.AwsvpcConfiguration != nil {
+			got = *n.AwsvpcConfiguration
+		}
+		ip := func(enabled bool) string {
+			if enabled {
+				return string(ecstypes.AssignPublicIpEnabled)
+			}
+			return string(ecstypes.AssignPublicIpDisabled)
+		}
+		for _, c := range []struct{ what, runs, declared string }{
+			{"subnets", setString(got.Subnets), setString(t.Network.Subnets)},
+			{"security groups", setString(got.SecurityGroups), setString(t.Network.SecurityGroups)},
+			{"assignPublicIp", ip(got.AssignPublicIp == ecstypes.AssignPublicIpEnabled), ip(t.Network.AssignPublicIP)},
+		} {
+			if c.runs != c.declared {
+				return c.what, c.runs, c.declared
+			}
+		}
+	}
+	return "", "", ""
+}
+
+func strategyString(items []CapacityProvider) string {
+	var parts []string
+	for _, c := range items {
+		p := c.Name
+		if c.Weight != 1 || c.Base != 0 {
+			p += fmt.Sprintf(" (weight %d, base %d)", c.Weight, c.Base)
+		}
+		parts = append(parts, p)
+	}
+	return setString(parts)
+}
+
+func setString(items []string) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(slices.Values(items)), ",")
 }
 
 // WaitForWorker follows the worker's rolling deployment of the declared revision
@@ -230,7 +331,7 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 	// missing from the first looks. Only a declared revision absent from several
 	// looks in a row means it was rolled back before this run.
 	absent, missing := 0, 0
-	target := WorkerTarget{TaskDefinition: w.TaskDefinition, Since: w.Since}
+	target := WorkerTarget{TaskDefinition: w.TaskDefinition, WorkerConfig: w.WorkerConfig, Since: w.Since}
 	for {
 		svc, found, err := describeWorker(ctx, api, w)
 		if err != nil {
@@ -252,8 +353,15 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 		}
 		missing = 0
 		v := EvaluateWorker(svc.Deployments, target)
-		if v.Started && target.Deployment == "" {
-			target.Deployment = aws.ToString(v.Ours.Id) // from now on, this deployment is judged
+		failed := v.Ours != nil && v.Ours.RolloutState == ecstypes.DeploymentRolloutStateFailed
+		if (v.Started || failed) && target.Deployment == "" {
+			// From now on, this deployment is judged: the one this run started,
+			// or a failed one of the declared release (when the start was not
+			// recognised, a runner's clock ahead of AWS's, say).
+			target.Deployment = aws.ToString(v.Ours.Id)
+		}
+		if failed && failedSeen == "" {
+			failedSeen = aws.ToString(v.Ours.RolloutStateReason)
 		}
 		line := workerLine(v)
 		if line != last {
@@ -262,28 +370,27 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 		}
 		switch v.State {
 		case WorkerDone:
+			if failedSeen != "" { // never "done" after a failure (the failed deployment is pinned: not reached)
+				return WorkerResult{}, ro.workerFailure(ctx, w, WorkerVerdict{}, failedSeen, began, "the circuit breaker rolled the service back: "+rolledBackTo(v.Ours, target)+" runs again")
+			}
 			id := aws.ToString(v.Ours.Id)
 			return WorkerResult{Deployment: id, Summary: WorkerSummary(w.TaskDefinition, id)}, nil
 		case WorkerFailed:
 			return WorkerResult{}, ro.workerFailure(ctx, w, v, "", began, "ECS launches no more tasks of it, and no earlier completed deployment exists to roll back to: fix the revision and `pulumi up` again")
 		case WorkerRollbackFailed:
 			return WorkerResult{}, ro.workerFailure(ctx, w, v, failedSeen, began, fmt.Sprintf("rollback to %s failed too: %s; the worker may run no task: fix the revision (or what the previous one needs) and `pulumi up` again",
-				rolledBackTo(v.Primary, w.TaskDefinition), strings.TrimSuffix(aws.ToString(v.Primary.RolloutStateReason), ".")))
+				rolledBackTo(v.Primary, target), strings.TrimSuffix(aws.ToString(v.Primary.RolloutStateReason), ".")))
 		case WorkerRolledBack:
 			if v.Ours == nil && failedSeen == "" && target.Deployment == "" {
 				if absent++; absent < absentLooks {
 					break
 				}
-				// Rolled back before this run: Pulumi's state holds a revision that
+				// Rolled back before this run: Pulumi's state holds a release that
 				// does not run.
-				return WorkerResult{}, fmt.Errorf("worker %s runs %s, not the declared %s: its rolling deployment was rolled back (by the deployment circuit breaker, or by hand) and Pulumi's state still records the declared revision; fix the revision and `pulumi up`, or `pulumi up --refresh` to roll the same revision out again",
-					w.Worker, shortARN(aws.ToString(v.Primary.TaskDefinition)), shortARN(w.TaskDefinition))
+				return WorkerResult{}, rolledBackEarlier(w, v.Primary, target)
 			}
-			return WorkerResult{}, ro.workerFailure(ctx, w, v, failedSeen, began, "the circuit breaker rolled the service back: "+rolledBackTo(v.Primary, w.TaskDefinition)+" runs again")
+			return WorkerResult{}, ro.workerFailure(ctx, w, v, failedSeen, began, "the circuit breaker rolled the service back: "+rolledBackTo(v.Primary, target)+" runs again")
 		case WorkerRollingBack:
-			if v.Ours != nil && failedSeen == "" {
-				failedSeen = aws.ToString(v.Ours.RolloutStateReason)
-			}
 		case WorkerRolling:
 			// A revision whose tasks reach RUNNING before they exit is never counted
 			// by the breaker: count its stopped tasks here.
@@ -306,28 +413,40 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 
 // rolledBackTo names the deployment a rollback went to: its revision, and when
 // that is the declared one too (a change of network or capacity provider
-// only), its deployment id and configuration.
-func rolledBackTo(primary *ecstypes.Deployment, declared string) string {
-	td := aws.ToString(primary.TaskDefinition)
-	if td != declared {
-		return shortARN(td)
+// only), its deployment id and what differs from the declared configuration.
+func rolledBackTo(primary *ecstypes.Deployment, t WorkerTarget) string {
+	td := shortARN(aws.ToString(primary.TaskDefinition))
+	what, runs, declared := t.Differs(primary)
+	switch what {
+	case "revision":
+		return td
+	case "":
+		return td + " in its previous configuration (deployment " + aws.ToString(primary.Id) + ")"
 	}
-	return shortARN(td) + " in its previous configuration (deployment " + aws.ToString(primary.Id) + deploymentConfig(primary) + ")"
+	return fmt.Sprintf("%s in its previous configuration (deployment %s: %s %s, not the declared %s)", td, aws.ToString(primary.Id), what, runs, declared)
 }
 
-// deploymentConfig is what a deployment runs on besides its revision.
-func deploymentConfig(d *ecstypes.Deployment) string {
-	var parts []string
-	for _, c := range d.CapacityProviderStrategy {
-		parts = append(parts, aws.ToString(c.CapacityProvider))
+// rolledBackEarlier is the error for a service whose completed PRIMARY
+// deployment is not of the declared release, when no look of this run saw a
+// deployment of it: an earlier run's was rolled back, and Pulumi's state
+// records the declared release all the same, so `pulumi up` changes nothing.
+// `pulumi up --refresh` reads the service back as the provider does
+// (terraform-provider-aws resourceServiceRead: the service's own
+// taskDefinition, capacityProviderStrategy and networkConfiguration, not its
+// deployments'), so it rolls the declared release out again wherever the
+// service's own fields read back rolled back: the task definition does (the
+// service's taskDefinition is the PRIMARY deployment's); that a rollback also
+// resets the service's capacity provider strategy and network configuration
+// AWS does not document.
+func rolledBackEarlier(w WorkerRelease, primary *ecstypes.Deployment, t WorkerTarget) error {
+	what, runs, declared := t.Differs(primary)
+	td := shortARN(aws.ToString(primary.TaskDefinition))
+	if what == "revision" {
+		return fmt.Errorf("worker %s runs %s, not the declared %s: its rolling deployment was rolled back (by the deployment circuit breaker, or by hand) and Pulumi's state still records the declared revision; fix the revision and `pulumi up`, or `pulumi up --refresh` to roll the same revision out again",
+			w.Worker, runs, declared)
 	}
-	if n := d.NetworkConfiguration; n != nil && n.AwsvpcConfiguration != nil {
-		parts = append(parts, "subnets "+strings.Join(n.AwsvpcConfiguration.Subnets, ","))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return ": " + strings.Join(parts, ", ")
+	return fmt.Errorf("worker %s runs %s with %s %s, not the declared %s (deployment %s): its rolling deployment of that configuration was rolled back (by the deployment circuit breaker, or by hand) and Pulumi's state still records it; fix what it needs and `pulumi up --refresh`, which rolls it out again if the refresh reads the service's own %s back as rolled back (AWS does not document that a rollback resets it), else change the worker's settings, or `pulumi up --replace` its service",
+		w.Worker, td, what, runs, declared, aws.ToString(primary.Id), what)
 }
 
 // absentLooks is how many looks in a row must miss the declared revision before

@@ -2,6 +2,7 @@ package rollout_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,12 @@ func at(d ecstypes.Deployment, created time.Time, reason string) ecstypes.Deploy
 	return d
 }
 
+// on gives a deployment its capacity provider strategy.
+func on(d ecstypes.Deployment, provider string) ecstypes.Deployment {
+	d.CapacityProviderStrategy = []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String(provider), Weight: 1}}
+	return d
+}
+
 // TestEvaluateWorker: the rules over DescribeServices' deployments, apart from the polling.
 func TestEvaluateWorker(t *testing.T) {
 	const (
@@ -36,12 +43,14 @@ func TestEvaluateWorker(t *testing.T) {
 		failed     = ecstypes.DeploymentRolloutStateFailed
 	)
 	// A run that began at since: ECS's createdAt of what Pulumi's UpdateService
-	// started is later, a rollback's may be too (a real account's output shows a
-	// rollback deployment under the old id with a new createdAt).
+	// started is later, and so is a rollback's (a new deployment). Rows that
+	// keep the old id for the rollback show the verdict does not rely on it.
 	since := time.Date(2026, 5, 1, 10, 0, 0, 400e6, time.UTC)
 	before, after, later := since.Add(-time.Hour), since.Add(2*time.Second), since.Add(5*time.Minute)
 	const rollingBack = "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1."
 	type target = rollout.WorkerTarget
+	fargate := rollout.WorkerConfig{CapacityProviders: []rollout.CapacityProvider{{Name: "FARGATE", Weight: 1}}}
+	spot := rollout.WorkerConfig{CapacityProviders: []rollout.CapacityProvider{{Name: "FARGATE_SPOT", Weight: 1}}}
 	cases := []struct {
 		name   string
 		deps   []ecstypes.Deployment
@@ -74,7 +83,10 @@ func TestEvaluateWorker(t *testing.T) {
 		{"same revision: completed", []ecstypes.Deployment{at(dep("ecs-svc/2", "PRIMARY", workerNew, completed, 2, 2), after, ""), at(dep("ecs-svc/1", "ACTIVE", workerNew, completed, 1, 2), before, "")}, rollout.WorkerDone, target{Since: since}},
 		// createdAt to the millisecond, the run's start truncated to the second.
 		{"same revision: created in the run's first second", []ecstypes.Deployment{at(dep("ecs-svc/2", "PRIMARY", workerNew, completed, 2, 2), since.Truncate(time.Second), ""), at(dep("ecs-svc/1", "ACTIVE", workerNew, failed, 0, 2), before, "")}, rollout.WorkerDone, target{Since: since}},
-		{"unchanged: nothing started this run", []ecstypes.Deployment{at(dep("ecs-svc/1", "PRIMARY", workerNew, completed, 2, 2), before, "")}, rollout.WorkerDone, target{Since: since}},
+		{"unchanged: nothing started this run", []ecstypes.Deployment{on(at(dep("ecs-svc/1", "PRIMARY", workerNew, completed, 2, 2), before, ""), "FARGATE")}, rollout.WorkerDone, target{Since: since, WorkerConfig: fargate}},
+		// The same revision on another configuration is not the declared release:
+		// a same-revision change rolled back before this run (review 16c, finding 1).
+		{"nothing started this run, the declared configuration does not run", []ecstypes.Deployment{on(at(dep("ecs-svc/1", "PRIMARY", workerNew, completed, 2, 2), before, ""), "FARGATE")}, rollout.WorkerRolledBack, target{Since: since, WorkerConfig: spot}},
 		// The rollback failed too (review 16b, finding 6).
 		{"failed, and the rollback failed", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerOld, failed, 0, 2), dep("ecs-svc/2", "ACTIVE", workerNew, failed, 0, 2)}, rollout.WorkerRollbackFailed, target{}},
 		{"same revision: ours gone, the rollback failed", []ecstypes.Deployment{dep("ecs-svc/1", "PRIMARY", workerNew, failed, 0, 2)}, rollout.WorkerRollbackFailed, target{Since: since, Deployment: "ecs-svc/2"}},
@@ -106,7 +118,7 @@ func workerSimWith(t *testing.T, spec fakeaws.RollingSpec, change func(*fakeaws.
 	}
 	spec.Name, spec.Cluster, spec.TaskDefinition, spec.CircuitBreaker, spec.Rollback = "web-worker-1a2b3c4", "web-cluster", workerOld, true, true
 	sim.PutRollingService(spec)
-	w := rollout.WorkerRelease{Worker: "worker", Cluster: "web-cluster", Service: spec.Name, TaskDefinition: workerOld, Timeout: 5 * time.Second}
+	w := rollout.WorkerRelease{Worker: "worker", Cluster: "web-cluster", Service: spec.Name, TaskDefinition: workerOld, WorkerConfig: declared(spec), Timeout: 5 * time.Second}
 	if _, err := f.ro.WaitForWorker(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +130,20 @@ func workerSimWith(t *testing.T, spec fakeaws.RollingSpec, change func(*fakeaws.
 	}
 	w.Since, spec = time.Now(), next
 	sim.PutRollingService(spec) // Pulumi's UpdateService
-	w.TaskDefinition = spec.TaskDefinition
+	w.TaskDefinition, w.WorkerConfig = spec.TaskDefinition, declared(spec)
 	return f, sim, w
+}
+
+// declared is the configuration a spec declares, as the program passes it.
+func declared(spec fakeaws.RollingSpec) rollout.WorkerConfig {
+	var c rollout.WorkerConfig
+	if spec.CapacityProvider != "" {
+		c.CapacityProviders = []rollout.CapacityProvider{{Name: spec.CapacityProvider, Weight: 1}}
+	}
+	if spec.Subnets != nil {
+		c.Network = &rollout.WorkerNetwork{Subnets: spec.Subnets, SecurityGroups: spec.SecurityGroups, AssignPublicIP: spec.AssignPublicIP}
+	}
+	return c
 }
 
 func TestWaitForWorker(t *testing.T) {
@@ -181,20 +205,81 @@ func TestWaitForWorker(t *testing.T) {
 	})
 	// A change of the capacity provider alone is a forced deployment of the same
 	// revision; the breaker's rollback is too (review 16b, finding 1).
+	spotSpec := fakeaws.RollingSpec{DesiredCount: 2, CapacityProvider: "FARGATE", Subnets: []string{"subnet-a", "subnet-b"}, SecurityGroups: []string{"sg-jobs"}}
+	toSpot := func(s *fakeaws.RollingSpec) { s.CapacityProvider = "FARGATE_SPOT" }
+	spotCrash := fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3, CapacityProvider: "FARGATE_SPOT"}
+	spotRolledBack := []string{
+		"worker worker: rolling deployment of web-worker:1 failed: ECS deployment circuit breaker: tasks failed to start",
+		"the circuit breaker rolled the service back: web-worker:1 in its previous configuration (deployment ecs-svc/",
+		": capacity provider strategy FARGATE, not the declared FARGATE_SPOT) runs again",
+	}
 	t.Run("same revision on Spot crashes: rolled back to on-demand", func(t *testing.T) {
-		f, sim, w := workerSimWith(t, fakeaws.RollingSpec{DesiredCount: 2, CapacityProvider: "FARGATE"}, func(s *fakeaws.RollingSpec) { s.CapacityProvider = "FARGATE_SPOT" })
-		sim.WorkerCrashes(workerOld, fakeaws.WorkerCrash{Reason: "Essential container in task exited", ExitCode: 3, CapacityProvider: "FARGATE_SPOT"})
+		f, sim, w := workerSimWith(t, spotSpec, toSpot)
+		sim.WorkerCrashes(workerOld, spotCrash)
 		_, err := f.ro.WaitForWorker(context.Background(), w)
-		for _, want := range []string{
-			"worker worker: rolling deployment of web-worker:1 failed: ECS deployment circuit breaker: tasks failed to start",
-			"the circuit breaker rolled the service back: web-worker:1 in its previous configuration (deployment ecs-svc/000001: FARGATE) runs again",
-		} {
+		for _, want := range spotRolledBack {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("error %v\nwant %q", err, want)
 			}
 		}
-		if _, deps, _ := sim.RollingService(w.Service); deps[1].CapacityProvider != "FARGATE" || deps[1].Status != "PRIMARY" || deps[1].RolloutState != "COMPLETED" || deps[1].LowestRunning != 2 {
+		// Newest first: the rollback (a new deployment of the on-demand one), the
+		// failed one, the on-demand one, which kept its tasks meanwhile.
+		if _, deps, _ := sim.RollingService(w.Service); len(deps) != 3 || deps[0].CapacityProvider != "FARGATE" || deps[0].Status != "PRIMARY" || deps[0].RolloutState != "COMPLETED" ||
+			deps[0].RollbackOf != deps[2].ID || deps[2].LowestRunning != 2 {
 			t.Errorf("deployments %+v: on-demand must run again", deps)
+		}
+		// The next `pulumi up` of the same config: Pulumi changes nothing, and
+		// the same revision on FARGATE is not the declared release (review 16c,
+		// finding 1).
+		_, err = f.ro.WaitForWorker(context.Background(), w)
+		if err == nil || !strings.Contains(err.Error(), "worker worker runs web-worker:1 with capacity provider strategy FARGATE, not the declared FARGATE_SPOT (deployment ecs-svc/") ||
+			!strings.Contains(err.Error(), "pulumi up --refresh") {
+			t.Errorf("next up: %v", err)
+		}
+	})
+	// A runner's clock ahead of AWS's: no deployment counts as started this
+	// run; the failure the looks saw is a failure all the same (review 16c,
+	// finding 2).
+	t.Run("same revision on Spot crashes, the run's clock 10 minutes ahead", func(t *testing.T) {
+		f, sim, w := workerSimWith(t, spotSpec, toSpot)
+		sim.WorkerCrashes(workerOld, spotCrash)
+		w.Since = time.Now().Add(10 * time.Minute)
+		_, err := f.ro.WaitForWorker(context.Background(), w)
+		for _, want := range spotRolledBack {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v\nwant %q", err, want)
+			}
+		}
+	})
+	// A forced deployment of the same revision and configuration (a count
+	// change) that fails while a passing cause lasts; the rollback, of the same
+	// release, completes. With the run's start not recognised, only the failure
+	// the looks saw tells it from success (review 16c, finding 2).
+	t.Run("same release fails, then its rollback completes, the run's clock 10 minutes ahead", func(t *testing.T) {
+		f, sim, w := workerSimWith(t, spotSpec, func(s *fakeaws.RollingSpec) { s.DesiredCount = 3 })
+		sim.WorkerCrashes(workerOld, fakeaws.WorkerCrash{Reason: "CannotPullContainerError: pull image manifest has been retried", StopCode: "TaskFailedToStart", Times: 3})
+		w.Since = time.Now().Add(10 * time.Minute)
+		_, err := f.ro.WaitForWorker(context.Background(), w)
+		if err == nil || !strings.Contains(err.Error(), "worker worker: rolling deployment of web-worker:1 failed: ECS deployment circuit breaker: tasks failed to start; the circuit breaker rolled the service back: web-worker:1 in its previous configuration (deployment ecs-svc/") {
+			t.Errorf("error %v", err)
+		}
+	})
+	// New subnets without a route to ECR: the same revision fails to start
+	// there only (review 16b, finding 1; 16c, finding 6).
+	t.Run("same revision in other subnets fails to start: rolled back to the old subnets", func(t *testing.T) {
+		f, sim, w := workerSimWith(t, spotSpec, func(s *fakeaws.RollingSpec) { s.Subnets = []string{"subnet-c", "subnet-d"} })
+		sim.WorkerCrashes(workerOld, fakeaws.WorkerCrash{Reason: "CannotPullContainerError: pull image manifest has been retried", StopCode: "TaskFailedToStart", Subnets: []string{"subnet-c", "subnet-d"}})
+		_, err := f.ro.WaitForWorker(context.Background(), w)
+		if err == nil || !strings.Contains(err.Error(), ": subnets subnet-a,subnet-b, not the declared subnet-c,subnet-d) runs again") {
+			t.Errorf("error %v", err)
+		}
+		if _, deps, _ := sim.RollingService(w.Service); !slices.Equal(deps[0].Subnets, []string{"subnet-a", "subnet-b"}) || deps[0].RolloutState != "COMPLETED" {
+			t.Errorf("deployments %+v: the old subnets must run again", deps)
+		}
+		// Subnets are a set: ECS may list them in another order.
+		w.Network.Subnets = []string{"subnet-b", "subnet-a"}
+		if _, err := f.ro.WaitForWorker(context.Background(), w); err != nil {
+			t.Errorf("the old subnets declared in another order: %v", err)
 		}
 	})
 	// Below 100 % minimum healthy ECS stops the old tasks first; when the old
@@ -213,10 +298,24 @@ func TestWaitForWorker(t *testing.T) {
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("said after %s: a failed rollback is a verdict, not a wait for the timeout", d)
 		}
-		// Newest first: the update's deployment, then the old one, which ran no
-		// task once the update began (stopped first) and failed to start again.
-		if _, deps, _ := sim.RollingService(w.Service); deps[1].TaskDefinition != workerOld || deps[1].Status != "PRIMARY" || deps[1].RolloutState != "FAILED" || deps[1].LowestRunning != 0 {
+		// Newest first: the rollback, the update's deployment, then the old one,
+		// which ran no task once the update began (stopped first).
+		if _, deps, _ := sim.RollingService(w.Service); len(deps) != 3 || deps[0].TaskDefinition != workerOld || deps[0].Status != "PRIMARY" || deps[0].RolloutState != "FAILED" ||
+			deps[0].RollbackOf != deps[2].ID || deps[2].LowestRunning != 0 {
 			t.Errorf("deployments %+v: the old tasks stopped first, then the rollback failed", deps)
+		}
+	})
+	// At 100/200 too: the rollback is a new deployment that launches tasks of
+	// the old revision (review 16c, finding 5); when that revision no longer
+	// starts either, the rollback fails.
+	t.Run("the rollback fails at 100/200 too", func(t *testing.T) {
+		f, sim, w := workerSim(t, 2)
+		for _, td := range []string{workerOld, workerNew} {
+			sim.WorkerCrashes(td, fakeaws.WorkerCrash{Reason: "ResourceInitializationError: unable to pull secrets", StopCode: "TaskFailedToStart"})
+		}
+		_, err := f.ro.WaitForWorker(context.Background(), w)
+		if err == nil || !strings.Contains(err.Error(), "worker worker: rolling deployment of web-worker:2 failed: ECS deployment circuit breaker: tasks failed to start; rollback to web-worker:1 failed too: ECS deployment circuit breaker: tasks failed to start; the worker may run no task") {
+			t.Errorf("error %v", err)
 		}
 	})
 	t.Run("tasks that run, then exit: the breaker never counts them", func(t *testing.T) {

@@ -28,12 +28,19 @@ import (
 //     reach RUNNING, or fail their health checks) stops a task a look, each raising
 //     failedTasks; at 0.5 × the desired count, at least 3 and at most 200
 //     (ServiceDeploymentCircuitBreaker.threshold) the deployment is FAILED with
-//     "ECS deployment circuit breaker: tasks failed to start."; with rollback the
-//     most recent COMPLETED deployment becomes PRIMARY and IN_PROGRESS again (the
-//     same deployment, "How the Amazon ECS deployment circuit breaker detects
-//     failures", ECS developer guide) and completes after Steps looks, while the
-//     failed one turns ACTIVE, then INACTIVE; with no COMPLETED deployment the failed
-//     one stays PRIMARY and stalls;
+//     "ECS deployment circuit breaker: tasks failed to start."; with rollback ECS
+//     rolls back to the most recent COMPLETED deployment ("How the Amazon ECS
+//     deployment circuit breaker detects failures", ECS developer guide) by
+//     starting a new deployment of its configuration: a new id, createdAt now,
+//     no task running, rolloutStateReason "ECS deployment circuit breaker:
+//     rolling back to deploymentId <old id>." ("If a new deployment is started
+//     because a previous deployment failed and a rollback occurred, the reason
+//     field … indicates … rollback", same guide; aws/copilot-cli#4838, 2023-05-04:
+//     "a new deployment of Revision 2 rather than … the pre-existing
+//     deployment"). It launches tasks of the old revision, which crash as that
+//     revision's do, and completes after Steps looks, when the failed deployment
+//     and the old one turn INACTIVE; with no COMPLETED deployment the failed one
+//     stays PRIMARY and stalls;
 //   - a revision whose tasks reach RUNNING before they exit is not counted:
 //     "once a service deployment has one or more successfully running tasks, the
 //     failed task count resets to zero and stops being evaluated"
@@ -61,13 +68,12 @@ import (
 //     ones, and the sim does exactly that when a deployment starts, so a
 //     crashing revision leaves fewer (at 0: no) working tasks. DescribeServices
 //     echoes the declared percentages;
-//   - a rollback deployment whose own tasks fail too (its old tasks were
-//     stopped first, and the old revision no longer starts) fails like any
-//     other: PRIMARY and FAILED, with nothing left to roll back to (the
-//     service deployment ends ROLLBACK_FAILED, "View service history using
-//     Amazon ECS service deployments", ECS developer guide). A rollback to a
-//     deployment whose tasks still run all its desired count launches nothing
-//     and completes.
+//   - a rollback deployment whose own tasks fail too (the old revision no
+//     longer starts: a secret removed, an image expired) fails like any other:
+//     PRIMARY and FAILED, and is not rolled back in turn (the service
+//     deployment ends ROLLBACK_FAILED, "View service history using Amazon ECS
+//     service deployments", ECS developer guide). The old deployment's tasks
+//     that still run are left ACTIVE here; nothing replaces them once they stop.
 
 // RollingSpec is what Pulumi's CreateService or UpdateService declares for a
 // service with the ECS deployment controller.
@@ -108,6 +114,9 @@ type WorkerCrash struct {
 	// ECR, say, whose tasks end in CannotPullContainerError).
 	CapacityProvider string
 	Subnets          []string
+	// Times, when set, fails only that many tasks, then the revision starts
+	// again: a passing cause (Fargate Spot capacity, an ECR outage).
+	Times int
 }
 
 // fails says whether the crash applies to a deployment's configuration.
@@ -119,6 +128,21 @@ type rollingService struct {
 	spec        RollingSpec
 	deployments []*rollingDeployment // newest first, as DescribeServices lists them
 	updates     int
+	// gap is how many looks each DescribeServices after the first since the
+	// last update moves the service on (SlowPolls; 0: one).
+	gap, described int
+}
+
+// SlowPolls makes each DescribeServices of a rolling service after the first
+// since its last update move it looks on instead of one, as when the verdict's polls are further
+// apart than ECS's steps (a runner suspended, throttled retries): a poll may
+// then miss a state, a FAILED deployment drained while its rollback completed.
+func (s *Sim) SlowPolls(name string, looks int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rs := s.rolling[name]; rs != nil {
+		rs.gap = looks
+	}
 }
 
 type rollingDeployment struct {
@@ -126,9 +150,14 @@ type rollingDeployment struct {
 	desired, running, failed        int
 	looks                           int
 	created, updated                time.Time
-	// capacity and subnets are the deployment's configuration.
-	capacity string
-	subnets  []string
+	// capacity, subnets, securityGroups and publicIP are the deployment's
+	// configuration.
+	capacity                string
+	subnets, securityGroups []string
+	publicIP                bool
+	// rollbackOf is the id of the deployment a circuit-breaker rollback
+	// deploys again ("" for any other deployment).
+	rollbackOf string
 	// lowest is the fewest tasks it ran since a later deployment started (-1:
 	// none started).
 	lowest int
@@ -155,26 +184,35 @@ func (s *Sim) PutRollingService(spec RollingSpec) {
 		rs.updates++
 		s.event("rolling service %s updated to %s with %d tasks", spec.Name, spec.TaskDefinition, spec.DesiredCount)
 	}
-	rs.spec = spec
+	rs.spec, rs.described = spec, 0
+	d := s.startRolling(rs, &rollingDeployment{td: spec.TaskDefinition, desired: spec.DesiredCount,
+		capacity: spec.CapacityProvider, subnets: spec.Subnets, securityGroups: spec.SecurityGroups, publicIP: spec.AssignPublicIP})
+	d.reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
+}
+
+// startRolling makes d the service's new PRIMARY deployment, IN_PROGRESS and
+// with no task yet, the one before ACTIVE.
+func (s *Sim) startRolling(rs *rollingService, d *rollingDeployment) *rollingDeployment {
 	now := time.Now()
 	// Below 100 % minimum healthy, ECS stops old tasks down to the minimum
 	// before it starts new ones.
-	minHealthy, _ := spec.percents()
-	keep := (spec.DesiredCount*minHealthy + 99) / 100
-	for _, d := range rs.deployments {
-		if d.status == "PRIMARY" {
-			d.status = "ACTIVE"
+	minHealthy, _ := rs.spec.percents()
+	keep := (rs.spec.DesiredCount*minHealthy + 99) / 100
+	for _, old := range rs.deployments {
+		if old.status == "PRIMARY" {
+			old.status = "ACTIVE"
 		}
-		if d.status == "ACTIVE" {
-			d.running = min(d.running, keep)
-			keep -= d.running
-			d.lowest = d.running
+		if old.status == "ACTIVE" {
+			old.running = min(old.running, keep)
+			keep -= old.running
+			if old.lowest < 0 || old.running < old.lowest {
+				old.lowest = old.running
+			}
 		}
 	}
-	d := &rollingDeployment{id: s.next("ecs-svc/"), td: spec.TaskDefinition, status: "PRIMARY", rollout: "IN_PROGRESS",
-		desired: spec.DesiredCount, created: now, updated: now, capacity: spec.CapacityProvider, subnets: spec.Subnets, lowest: -1}
-	d.reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
+	d.id, d.status, d.rollout, d.created, d.updated, d.lowest = s.next("ecs-svc/"), "PRIMARY", "IN_PROGRESS", now, now, -1
 	rs.deployments = append([]*rollingDeployment{d}, rs.deployments...)
+	return d
 }
 
 func sameRolling(a, b RollingSpec) bool {
@@ -202,7 +240,10 @@ func (s *Sim) WorkerCrashes(taskDefinition string, c WorkerCrash) {
 type RollingDeployment struct {
 	ID, TaskDefinition, Status, RolloutState, Reason string
 	CapacityProvider                                 string
-	Running                                          int
+	Subnets                                          []string
+	// RollbackOf is the deployment a rollback deploys again ("": none).
+	RollbackOf string
+	Running    int
 	// LowestRunning is the fewest tasks it ran since a later deployment
 	// started; -1 when none started.
 	LowestRunning int
@@ -223,7 +264,7 @@ func (s *Sim) RollingService(name string) (taskDefinition string, deployments []
 			taskDefinition = d.td
 		}
 		deployments = append(deployments, RollingDeployment{ID: d.id, TaskDefinition: d.td, Status: d.status, RolloutState: d.rollout, Reason: d.reason,
-			CapacityProvider: d.capacity, Running: d.running, LowestRunning: d.lowest})
+			CapacityProvider: d.capacity, Subnets: d.subnets, RollbackOf: d.rollbackOf, Running: d.running, LowestRunning: d.lowest})
 	}
 	return taskDefinition, deployments, rs.updates
 }
@@ -261,7 +302,7 @@ func (s *Sim) advanceRolling(rs *rollingService) {
 	switch {
 	case primary.desired == 0:
 		primary.rollout, primary.reason, primary.updated = "COMPLETED", fmt.Sprintf("ECS deployment %s completed.", primary.id), now
-	case !broken || primary.running >= primary.desired: // nothing to launch: a rollback to tasks that still run
+	case !broken:
 		if primary.looks >= s.Steps {
 			primary.running = primary.desired
 			primary.rollout, primary.reason, primary.updated = "COMPLETED", fmt.Sprintf("ECS deployment %s completed.", primary.id), now
@@ -273,6 +314,13 @@ func (s *Sim) advanceRolling(rs *rollingService) {
 			s.log(t, "app", line)
 		}
 		t.stopped, t.reason, t.stopCode, t.exit, t.stoppedAt, t.containers = true, crash.Reason, crash.StopCode, crash.ExitCode, now, []string{"app"}
+		if crash.Times > 0 {
+			if crash.Times--; crash.Times == 0 {
+				delete(s.workerCrash, primary.td)
+			} else {
+				s.workerCrash[primary.td] = crash
+			}
+		}
 		if crash.Uncounted {
 			break
 		}
@@ -282,15 +330,17 @@ func (s *Sim) advanceRolling(rs *rollingService) {
 		}
 		primary.rollout, primary.reason, primary.updated = "FAILED", "ECS deployment circuit breaker: tasks failed to start.", now
 		s.event("rolling service %s: deployment %s of %s failed", rs.spec.Name, primary.id, primary.td)
-		if !rs.spec.Rollback {
+		if !rs.spec.Rollback || primary.rollbackOf != "" { // a failed rollback is not rolled back
 			break
 		}
 		for _, d := range rs.deployments {
 			if d != primary && d.rollout == "COMPLETED" && d.status != "INACTIVE" {
-				primary.status = "ACTIVE"
-				d.status, d.rollout, d.looks, d.updated = "PRIMARY", "IN_PROGRESS", 0, now
-				d.reason = fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", d.id)
-				s.event("rolling service %s: rolling back to %s (%s)", rs.spec.Name, d.id, d.td)
+				// A new deployment of the old one's configuration, which launches
+				// tasks of its own (see above).
+				back := s.startRolling(rs, &rollingDeployment{td: d.td, desired: primary.desired, capacity: d.capacity,
+					subnets: d.subnets, securityGroups: d.securityGroups, publicIP: d.publicIP, rollbackOf: d.id})
+				back.reason = fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", d.id)
+				s.event("rolling service %s: rolling back to %s (%s) as %s", rs.spec.Name, d.id, d.td, back.id)
 				break
 			}
 		}
@@ -312,6 +362,10 @@ func (s *Sim) drainRolling(rs *rollingService, primary *rollingDeployment) {
 
 func (s *Sim) describeRolling(rs *rollingService) map[string]any {
 	s.advanceRolling(rs)
+	for i := 1; rs.described > 0 && i < rs.gap; i++ {
+		s.advanceRolling(rs)
+	}
+	rs.described++
 	deps := []any{}
 	td, running := "", 0
 	for _, d := range rs.deployments {
@@ -332,7 +386,16 @@ func (s *Sim) describeRolling(rs *rollingService) map[string]any {
 		if d.capacity == "" {
 			dep["launchType"] = "FARGATE"
 		} else {
-			dep["capacityProviderStrategy"] = []any{map[string]any{"capacityProvider": d.capacity, "weight": 1}}
+			dep["capacityProviderStrategy"] = []any{map[string]any{"capacityProvider": d.capacity, "weight": 1, "base": 0}}
+		}
+		// Each deployment's own network configuration (Deployment.networkConfiguration).
+		if d.subnets != nil {
+			ip := "DISABLED"
+			if d.publicIP {
+				ip = "ENABLED"
+			}
+			dep["networkConfiguration"] = map[string]any{"awsvpcConfiguration": map[string]any{
+				"subnets": d.subnets, "securityGroups": d.securityGroups, "assignPublicIp": ip}}
 		}
 		deps = append(deps, dep)
 	}
