@@ -108,8 +108,9 @@ func TestReportMatchesTheServer(t *testing.T) {
 }
 
 // TestStepFindsTheLimit: a server that handles one request at a time in 4 ms holds
-// 250 requests a second. Open-model steps of 100, 200 and 300/s: the first two
-// hold, at 300/s the queue grows and p99 breaks.
+// 250 requests a second. Open-model steps of 100 and 300/s: the first holds (40 %
+// busy, with room for a machine whose other tests slow the sleeps down), at 300/s
+// the queue grows and p99 breaks.
 func TestStepFindsTheLimit(t *testing.T) {
 	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -119,12 +120,12 @@ func TestStepFindsTheLimit(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	res, err := loadtest.Step(context.Background(), loadtest.Attack{URL: srv.URL, Profile: loadtest.DefaultProfile, Duration: 1500 * time.Millisecond},
-		100, 100, 500, loadtest.Thresholds{MaxP99: 60 * time.Millisecond, MinSuccess: 0.99}, nil)
+		100, 200, 500, loadtest.Thresholds{MaxP99: 60 * time.Millisecond, MinSuccess: 0.99}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Held != 200 || res.Broken != 300 || len(res.Steps) != 3 {
-		t.Errorf("held %v, broke at %v after %d steps (%v); want 200 and 300", res.Held, res.Broken, len(res.Steps), res.Why)
+	if res.Held != 100 || res.Broken != 300 || len(res.Steps) != 2 {
+		t.Errorf("held %v, broke at %v after %d steps (%v); want 100 and 300", res.Held, res.Broken, len(res.Steps), res.Why)
 	}
 }
 
