@@ -518,3 +518,26 @@ func TestUnblockWithOnlyRemovedRevisions(t *testing.T) {
 		t.Errorf("status %v:\n%s", err, st.Text())
 	}
 }
+
+// TestRolledBackRevisionStaysPassedOver: web:3 rolled back to web:2, then web:4
+// deploys (clearing the record); web:4 rolled back goes to web:2, and a rollback
+// of web:2 goes to web:1, passing over web:3, whose record the success cleared.
+func TestRolledBackRevisionStaysPassedOver(t *testing.T) {
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.deploy(t, td3)
+	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	f.sim.RegisterTaskDefinition(td4, fakeaws.TaskDef{})
+	if err := f.up(td4, appImage(4), rollout.WaitForActive); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{td2, td1} {
+		res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+		if err != nil || f.serving() != want {
+			t.Fatalf("rollback: %+v, %v; serving %s, want %s", res, err, f.serving(), want)
+		}
+	}
+}

@@ -463,8 +463,10 @@ func TestLoadGate(t *testing.T) {
 // deployment between them, as a production stack names things (task definition
 // ARNs, ECR images by digest, an SSO assumed role), each read and written as the
 // day-N command does. Every write fits SSM's Standard tier (the sim refuses a
-// value over 4,096 characters, as AWS does), what is dropped is said, and the
-// newest records still refuse their revisions and builds.
+// value over 4,096 characters, as AWS does). The first record — the rollback of
+// what the stack last deployed, which its code still declares — and the newest
+// ones keep refusing; with names long enough to need it, what is dropped is said
+// and the first record still stays.
 func TestStateStaysWithinStandardTier(t *testing.T) {
 	f, sim := simFixture(t, tdOld, "d-OLD")
 	ctx := context.Background()
@@ -473,45 +475,69 @@ func TestStateStaysWithinStandardTier(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ValidationException") || !strings.Contains(err.Error(), "maximum parameter value of 4096 characters") {
 		t.Fatalf("the sim took a 4,097-character Standard parameter: %v", err)
 	}
-	td := func(n int) string {
-		return fmt.Sprintf("arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-production-web:%d", n)
-	}
 	img := func(n int) string {
 		return fmt.Sprintf("123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/ecs-bluegreen-production-app-a1b2c3d@sha256:%064x", n)
 	}
 	by := "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice.oncall@example.com"
-	judged := rollout.State{Judged: &rollout.Judgement{TaskSet: "arn:aws:ecs:ap-northeast-2:123456789012:task-set/ecs-bluegreen-production/ecs-bluegreen-production-web/ecs-svc/1234567890123456789", TaskDefinition: td(1), At: time.Now()}}
-	if err := rollout.WriteState(ctx, f.ro.State, stateParam, judged, f.log); err != nil {
-		t.Fatal(err)
-	}
-	const rollbacks = 14
-	for i := 1; i <= rollbacks; i++ {
-		s, err := rollout.ReadState(ctx, f.ro.State, stateParam)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Record(rollout.RollbackRecord{From: td(100 - i), Image: img(100 - i), To: td(99 - i), Deployment: "d-ABCDEFGHI", At: time.Now().UTC(), By: by})
-		s.Remove(td(99 - i)) // and a revision a rollback failed to bring back
-		if err := rollout.WriteState(ctx, f.ro.State, stateParam, s, f.log); err != nil {
-			t.Fatalf("rollback %d: %v", i, err)
-		}
-	}
-	v, _ := sim.Parameter(stateParam)
-	s, err := rollout.ReadState(ctx, f.ro.State, stateParam)
-	if err != nil || len(v) > 4096 || s.Judged == nil || s.Rollback == nil || s.Rollback.By != by || s.Rollback.To != td(99-rollbacks) {
-		t.Fatalf("state (%d characters): %+v, %v", len(v), s, err)
-	}
-	for i := rollbacks; i > rollbacks-6; i-- { // the six newest refuse, by revision and by build
-		if _, blocked := s.Blocks(td(100-i), ""); !blocked {
-			t.Errorf("%s (rollback %d) is no longer refused", td(100-i), i)
-		}
-		if _, blocked := s.Blocks(td(200+i), img(100-i)); !blocked {
-			t.Errorf("the build of rollback %d is no longer refused", i)
-		}
-	}
-	if !slices.ContainsFunc(f.log.all(), func(l string) bool {
-		return strings.Contains(l, "would outgrow SSM's 4096-character limit: dropping the oldest (the record of ecs-bluegreen-production-web:")
-	}) {
-		t.Errorf("nothing says what was dropped: %v", f.log.all())
+	for _, c := range []struct {
+		name, family string
+		drops        bool
+	}{
+		{"production names", "ecs-bluegreen-production-web", false},
+		// ECS allows families of 255 characters; this one makes the bound drop.
+		{"a long family", "ecs-bluegreen-production-" + strings.Repeat("w", 120), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			param := stateParam + "-" + strings.ReplaceAll(c.name, " ", "-")
+			log := len(f.log.all())
+			td := func(n int) string {
+				return fmt.Sprintf("arn:aws:ecs:ap-northeast-2:123456789012:task-definition/%s:%d", c.family, n)
+			}
+			judged := rollout.State{Judged: &rollout.Judgement{TaskSet: "arn:aws:ecs:ap-northeast-2:123456789012:task-set/ecs-bluegreen-production/ecs-bluegreen-production-web/ecs-svc/1234567890123456789", TaskDefinition: td(1), At: time.Now()}}
+			if err := rollout.WriteState(ctx, f.ro.State, param, judged, f.log); err != nil {
+				t.Fatal(err)
+			}
+			// A chain: the code declares web:99; each rollback goes one further back.
+			const rollbacks = 14
+			for i := 1; i <= rollbacks; i++ {
+				s, err := rollout.ReadState(ctx, f.ro.State, param)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Record(rollout.RollbackRecord{From: td(100 - i), Image: img(100 - i), To: td(99 - i), Deployment: "d-ABCDEFGHI", At: time.Now().UTC(), By: by})
+				s.Remove(td(50 - i)) // and a revision a rollback failed to bring back
+				if err := rollout.WriteState(ctx, f.ro.State, param, s, f.log); err != nil {
+					t.Fatalf("rollback %d: %v", i, err)
+				}
+			}
+			v, _ := sim.Parameter(param)
+			s, err := rollout.ReadState(ctx, f.ro.State, param)
+			if err != nil || len(v) > 4096 || s.Judged == nil || s.Rollback == nil || s.Rollback.By != by || s.Rollback.To != td(99-rollbacks) {
+				t.Fatalf("state (%d characters): %+v, %v", len(v), s, err)
+			}
+			t.Logf("state: %d characters, %d earlier records, %d removed", len(v), len(s.Earlier), len(s.Removed))
+			// Not the account's default tier, which may be Advanced (billed).
+			if tier := f.aws.Last("PutParameter")["Tier"]; tier != "Intelligent-Tiering" {
+				t.Errorf("PutParameter Tier %v, want Intelligent-Tiering", tier)
+			}
+			refused := []int{1} // the declared revision's rollback
+			for i := rollbacks; i > rollbacks-6; i-- {
+				refused = append(refused, i)
+			}
+			for _, i := range refused {
+				if _, blocked := s.Blocks(td(100-i), ""); !blocked {
+					t.Errorf("%s (rollback %d) is no longer refused", td(100-i), i)
+				}
+				if _, blocked := s.Blocks(td(200+i), img(100-i)); !blocked {
+					t.Errorf("the build of rollback %d is no longer refused", i)
+				}
+			}
+			said := slices.ContainsFunc(f.log.all()[log:], func(l string) bool {
+				return strings.Contains(l, "would outgrow SSM's 4096-character limit: dropping removed revision ")
+			})
+			if said != c.drops {
+				t.Errorf("a drop said: %v, want %v (%v)", said, c.drops, f.log.all()[log:])
+			}
+		})
 	}
 }

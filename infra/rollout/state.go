@@ -43,15 +43,31 @@ type State struct {
 const rolledBackKept = 10
 
 // Record makes rec the newest rollback record: the one it replaces stays among
-// Earlier, still refusing, unless it is the same rollback (the same From).
+// Earlier, still refusing, unless it is the same rollback (the same From). A
+// record's From is not kept among Removed too: RolledBack reads the records.
 func (s *State) Record(rec RollbackRecord) {
 	if old := s.Rollback; old != nil && old.From != rec.From && old.From != "" {
 		s.Earlier = slices.DeleteFunc(s.Earlier, func(r RollbackRecord) bool { return r.From == old.From })
 		s.Earlier = append(s.Earlier, old.lean())
-		s.Earlier = s.Earlier[max(0, len(s.Earlier)-rolledBackKept):]
+		for len(s.Earlier) > rolledBackKept {
+			s.Earlier = dropEarlier(s.Earlier)
+		}
 	}
 	s.Rollback = &rec
-	s.remove(rec.From)
+	s.Removed = slices.DeleteFunc(s.Removed, func(td string) bool { return td == rec.From })
+}
+
+// dropEarlier drops one earlier record when there are too many: the oldest but
+// the first. Records pile up only until a new revision deploys (served clears
+// them), so the first is the rollback that took out what the stack last
+// deployed — the revision its code most likely still declares, which a CI push
+// of an unrelated change would otherwise deploy again. The ones after it
+// refuse the older revisions each rollback went back to in turn.
+func dropEarlier(earlier []RollbackRecord) []RollbackRecord {
+	if len(earlier) > 1 {
+		return slices.Delete(slices.Clone(earlier), 1, 2)
+	}
+	return earlier[1:]
 }
 
 // remove remembers a revision a rollback took out or could not bring back.
@@ -73,6 +89,11 @@ func (s *State) Remove(td string) { s.remove(td) }
 func (s *State) served(td string) bool {
 	changed := false
 	if s.Rollback != nil && s.Rollback.To != td {
+		// No record refuses any more, but a later rollback still passes over the
+		// revisions they took out.
+		for _, r := range s.records() {
+			s.remove(r.From)
+		}
 		s.Rollback, s.Earlier, changed = nil, nil, true
 	}
 	if i := slices.Index(s.Removed, td); i >= 0 {
@@ -118,12 +139,27 @@ func (s State) RolledBack(td string) bool {
 // which is what `status` shows of it. The rest (To, Deployment, By) is the
 // newest record's alone, so the state stays within SSM's limit (maxStateChars).
 func (r RollbackRecord) lean() RollbackRecord {
-	return RollbackRecord{From: r.From, Image: r.Image, At: r.At}
+	return RollbackRecord{From: r.From, Image: imageDigest(r.Image), At: r.At}
 }
 
-// maxStateChars bounds the state parameter's value. WriteState sets no Tier, so
-// the parameter is Standard (the account's default tier, Standard unless
-// changed): "Standard parameters have a content size limit of 4 KB"
+// imageDigest is an image reference's digest (sha256:…), which is what a build
+// is: the repository part repeats in every record. A reference without one is
+// kept whole.
+func imageDigest(image string) string {
+	if _, digest, ok := strings.Cut(image, "@"); ok {
+		return digest
+	}
+	return image
+}
+
+// sameImage compares two app images by digest when both have one.
+func sameImage(a, b string) bool {
+	return a != "" && b != "" && imageDigest(a) == imageDigest(b)
+}
+
+// maxStateChars bounds the state parameter's value, so that it stays a Standard
+// parameter (WriteState asks for Intelligent-Tiering, which picks Standard when
+// the content fits): "Standard parameters have a content size limit of 4 KB"
 // (PutParameter's Tier, SSM API reference), and a larger value is refused with
 // ValidationException "Standard tier parameters support a maximum parameter
 // value of 4096 characters…" (as AWS returns it, quoted in
@@ -133,8 +169,10 @@ func (r RollbackRecord) lean() RollbackRecord {
 const maxStateChars = 4096
 
 // bound is s marshalled within maxStateChars: earlier records kept lean, then
-// the oldest earlier records dropped, then the oldest removed revisions (the
-// newest record and the judgement stay). It says what it dropped.
+// the oldest removed revisions dropped (a rollback may then pick one, which
+// fails and is rolled back: no refusal is lost), then earlier records (the
+// oldest but the first, see dropEarlier), then the first (the newest record and
+// the judgement stay). It says what it dropped.
 func (s State) bound() ([]byte, []string, error) {
 	s.Earlier = slices.Clone(s.Earlier)
 	for i := range s.Earlier {
@@ -147,12 +185,15 @@ func (s State) bound() ([]byte, []string, error) {
 			return b, dropped, err
 		}
 		switch {
-		case len(s.Earlier) > 0: // the oldest: its From stays among Removed while it can
-			dropped = append(dropped, "the record of "+shortARN(s.Earlier[0].From)+"'s rollback")
-			s.Earlier = s.Earlier[1:]
-		case len(s.Removed) > 0:
-			dropped = append(dropped, "removed revision "+shortARN(s.Removed[0]))
+		case len(s.Removed) > 0: // a later rollback may go back to it, and fail: no refusal is lost
+			dropped = append(dropped, "removed revision "+shortARN(s.Removed[0])+" (a later rollback may go back to it)")
 			s.Removed = s.Removed[1:]
+		case len(s.Earlier) > 1:
+			dropped = append(dropped, "the record of "+shortARN(s.Earlier[1].From)+"'s rollback")
+			s.Earlier = dropEarlier(s.Earlier)
+		case len(s.Earlier) > 0:
+			dropped = append(dropped, "the record of "+shortARN(s.Earlier[0].From)+"'s rollback")
+			s.Earlier = nil
 		default:
 			return nil, dropped, fmt.Errorf("the rollout's state is %d characters, over SSM's Standard tier limit of %d, with no earlier record left to drop", len(b), maxStateChars)
 		}
@@ -190,7 +231,7 @@ func (s State) judged(taskSet string) bool { return s.Judged != nil && s.Judged.
 // image, and which.
 func (s State) Blocks(td, image string) (RollbackRecord, bool) {
 	for _, r := range s.records() {
-		if r.From == td || (r.Image != "" && r.Image == image) {
+		if r.From == td || sameImage(r.Image, image) {
 			return r, true
 		}
 	}
@@ -288,10 +329,15 @@ func WriteState(ctx context.Context, store StateStore, name string, s State, log
 		return fmt.Errorf("failed to write the rollout's state %s: %w", name, err)
 	}
 	if len(dropped) > 0 && log != nil {
-		log.Info(fmt.Sprintf("the rollout's state %s would outgrow SSM's %d-character limit: dropping the oldest (%s), which no longer refuse", name, maxStateChars, strings.Join(dropped, ", ")))
+		log.Info(fmt.Sprintf("the rollout's state %s would outgrow SSM's %d-character limit: dropping %s, which no longer refuse", name, maxStateChars, strings.Join(dropped, ", ")))
 	}
 	_, err = store.PutParameter(ctx, &ssm.PutParameterInput{
 		Name: aws.String(name), Value: aws.String(string(b)), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true),
+		// Not the account's default tier, which may be Advanced (billed, and never
+		// back to Standard): Intelligent-Tiering makes a parameter Standard unless
+		// its content needs Advanced (PutParameter's Tier, SSM API reference), and
+		// bound keeps the content within Standard's 4 KB.
+		Tier:        ssmtypes.ParameterTierIntelligentTiering,
 		Description: aws.String("ecs-bluegreen rollout state: the judged first revision and rollbacks made by hand (written by the rollout, not by Pulumi)"),
 	})
 	if err != nil {

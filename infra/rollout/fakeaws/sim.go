@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // Sim is a stateful fake of one ECS service with the CODE_DEPLOY controller and
@@ -1117,12 +1116,23 @@ func (s *Sim) putParameter(body map[string]any) (any, *Error) {
 	// A Standard parameter holds 4 KB ("Standard parameters have a content size
 	// limit of 4 KB", PutParameter's Tier in the SSM API reference); past it AWS
 	// answers this ValidationException (the text as returned, quoted in
-	// gist.github.com/seanpascual, status 400; seen 2026-12). Another Tier
-	// (Advanced: 8 KB, billed) is not modelled: the sim does not bound it.
-	if n := utf8.RuneCountInString(value); n > 4096 && (body["Tier"] == nil || body["Tier"] == "Standard") {
-		return nil, &Error{Status: 400, Type: "ValidationException", Message: "Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html"}
+	// gist.github.com/seanpascual, status 400; seen 2026-12). Counted in bytes
+	// here, never fewer than characters. Intelligent-Tiering makes a larger value
+	// Advanced (8 KB, billed) instead, as Advanced does; no Tier is the account's
+	// default, Standard unless changed.
+	tier := fmt.Sprint(body["Tier"])
+	if body["Tier"] == nil {
+		tier = "Standard"
+	}
+	if n := len(value); n > 4096 {
+		if tier == "Standard" {
+			return nil, &Error{Status: 400, Type: "ValidationException", Message: "Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html"}
+		}
+		tier = "Advanced"
+	} else if tier == "Intelligent-Tiering" {
+		tier = "Standard"
 	}
 	s.params[name] = value
 	s.event("parameter %s written", name)
-	return map[string]any{"Version": 1, "Tier": "Standard"}, nil
+	return map[string]any{"Version": 1, "Tier": tier}, nil
 }
