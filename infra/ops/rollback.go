@@ -468,6 +468,11 @@ func (o *Ops) previous(ctx context.Context, st Stack, serving rollout.Serving, h
 	}
 	for _, d := range history {
 		earlier := servedSince == nil || (d.Created != nil && d.Created.Before(*servedSince))
+		if d.Status == string(cdtypes.DeploymentStatusSucceeded) && earlier && d.Unreadable != "" {
+			// It may be the revision that served before: going past it would roll
+			// back further than asked (a throttle is the likely cause: try again).
+			return "", nil, fmt.Errorf("cannot tell what served before %s: the revision of deployment %s could not be read (%s); run the command again", short(serving.TaskDefinition), d.ID, d.Unreadable)
+		}
 		if d.Status == string(cdtypes.DeploymentStatusSucceeded) && earlier && usable(d.TaskDefinition) {
 			return d.TaskDefinition, d.Spec, nil
 		}

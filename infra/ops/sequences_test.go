@@ -464,9 +464,21 @@ func (f *fixture) unreadableRevision(td string) {
 
 // TestOneUnreadableRevision: the revision of an old deployment cannot be read;
 // status and rollback still work (that deployment is shown without its
-// revision, and a warning says why). The serving deployment's revision matters:
-// when it is the unreadable one, rollback refuses to guess.
+// revision, and a warning says why). The serving deployment's revision matters,
+// and so does one the rollback would meet before its pick: then rollback
+// refuses to guess.
 func TestOneUnreadableRevision(t *testing.T) {
+	t.Run("the one before the serving one", func(t *testing.T) {
+		f := newFixture(t)
+		for _, td := range []string{td1, td2, td3} {
+			f.deploy(t, td)
+		}
+		f.unreadableRevision(td2)
+		creates := len(f.creates())
+		if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); ops.ExitCode(err) != 2 || !strings.Contains(err.Error(), "cannot tell what served before web:3") || len(f.creates()) != creates {
+			t.Errorf("rollback past an unreadable revision: %v (exit %d), %d deployments created; serving %s", err, ops.ExitCode(err), len(f.creates())-creates, f.serving())
+		}
+	})
 	f := newFixture(t)
 	f.sim.RegisterTaskDefinition(td4, fakeaws.TaskDef{Containers: []fakeaws.Container{
 		{Name: "nginx", Image: "repo/nginx@sha256:" + strings.Repeat("n", 63) + "4", LogGroup: "/ecs/web", StreamPrefix: "nginx"},
