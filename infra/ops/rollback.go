@@ -374,6 +374,11 @@ func (r *rollback) alreadyRolledBack(ctx context.Context, rb rollout.Deployment)
 		return nil, r.failedRollback(ctx, *r.state.Rollback, failedOne, nil)
 	}
 	from, at := failedOne.TaskDefinition, rb.Completed
+	if failedOne.Unreadable != "" {
+		// Not -previous: that would take the good revision out and leave the
+		// failed one unrecorded, free for CI to deploy again.
+		return nil, fmt.Errorf("CodeDeploy rolled back deployment %s, whose revision could not be read (%s); run the command again", rb.RollbackOf, failedOne.Unreadable)
+	}
 	if from == "" {
 		return nil, failed("CodeDeploy rolled back deployment %s, whose revision this program cannot read; %s serves: run with -previous to take it out too", rb.RollbackOf, short(r.serving.TaskDefinition))
 	}

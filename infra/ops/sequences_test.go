@@ -468,6 +468,19 @@ func (f *fixture) unreadableRevision(td string) {
 // and so does one the rollback would meet before its pick: then rollback
 // refuses to guess.
 func TestOneUnreadableRevision(t *testing.T) {
+	t.Run("the deployment CodeDeploy rolled back", func(t *testing.T) {
+		f := newFixture(t)
+		f.deploy(t, td1)
+		f.deploy(t, td2)
+		f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+		if err := f.up(td3, appImage(3), rollout.WaitForActive); err == nil {
+			t.Fatal("the crashing revision deployed")
+		}
+		f.unreadableRevision(td3)
+		if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); ops.ExitCode(err) != 2 || !strings.Contains(err.Error(), "run the command again") {
+			t.Errorf("rollback after CodeDeploy's, its revision unreadable: %v (exit %d)", err, ops.ExitCode(err))
+		}
+	})
 	t.Run("the one before the serving one", func(t *testing.T) {
 		f := newFixture(t)
 		for _, td := range []string{td1, td2, td3} {
