@@ -160,17 +160,21 @@ func TestFailureAfterTheTrafficMoved(t *testing.T) {
 		{Name: "nginx", LogGroup: "/ecs/web", StreamPrefix: "nginx"},
 		{Name: "app", LogGroup: "/ecs/web", StreamPrefix: "app"},
 	}})
-	sim.HookFailsAfterTraffic(tdNew, "smoke test: GET /healthz answered 500")
+	sim.HookFailsAfterTraffic(tdNew, "The AfterAllowTraffic hook returned Failed")
 	_, err := f.ro.Run(context.Background(), simRequest())
 	if err == nil {
 		t.Fatal("a revision whose AfterAllowTraffic hook failed deployed")
 	}
-	for _, want := range []string{"lifecycle event AfterAllowTraffic failed: UnknownError: smoke test: GET /healthz answered 500", "of web:2 running (RUNNING)"} {
+	for _, want := range []string{"lifecycle event AfterAllowTraffic failed: UnknownError: The AfterAllowTraffic hook returned Failed", "of web:2 running (RUNNING)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
 	if td, _ := sim.Serving(); td != tdOld {
 		t.Errorf("serving %s after the rollback", td)
+	}
+	// The original task set ran on through the hook; the replacement is gone.
+	if running := sim.RunningTasks(); len(running) != sim.Desired() {
+		t.Errorf("running after the rollback: %v, want the original %d", running, sim.Desired())
 	}
 }

@@ -291,7 +291,9 @@ func (s *Sim) SetServiceRole(arn string) {
 }
 
 // HookFailsAfterTraffic makes the AfterAllowTraffic hook of a deployment of a
-// revision fail, with message as its diagnostics: its tasks run and production
+// revision fail, with message as CodeDeploy's diagnostics (a hook reports only a
+// status, PutLifecycleEventHookExecutionStatus: the wording is CodeDeploy's, and
+// unverified; the hook's reason is in its Lambda's logs): its tasks run and production
 // traffic has moved to them (the hook runs "after the second target group serves
 // traffic to the replacement task set", and its result "can trigger a rollback":
 // CodeDeploy user guide, AppSpec 'hooks' section for an Amazon ECS deployment,
@@ -658,13 +660,20 @@ func (s *Sim) advance(d *simDeployment) {
 			d.previous = s.svc.primary
 			s.svc.primary = s.newTaskSet(d.td, d.id, net, capacity, s.otherTargetGroup(s.svc.primary.targetGroup))
 			s.startTasks(s.svc.primary)
-			s.stopTasksOf(d.previous, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+d.id+")")
-			s.event("deployment %s: traffic on %s; termination wait", d.id, d.td)
 			if msg, fails := s.afterTraffic[d.td]; fails {
-				// Its tasks serve; the rollback removes their task set.
+				// Its tasks serve; the original task set still runs (CodeDeploy
+				// terminates it only after AfterAllowTraffic and the termination
+				// wait: AppSpec 'hooks' section for ECS), so the rollback moves
+				// traffic back to running tasks and removes the replacement.
+				s.event("deployment %s: traffic on %s", d.id, d.td)
 				d.waiting, d.green = false, s.svc.primary
 				s.fail(d, "AfterAllowTraffic", "HOOK_EXECUTION_FAILURE", msg)
+				return
 			}
+			// The sim stops the original tasks at the shift, not at the end of the
+			// termination wait: nothing under test reads them in between.
+			s.stopTasksOf(d.previous, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+d.id+")")
+			s.event("deployment %s: traffic on %s; termination wait", d.id, d.td)
 		}
 	}
 }
