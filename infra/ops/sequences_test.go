@@ -394,6 +394,29 @@ func TestRollbackPassesOverARefusedBuild(t *testing.T) {
 				t.Errorf("%s: serving %s, %d deployments created", run, f.serving(), len(f.creates())-creates)
 			}
 		}
+		// web:1's image cannot be read once (a denial, say a policy being changed): the pick cannot tell it is
+		// refused, so the rollout's own check refuses it — nothing is deployed and
+		// nothing recorded, on this run or the next.
+		describe, once := f.sim.TaskDefinitionHandler(), false
+		f.aws.Handle("DescribeTaskDefinition", func(body map[string]any) (any, *fakeaws.Error) {
+			if body["taskDefinition"] == td1 && !once {
+				once = true
+				return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "not authorized to perform: ecs:DescribeTaskDefinition"}
+			}
+			return describe(body)
+		})
+		for _, run := range []string{"image unreadable once", "rerun"} {
+			res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+			if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "which was rolled back") {
+				t.Errorf("%s: %v (exit %d); result %+v", run, err, ops.ExitCode(err), res)
+			}
+			if s := f.state(t); !reflect.DeepEqual(s, first) {
+				t.Errorf("%s: state %+v, want it unchanged: %+v", run, s.Rollback, first.Rollback)
+			}
+			if f.serving() != td2 || len(f.creates()) != creates {
+				t.Errorf("%s: serving %s, %d deployments created", run, f.serving(), len(f.creates())-creates)
+			}
+		}
 	})
 }
 

@@ -374,6 +374,10 @@ func (s *Sim) Advance(id string) {
 	}
 }
 
+// TaskDefinitionHandler is the sim's DescribeTaskDefinition, for a test that
+// replaced it.
+func (s *Sim) TaskDefinitionHandler() Handler { return s.describeTaskDefinition }
+
 // RevisionHandler is the sim's GetApplicationRevision, for a test that replaced it.
 func (s *Sim) RevisionHandler() Handler { return s.getApplicationRevision }
 
