@@ -273,6 +273,9 @@ func (r *rollback) followCodeDeploys(ctx context.Context, d rollout.Deployment) 
 		return nil, r.failedRollback(ctx, *r.state.Rollback, failedOne, nil)
 	}
 	from := failedOne.TaskDefinition
+	if failedOne.Unreadable != "" { // what to record is unknown: the rollback goes on in CodeDeploy
+		return nil, fmt.Errorf("CodeDeploy is rolling back deployment %s (its rollback %s goes on), whose revision could not be read (%s); run the command again", d.RollbackOf, d.ID, failedOne.Unreadable)
+	}
 	rec, _ := r.newRecord(ctx, from, r.restores(ctx, from), d.ID)
 	fmt.Fprintf(r.o.Out, "CodeDeploy is already rolling back deployment %s (of %s): following its rollback %s\n", d.RollbackOf, short(from), d.ID)
 	if err := r.o.record(ctx, r.st, rec); err != nil {

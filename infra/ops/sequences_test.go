@@ -504,6 +504,21 @@ func TestOneUnreadableRevision(t *testing.T) {
 			t.Errorf("rollback after CodeDeploy's, its revision unreadable: %v (exit %d)", err, ops.ExitCode(err))
 		}
 	})
+	t.Run("the deployment CodeDeploy is rolling back", func(t *testing.T) {
+		f := newFixture(t)
+		f.deploy(t, td1)
+		f.deploy(t, td2)
+		f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+		bad := f.sim.StartDeployment(td3)
+		for i := 0; i < 10 && f.sim.Deployments()[len(f.sim.Deployments())-1].Creator != "codeDeployRollback"; i++ {
+			f.sim.Advance(bad)
+		}
+		f.unreadableRevision(td3)
+		_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
+		if ops.ExitCode(err) != 2 || !strings.Contains(err.Error(), "run the command again") || f.state(t).Rollback != nil {
+			t.Errorf("rollback during CodeDeploy's, its revision unreadable: %v (exit %d), record %+v", err, ops.ExitCode(err), f.state(t).Rollback)
+		}
+	})
 	t.Run("the one before the serving one", func(t *testing.T) {
 		f := newFixture(t)
 		for _, td := range []string{td1, td2, td3} {

@@ -532,12 +532,54 @@ func TestStateStaysWithinStandardTier(t *testing.T) {
 					t.Errorf("the build of rollback %d is no longer refused", i)
 				}
 			}
+			// Production names lose no record (at most a remembered revision); the
+			// long family loses records, and says so.
 			said := slices.ContainsFunc(f.log.all()[log:], func(l string) bool {
-				return strings.Contains(l, "would outgrow SSM's 4096-character limit: dropping removed revision ")
+				return strings.Contains(l, "would outgrow SSM's 4096-character limit") && strings.Contains(l, "the record of ")
 			})
 			if said != c.drops {
-				t.Errorf("a drop said: %v, want %v (%v)", said, c.drops, f.log.all()[log:])
+				t.Errorf("a record's drop said: %v, want %v (%v)", said, c.drops, f.log.all()[log:])
 			}
 		})
+	}
+}
+
+// TestRecordsThatRefuseTheDeclaredStay: web:14 (deployed by up) rolled back to
+// web:13; web:15, a fix, failed and was recorded; then a chain of rollbacks went
+// further back, each taking out what the one before put back. Past the ten
+// records kept, the chain's steps go, never web:14's or web:15's record: either
+// may be what the code declares, and a CI push would deploy it again.
+func TestRecordsThatRefuseTheDeclaredStay(t *testing.T) {
+	f, _ := simFixture(t, tdOld, "d-OLD")
+	ctx := context.Background()
+	td := func(n int) string {
+		return fmt.Sprintf("arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-bluegreen-production-web:%d", n)
+	}
+	img := func(n int) string {
+		return fmt.Sprintf("123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/ecs-bluegreen-production-app@sha256:%064x", n)
+	}
+	var s rollout.State
+	record := func(from, to int) {
+		s.Record(rollout.RollbackRecord{From: td(from), Image: img(from), To: td(to), Deployment: "d-X", At: time.Now().UTC(), By: "alice"})
+		if err := rollout.WriteState(ctx, f.ro.State, stateParam, s, f.log); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if s, err = rollout.ReadState(ctx, f.ro.State, stateParam); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(14, 13)
+	record(15, 13) // the failed fix, CodeDeploy had put web:13 back
+	for n := 13; n > 1; n-- {
+		record(n, n-1)
+	}
+	for _, n := range []int{14, 15, 2} {
+		if _, blocked := s.Blocks(td(n), ""); !blocked {
+			t.Errorf("web:%d is no longer refused: %+v", n, s)
+		}
+	}
+	if len(s.Earlier) != 10 {
+		t.Errorf("%d earlier records kept, want 10", len(s.Earlier))
 	}
 }

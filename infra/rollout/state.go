@@ -46,6 +46,9 @@ const rolledBackKept = 10
 // Earlier, still refusing, unless it is the same rollback (the same From). A
 // record's From is not kept among Removed too: RolledBack reads the records.
 func (s *State) Record(rec RollbackRecord) {
+	if old := s.Rollback; old != nil && old.To != "" && old.To == rec.From {
+		rec.Restored = true // it serves only because the rollback before put it back
+	}
 	if old := s.Rollback; old != nil && old.From != rec.From && old.From != "" {
 		s.Earlier = slices.DeleteFunc(s.Earlier, func(r RollbackRecord) bool { return r.From == old.From })
 		s.Earlier = append(s.Earlier, old.lean())
@@ -57,13 +60,16 @@ func (s *State) Record(rec RollbackRecord) {
 	s.Removed = slices.DeleteFunc(s.Removed, func(td string) bool { return td == rec.From })
 }
 
-// dropEarlier drops one earlier record when there are too many: the oldest but
-// the first. Records pile up only until a new revision deploys (served clears
-// them), so the first is the rollback that took out what the stack last
-// deployed — the revision its code most likely still declares, which a CI push
-// of an unrelated change would otherwise deploy again. The ones after it
-// refuse the older revisions each rollback went back to in turn.
+// dropEarlier drops one earlier record when there are too many: the oldest of a
+// revision that served only because an earlier rollback put it back (Restored:
+// the steps of a chain of rollbacks), else the oldest but the first. What the
+// code declares is a revision `pulumi up` deployed — the first record's, or
+// one a later failed up brought (a record that is no step of a chain) — and a CI
+// push of an unrelated change would deploy it again if its record went.
 func dropEarlier(earlier []RollbackRecord) []RollbackRecord {
+	if i := slices.IndexFunc(earlier, func(r RollbackRecord) bool { return r.Restored }); i >= 0 {
+		return slices.Delete(slices.Clone(earlier), i, i+1)
+	}
 	if len(earlier) > 1 {
 		return slices.Delete(slices.Clone(earlier), 1, 2)
 	}
@@ -91,8 +97,9 @@ func (s *State) served(td string) bool {
 	if s.Rollback != nil && s.Rollback.To != td {
 		// No record refuses any more, but a later rollback still passes over the
 		// revisions they took out.
-		for _, r := range s.records() {
-			s.remove(r.From)
+		records := s.records()
+		for i := len(records) - 1; i >= 0; i-- { // oldest first: the newest stay longest
+			s.remove(records[i].From)
 		}
 		s.Rollback, s.Earlier, changed = nil, nil, true
 	}
@@ -139,7 +146,7 @@ func (s State) RolledBack(td string) bool {
 // which is what `status` shows of it. The rest (To, Deployment, By) is the
 // newest record's alone, so the state stays within SSM's limit (maxStateChars).
 func (r RollbackRecord) lean() RollbackRecord {
-	return RollbackRecord{From: r.From, Image: imageDigest(r.Image), At: r.At}
+	return RollbackRecord{From: r.From, Image: imageDigest(r.Image), At: r.At.Truncate(time.Second), Restored: r.Restored}
 }
 
 // imageDigest is an image reference's digest (sha256:…), which is what a build
@@ -170,9 +177,9 @@ const maxStateChars = 4096
 
 // bound is s marshalled within maxStateChars: earlier records kept lean, then
 // the oldest removed revisions dropped (a rollback may then pick one, which
-// fails and is rolled back: no refusal is lost), then earlier records (the
-// oldest but the first, see dropEarlier), then the first (the newest record and
-// the judgement stay). It says what it dropped.
+// fails and is rolled back: no refusal is lost), then earlier records (see
+// dropEarlier), then the first (the newest record and the judgement stay). It
+// says what it dropped.
 func (s State) bound() ([]byte, []string, error) {
 	s.Earlier = slices.Clone(s.Earlier)
 	for i := range s.Earlier {
@@ -189,8 +196,14 @@ func (s State) bound() ([]byte, []string, error) {
 			dropped = append(dropped, "removed revision "+shortARN(s.Removed[0])+" (a later rollback may go back to it)")
 			s.Removed = s.Removed[1:]
 		case len(s.Earlier) > 1:
-			dropped = append(dropped, "the record of "+shortARN(s.Earlier[1].From)+"'s rollback")
+			before := s.Earlier
 			s.Earlier = dropEarlier(s.Earlier)
+			for _, r := range before {
+				if !slices.Contains(s.Earlier, r) {
+					dropped = append(dropped, "the record of "+shortARN(r.From)+"'s rollback")
+					break
+				}
+			}
 		case len(s.Earlier) > 0:
 			dropped = append(dropped, "the record of "+shortARN(s.Earlier[0].From)+"'s rollback")
 			s.Earlier = nil
@@ -218,6 +231,10 @@ type RollbackRecord struct {
 	Deployment string    `json:"deployment,omitempty"` // the deployment that made To serve
 	At         time.Time `json:"at"`
 	By         string    `json:"by,omitempty"` // who, as AWS named the caller
+	// Restored: From served only because the rollback before this one put it
+	// back (a step of a chain of rollbacks), so `pulumi up` did not deploy it
+	// last; such records go first when there are too many.
+	Restored bool `json:"restored,omitempty"`
 	// Pending: the rollback was started and not seen to end (the command was
 	// interrupted, or it timed out): CodeDeploy carries on, and the record
 	// already refuses From.
