@@ -583,3 +583,18 @@ func TestRecordsThatRefuseTheDeclaredStay(t *testing.T) {
 		t.Errorf("%d earlier records kept, want 10", len(s.Earlier))
 	}
 }
+
+// TestShortImage: a reference by digest, an earlier record's bare digest and a
+// tag all print short and recognisable.
+func TestShortImage(t *testing.T) {
+	d := "sha256:" + strings.Repeat("ab", 32)
+	for in, want := range map[string]string{
+		"123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/app@" + d: "sha256:abababababab",
+		d:                "sha256:abababababab",
+		"repo/app:1.2.3": "repo/app:1.2.3",
+	} {
+		if got := rollout.ShortImage(in); got != want {
+			t.Errorf("ShortImage(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -176,8 +176,9 @@ func sameImage(a, b string) bool {
 const maxStateChars = 4096
 
 // bound is s marshalled within maxStateChars: earlier records kept lean, then
-// the oldest removed revisions dropped (a rollback may then pick one, which
-// fails and is rolled back: no refusal is lost), then earlier records (see
+// the oldest removed revisions dropped (no refusal is lost, but a rollback may
+// then go back to one: a revision that no longer starts, which fails and is
+// rolled back, or one a cleared record had taken out), then earlier records (see
 // dropEarlier), then the first (the newest record and the judgement stay). It
 // says what it dropped.
 func (s State) bound() ([]byte, []string, error) {
@@ -192,7 +193,7 @@ func (s State) bound() ([]byte, []string, error) {
 			return b, dropped, err
 		}
 		switch {
-		case len(s.Removed) > 0: // a later rollback may go back to it, and fail: no refusal is lost
+		case len(s.Removed) > 0: // no refusal is lost
 			dropped = append(dropped, "removed revision "+shortARN(s.Removed[0])+" (a later rollback may go back to it)")
 			s.Removed = s.Removed[1:]
 		case len(s.Earlier) > 1:
@@ -307,7 +308,10 @@ func (e *BlockedError) Error() string {
 // reference when it has none.
 func ShortImage(image string) string {
 	if _, digest, ok := strings.Cut(image, "@"); ok {
-		return digest[:min(len(digest), len("sha256:")+12)]
+		image = digest
+	}
+	if strings.HasPrefix(image, "sha256:") { // a reference's digest, or an earlier record's
+		return image[:min(len(image), len("sha256:")+12)]
 	}
 	return image
 }
