@@ -598,3 +598,21 @@ func TestShortImage(t *testing.T) {
 		}
 	}
 }
+
+// TestStateOfAnAdvancedParameter: a state parameter an account's default tier
+// made Advanced cannot be written as Standard again; the rollout writes it as
+// Advanced and says what that costs.
+func TestStateOfAnAdvancedParameter(t *testing.T) {
+	f, sim := simFixture(t, tdOld, "d-OLD")
+	sim.AdvancedParameter(stateParam, "{}")
+	s := rollout.State{Removed: []string{tdOther}}
+	if err := rollout.WriteState(context.Background(), f.ro.State, stateParam, s, f.log); err != nil {
+		t.Fatalf("writing an advanced parameter: %v", err)
+	}
+	if got, _ := rollout.ReadState(context.Background(), f.ro.State, stateParam); !got.RolledBack(tdOther) {
+		t.Errorf("state %+v", got)
+	}
+	if !slices.ContainsFunc(f.log.all(), func(l string) bool { return strings.Contains(l, "is an advanced-tier parameter (billed monthly)") }) {
+		t.Errorf("nothing says the parameter is Advanced: %v", f.log.all())
+	}
+}

@@ -352,15 +352,25 @@ func WriteState(ctx context.Context, store StateStore, name string, s State, log
 	if len(dropped) > 0 && log != nil {
 		log.Info(fmt.Sprintf("the rollout's state %s would outgrow SSM's %d-character limit: dropping %s, which no longer refuse", name, maxStateChars, strings.Join(dropped, ", ")))
 	}
-	_, err = store.PutParameter(ctx, &ssm.PutParameterInput{
-		Name: aws.String(name), Value: aws.String(string(b)), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true),
-		// Not the account's default tier, which may be Advanced (billed, and never
-		// back to Standard): Intelligent-Tiering makes a parameter Standard unless
-		// its content needs Advanced (PutParameter's Tier, SSM API reference), and
-		// bound keeps the content within Standard's 4 KB.
-		Tier:        ssmtypes.ParameterTierIntelligentTiering,
-		Description: aws.String("ecs-bluegreen rollout state: the judged first revision and rollbacks made by hand (written by the rollout, not by Pulumi)"),
-	})
+	put := func(tier ssmtypes.ParameterTier) error {
+		_, err := store.PutParameter(ctx, &ssm.PutParameterInput{
+			Name: aws.String(name), Value: aws.String(string(b)), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true),
+			Tier:        tier,
+			Description: aws.String("ecs-bluegreen rollout state: the judged first revision and rollbacks made by hand (written by the rollout, not by Pulumi)"),
+		})
+		return err
+	}
+	// Not the account's default tier, which may be Advanced (billed, and never
+	// back to Standard): Intelligent-Tiering makes a parameter Standard unless
+	// its content needs Advanced (PutParameter's Tier, SSM API reference), and
+	// bound keeps the content within Standard's 4 KB.
+	err = put(ssmtypes.ParameterTierIntelligentTiering)
+	if err != nil && strings.Contains(err.Error(), "downgrade") {
+		// Already Advanced (an account default of Advanced made it so): it stays.
+		if err = put(ssmtypes.ParameterTierAdvanced); err == nil && log != nil {
+			log.Info(fmt.Sprintf("the rollout's state %s is an advanced-tier parameter (billed monthly), which SSM cannot make Standard again: delete it once to have it recreated as a Standard one", name))
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("failed to write the rollout's state %s: %w", name, err)
 	}

@@ -66,6 +66,7 @@ type Sim struct {
 	tasks      map[string]*simTask
 	taskOrder  []string
 	params     map[string]string
+	advanced   map[string]bool // parameters in the advanced tier
 	seq        int
 	raceTD     string
 	races      int
@@ -418,6 +419,18 @@ func (s *Sim) Parameter(name string) (string, bool) {
 	defer s.mu.Unlock()
 	v, ok := s.params[name]
 	return v, ok
+}
+
+// AdvancedParameter makes name an advanced-tier parameter holding value, as an
+// account whose default tier is Advanced would have created it.
+func (s *Sim) AdvancedParameter(name, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.params[name] = value
+	if s.advanced == nil {
+		s.advanced = map[string]bool{}
+	}
+	s.advanced[name] = true
 }
 
 // Timeline returns what happened, in order.
@@ -1137,6 +1150,14 @@ func (s *Sim) putParameter(body map[string]any) (any, *Error) {
 	if body["Tier"] == nil {
 		tier = "Standard"
 	}
+	if s.advanced[name] && tier != "Advanced" {
+		// "You can't revert an advanced parameter to a standard parameter" (SSM
+		// user guide, "Managing parameter tiers"); an explicit Standard is answered
+		// with this error (quoted in go-to-k/cdk-real-drift#408). That
+		// Intelligent-Tiering is answered so too is unverified: the sim takes the
+		// answer that fails, and the rollout copes with it.
+		return nil, &Error{Status: 400, Type: "ValidationException", Message: "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter."}
+	}
 	if n := len(value); n > 4096 {
 		if tier == "Standard" {
 			return nil, &Error{Status: 400, Type: "ValidationException", Message: "Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html"}
@@ -1146,6 +1167,12 @@ func (s *Sim) putParameter(body map[string]any) (any, *Error) {
 		tier = "Standard"
 	}
 	s.params[name] = value
+	if tier == "Advanced" {
+		if s.advanced == nil {
+			s.advanced = map[string]bool{}
+		}
+		s.advanced[name] = true
+	}
 	s.event("parameter %s written", name)
 	return map[string]any{"Version": 1, "Tier": tier}, nil
 }
