@@ -456,6 +456,11 @@ func TestLoadGate(t *testing.T) {
 		if td, _ := sim.Serving(); td != tdOld {
 			t.Errorf("serving %s after the gate's rollback, want %s", td, tdOld)
 		}
+		// The original tasks ran on through the termination wait; the
+		// replacement's are gone.
+		if old, repl := sim.RunningOf(tdOld), sim.RunningOf(tdNew); old != sim.Desired() || repl != 0 {
+			t.Errorf("running after the rollback: %d of %s, %d of %s", old, tdOld, repl, tdNew)
+		}
 	})
 }
 

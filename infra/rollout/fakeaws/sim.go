@@ -609,6 +609,9 @@ func (s *Sim) advance(d *simDeployment) {
 		if d.waiting { // the old tasks' termination wait; then the deployment succeeds at once
 			if d.looks >= s.Steps+s.waitLooks() {
 				d.status = "Succeeded"
+				if d.previous != nil {
+					s.stopTasksOf(d.previous, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+d.id+")")
+				}
 				s.event("deployment %s succeeded", d.id)
 			}
 			return
@@ -687,9 +690,10 @@ func (s *Sim) advance(d *simDeployment) {
 				s.fail(d, "AfterAllowTraffic", "HOOK_EXECUTION_FAILURE", msg)
 				return
 			}
-			// The sim stops the original tasks at the shift, not at the end of the
-			// termination wait: nothing under test reads them in between.
-			s.stopTasksOf(d.previous, "ServiceSchedulerInitiated", "Scaling activity initiated by (deployment "+d.id+")")
+			// The original tasks run on through the termination wait (CodeDeploy
+			// terminates the original task set when it ends), so a stop with
+			// rollback meanwhile moves traffic back to running tasks.
+			d.green = s.svc.primary
 			s.event("deployment %s: traffic on %s; termination wait", d.id, d.td)
 		}
 	}

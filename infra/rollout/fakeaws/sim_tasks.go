@@ -65,6 +65,19 @@ func (s *Sim) RunningTasks() []string {
 	return out
 }
 
+// RunningOf counts the service's running tasks of a revision.
+func (s *Sim) RunningOf(td string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, arn := range s.taskOrder {
+		if t := s.tasks[arn]; !t.stopped && t.td == td && strings.HasPrefix(t.startedBy, "ecs-svc/") {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *Sim) newTask(td, startedBy string) *simTask {
 	s.ip++
 	id := s.next("")
