@@ -420,14 +420,7 @@ func TestRollbackNotSeenToEnd(t *testing.T) {
 // failed deployment's revision; it deploys nothing (another deployment would go
 // one revision too far).
 func TestRollbackDuringCodeDeploysRollback(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
-	bad := f.sim.StartDeployment(td3)
-	for i := 0; i < 10 && f.sim.Deployments()[len(f.sim.Deployments())-1].Creator != "codeDeployRollback"; i++ {
-		f.sim.Advance(bad)
-	}
+	f := rollingBackWeb3(t)
 	rb := f.sim.Deployments()[len(f.sim.Deployments())-1]
 	if rb.Creator != "codeDeployRollback" || rb.Status != "InProgress" {
 		t.Fatalf("setup: %+v", f.sim.Deployments())
@@ -442,6 +435,21 @@ func TestRollbackDuringCodeDeploysRollback(t *testing.T) {
 	if td, _ := f.sim.Serving(); td != td2 || res.Followed != rb.ID || res.Record.From != td3 || res.Record.To != td2 || res.Record.Pending {
 		t.Errorf("serving %s, result %+v", td, res)
 	}
+}
+
+// rollingBackWeb3 is a stack that served web:2 when a deployment of web:3,
+// whose tasks crash, failed: CodeDeploy's rollback of it is under way.
+func rollingBackWeb3(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	f.deploy(t, td1)
+	f.deploy(t, td2)
+	f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
+	bad := f.sim.StartDeployment(td3)
+	for i := 0; i < 10 && f.sim.Deployments()[len(f.sim.Deployments())-1].Creator != "codeDeployRollback"; i++ {
+		f.sim.Advance(bad)
+	}
+	return f
 }
 
 // TestSecondRollbackGoesFurtherBack: a second rollback goes to the revision before

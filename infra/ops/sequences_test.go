@@ -505,14 +505,7 @@ func TestOneUnreadableRevision(t *testing.T) {
 		}
 	})
 	t.Run("the deployment CodeDeploy is rolling back", func(t *testing.T) {
-		f := newFixture(t)
-		f.deploy(t, td1)
-		f.deploy(t, td2)
-		f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
-		bad := f.sim.StartDeployment(td3)
-		for i := 0; i < 10 && f.sim.Deployments()[len(f.sim.Deployments())-1].Creator != "codeDeployRollback"; i++ {
-			f.sim.Advance(bad)
-		}
+		f := rollingBackWeb3(t)
 		f.unreadableRevision(td3)
 		_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 		if ops.ExitCode(err) != 2 || !strings.Contains(err.Error(), "run the command again") || f.state(t).Rollback != nil {
