@@ -61,7 +61,7 @@ func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymen
 	var lines []string
 	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
 	if deploymentID != "" {
-		events, moved := ro.failedEvents(ctx, deploymentID)
+		events, moved := ro.failedEvents(ctx, deploymentID, req.Hooks)
 		for _, l := range events {
 			add("%s", l)
 		}
@@ -100,8 +100,10 @@ func (ro *Rollout) failureReport(ctx context.Context, req Request, td, deploymen
 }
 
 // failedEvents are the deployment target's failed lifecycle events, and whether
-// production traffic had moved to the new tasks (AllowTraffic succeeded).
-func (ro *Rollout) failedEvents(ctx context.Context, id string) (lines []string, moved bool) {
+// production traffic had moved to the new tasks (AllowTraffic succeeded). A hook
+// reports CodeDeploy only a status (PutLifecycleEventHookExecutionStatus), so a
+// failed hook's event points at its Lambda function's log group for the reason.
+func (ro *Rollout) failedEvents(ctx context.Context, id string, hooks map[string]string) (lines []string, moved bool) {
 	list, err := ro.CodeDeploy.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(id)})
 	if err != nil || len(list.TargetIds) == 0 {
 		return nil, false
@@ -124,9 +126,21 @@ func (ro *Rollout) failedEvents(ctx context.Context, id string) (lines []string,
 				l += "\n    | " + strings.Join(lastLines(strings.Split(tail, "\n"), reportLines), "\n    | ")
 			}
 		}
+		if fn := hooks[aws.ToString(e.LifecycleEventName)]; fn != "" {
+			l += "\n    its hook's reason is in the log group /aws/lambda/" + lambdaName(fn)
+		}
 		lines = append(lines, l)
 	}
 	return lines, moved
+}
+
+// lambdaName is a Lambda function's name, from its name or ARN (with or without
+// a version or alias): its log group is /aws/lambda/<name>.
+func lambdaName(fn string) string {
+	if _, rest, ok := strings.Cut(fn, ":function:"); ok {
+		fn, _, _ = strings.Cut(rest, ":")
+	}
+	return fn
 }
 
 // stoppedTaskReport describes the revision's tasks that stopped since `since`,

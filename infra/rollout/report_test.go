@@ -161,11 +161,13 @@ func TestFailureAfterTheTrafficMoved(t *testing.T) {
 		{Name: "app", LogGroup: "/ecs/web", StreamPrefix: "app"},
 	}})
 	sim.HookFailsAfterTraffic(tdNew, "The AfterAllowTraffic hook returned Failed")
-	_, err := f.ro.Run(context.Background(), simRequest())
+	req := simRequest()
+	req.Hooks = map[string]string{"AfterAllowTraffic": "arn:aws:lambda:ap-northeast-2:123456789012:function:web-smoke-test:live"}
+	_, err := f.ro.Run(context.Background(), req)
 	if err == nil {
 		t.Fatal("a revision whose AfterAllowTraffic hook failed deployed")
 	}
-	for _, want := range []string{"lifecycle event AfterAllowTraffic failed: UnknownError: The AfterAllowTraffic hook returned Failed", "of web:2 running (RUNNING)"} {
+	for _, want := range []string{"lifecycle event AfterAllowTraffic failed: UnknownError: The AfterAllowTraffic hook returned Failed", "its hook's reason is in the log group /aws/lambda/web-smoke-test\n", "of web:2 running (RUNNING)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
