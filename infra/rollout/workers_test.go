@@ -237,6 +237,24 @@ func TestWaitForWorker(t *testing.T) {
 			t.Errorf("next up: %v", err)
 		}
 	})
+	// The first look has not caught up with Pulumi's UpdateService (review 16c,
+	// finding 4): the old deployment, of the same revision, still looks PRIMARY
+	// and COMPLETED; it is not the declared release (on-demand, not Spot).
+	t.Run("same revision on Spot crashes, the first look stale", func(t *testing.T) {
+		f, sim, w := workerSimWith(t, spotSpec, toSpot)
+		sim.WorkerCrashes(workerOld, spotCrash)
+		sim.HideNewest(w.Service, 1)
+		if _, err := f.ro.WaitForWorker(context.Background(), w); err == nil || !strings.Contains(err.Error(), spotRolledBack[0]) {
+			t.Errorf("error %v\nwant %q", err, spotRolledBack[0])
+		}
+	})
+	t.Run("same revision on Spot, healthy, the first look stale", func(t *testing.T) {
+		f, sim, w := workerSimWith(t, spotSpec, toSpot)
+		sim.HideNewest(w.Service, 1)
+		if res, err := f.ro.WaitForWorker(context.Background(), w); err != nil || !strings.Contains(res.Summary, "runs") {
+			t.Errorf("result %+v, error %v", res, err)
+		}
+	})
 	// A runner's clock ahead of AWS's: no deployment counts as started this
 	// run; the failure the looks saw is a failure all the same (review 16c,
 	// finding 2).

@@ -131,6 +131,21 @@ type rollingService struct {
 	// gap is how many looks each DescribeServices after the first since the
 	// last update moves the service on (SlowPolls; 0: one).
 	gap, described int
+	// stale is how many more DescribeServices answers leave out the newest
+	// deployment (HideNewest).
+	stale int
+}
+
+// HideNewest makes the next looks DescribeServices answers of a rolling service
+// leave out its newest deployment, as a read that has not caught up with the
+// UpdateService before it would: the ECS API is eventually consistent ("Request
+// eventual consistency", Amazon ECS API reference).
+func (s *Sim) HideNewest(name string, looks int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rs := s.rolling[name]; rs != nil {
+		rs.stale = looks
+	}
 }
 
 // SlowPolls makes each DescribeServices of a rolling service after the first
@@ -368,16 +383,25 @@ func (s *Sim) describeRolling(rs *rollingService) map[string]any {
 	rs.described++
 	deps := []any{}
 	td, running := "", 0
-	for _, d := range rs.deployments {
+	deployments, stale := rs.deployments, false
+	if rs.stale > 0 && len(deployments) > 1 {
+		rs.stale--
+		deployments, stale = deployments[1:], true // newest first: the one not yet seen
+	}
+	for i, d := range deployments {
 		if d.status == "INACTIVE" { // completely replaced: no longer listed
 			continue
 		}
-		if d.status == "PRIMARY" {
+		status := d.status
+		if stale && i == 0 && status == "ACTIVE" { // as it was before the update
+			status = "PRIMARY"
+		}
+		if status == "PRIMARY" {
 			td = d.td
 		}
 		running += d.running
 		dep := map[string]any{
-			"id": d.id, "status": d.status, "taskDefinition": d.td,
+			"id": d.id, "status": status, "taskDefinition": d.td,
 			"desiredCount": d.desired, "runningCount": d.running, "pendingCount": max(0, d.desired-d.running), "failedTasks": d.failed,
 			"rolloutState": d.rollout, "rolloutStateReason": d.reason,
 			"createdAt": float64(d.created.UnixMilli()) / 1000, "updatedAt": float64(d.updated.UnixMilli()) / 1000,
