@@ -949,3 +949,25 @@ func TestRateScheduleTimeoutDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkersInProd: prod's workers run in private subnets without a public IP
+// (review 16d): the declared configuration the verdict compares is what the
+// service has there, so a release is judged "runs", not "not the declared".
+func TestWorkersInProd(t *testing.T) {
+	s := newLiveStack(t, "prod")
+	cfg := jobsConfig()
+	if r := s.up(cfg); r.err != nil {
+		t.Fatal(r.err)
+	}
+	next := s.up(withConfig(cfg, "appContext", changedApp(t)))
+	if next.err != nil {
+		t.Fatal(next.err)
+	}
+	if got := fmt.Sprint(next.outputs["workerRollouts"].(map[string]string)["worker"]); !strings.HasPrefix(got, "ecs-bluegreen-prod-web-worker:2 runs (deployment ecs-svc/") {
+		t.Errorf("workerRollouts %v", next.outputs["workerRollouts"])
+	}
+	svc := next.one(tService, "web-worker")
+	if ip := fmt.Sprint(svc.Inputs["networkConfiguration"].ObjectValue()["assignPublicIp"].V); ip != "false" {
+		t.Errorf("prod worker assignPublicIp %s", ip)
+	}
+}
