@@ -7,7 +7,7 @@
 //	go run ./cmd/ops rollback -stack prod [-timeout 45m] [-previous]
 //	go run ./cmd/ops unblock  -stack prod
 //	go run ./cmd/ops run      -stack prod [-container app] -- python manage.py migrate --noinput
-//	go run ./cmd/ops logs     -stack prod [-container app] [-task ID | -deployment d-…] [-since 1h] [-follow [-for 10m]]
+//	go run ./cmd/ops logs     -stack prod [-container app] [-task ID | -deployment d-…] [-since 1h] [-follow [-for 1h]]
 //
 // Exit codes: 0 done, 1 the operation failed (a rollback that did not restore,
 // a command that exited non-zero), 2 the command could not run (usage, no stack
@@ -187,6 +187,13 @@ func loadStack(ctx context.Context, dir, stack, outputsFile string) (ops.Stack, 
 	project, cfg, err := offline.StackConfig(abs, stack)
 	if err != nil {
 		return ops.Stack{}, rollout.Identity{}, fmt.Errorf("reading the stack's config: %w", err)
+	}
+	// ops cannot decrypt the stack's secrets: a static key stored as one would be
+	// signed with as its stand-in, and win over the environment's credentials.
+	for _, k := range []string{"aws:accessKey", "aws:secretKey", "aws:token"} {
+		if cfg[k] == offline.SecretStandIn {
+			return ops.Stack{}, rollout.Identity{}, fmt.Errorf("config %s of stack %s is a secret, which ops cannot decrypt: keep the static keys out of the stack file for ops and use aws:profile or the environment's credentials", k, stack)
+		}
 	}
 	// Build contexts in the config are relative to the project directory.
 	wd, _ := os.Getwd()

@@ -79,6 +79,21 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// TestSecretStaticKeys: a static key stored as a secret cannot be decrypted here;
+// ops says so (exit 2) instead of signing with a stand-in AWS refuses.
+func TestSecretStaticKeys(t *testing.T) {
+	_, outputs := live(t)
+	dir := t.TempDir()
+	project, _ := os.ReadFile("../../Pulumi.yaml")
+	stack, _ := os.ReadFile("../../Pulumi.dev.yaml")
+	os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644)
+	os.WriteFile(filepath.Join(dir, "Pulumi.keyed.yaml"), append(stack, []byte("  aws:accessKey: AKIAEXAMPLE\n  aws:secretKey:\n    secure: v1:c2VjcmV0:ZW5jcnlwdGVk\n")...), 0o644)
+	code, _, stderr := runOps("status", "-stack", "keyed", "-dir", dir, "-outputs", outputs)
+	if code != 2 || !strings.Contains(stderr, "config aws:secretKey of stack keyed is a secret, which ops cannot decrypt") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
 // TestStatusJSON: -json prints only JSON on stdout, naming what serves.
 func TestStatusJSON(t *testing.T) {
 	_, outputs := live(t)

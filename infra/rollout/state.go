@@ -350,7 +350,7 @@ func WriteState(ctx context.Context, store StateStore, name string, s State, log
 		return fmt.Errorf("failed to write the rollout's state %s: %w", name, err)
 	}
 	if len(dropped) > 0 && log != nil {
-		log.Info(fmt.Sprintf("the rollout's state %s would outgrow SSM's %d-character limit: dropping %s, which no longer refuse", name, maxStateChars, strings.Join(dropped, ", ")))
+		log.Info(fmt.Sprintf("the rollout's state %s would outgrow SSM's %d-character limit: dropping %s", name, maxStateChars, strings.Join(dropped, ", ")))
 	}
 	put := func(tier ssmtypes.ParameterTier) error {
 		_, err := store.PutParameter(ctx, &ssm.PutParameterInput{
