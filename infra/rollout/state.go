@@ -53,7 +53,7 @@ func (s *State) Record(rec RollbackRecord) {
 		s.Earlier = slices.DeleteFunc(s.Earlier, func(r RollbackRecord) bool { return r.From == old.From })
 		s.Earlier = append(s.Earlier, old.lean())
 		for len(s.Earlier) > rolledBackKept {
-			s.Earlier = dropEarlier(s.Earlier)
+			s.Earlier, _ = dropEarlier(s.Earlier)
 		}
 	}
 	s.Rollback = &rec
@@ -65,15 +65,14 @@ func (s *State) Record(rec RollbackRecord) {
 // the steps of a chain of rollbacks), else the oldest but the first. What the
 // code declares is a revision `pulumi up` deployed — the first record's, or
 // one a later failed up brought (a record that is no step of a chain) — and a CI
-// push of an unrelated change would deploy it again if its record went.
-func dropEarlier(earlier []RollbackRecord) []RollbackRecord {
-	if i := slices.IndexFunc(earlier, func(r RollbackRecord) bool { return r.Restored }); i >= 0 {
-		return slices.Delete(slices.Clone(earlier), i, i+1)
+// push of an unrelated change would deploy it again if its record went. It
+// returns the records left and the one dropped.
+func dropEarlier(earlier []RollbackRecord) ([]RollbackRecord, RollbackRecord) {
+	i := slices.IndexFunc(earlier, func(r RollbackRecord) bool { return r.Restored })
+	if i < 0 {
+		i = min(1, len(earlier)-1)
 	}
-	if len(earlier) > 1 {
-		return slices.Delete(slices.Clone(earlier), 1, 2)
-	}
-	return earlier[1:]
+	return slices.Delete(slices.Clone(earlier), i, i+1), earlier[i]
 }
 
 // remove remembers a revision a rollback took out or could not bring back.
@@ -178,9 +177,9 @@ const maxStateChars = 4096
 // bound is s marshalled within maxStateChars: earlier records kept lean, then
 // the oldest removed revisions dropped (no refusal is lost, but a rollback may
 // then go back to one: a revision that no longer starts, which fails and is
-// rolled back, or one a cleared record had taken out), then earlier records (see
-// dropEarlier), then the first (the newest record and the judgement stay). It
-// says what it dropped.
+// rolled back, or one a cleared record had taken out), then earlier records in
+// dropEarlier's order, the first last (the newest record and the judgement
+// stay). It says what it dropped.
 func (s State) bound() ([]byte, []string, error) {
 	s.Earlier = slices.Clone(s.Earlier)
 	for i := range s.Earlier {
@@ -196,18 +195,10 @@ func (s State) bound() ([]byte, []string, error) {
 		case len(s.Removed) > 0: // no refusal is lost
 			dropped = append(dropped, "removed revision "+shortARN(s.Removed[0])+" (a later rollback may go back to it)")
 			s.Removed = s.Removed[1:]
-		case len(s.Earlier) > 1:
-			before := s.Earlier
-			s.Earlier = dropEarlier(s.Earlier)
-			for _, r := range before {
-				if !slices.Contains(s.Earlier, r) {
-					dropped = append(dropped, "the record of "+shortARN(r.From)+"'s rollback")
-					break
-				}
-			}
 		case len(s.Earlier) > 0:
-			dropped = append(dropped, "the record of "+shortARN(s.Earlier[0].From)+"'s rollback")
-			s.Earlier = nil
+			var r RollbackRecord
+			s.Earlier, r = dropEarlier(s.Earlier)
+			dropped = append(dropped, "the record of "+shortARN(r.From)+"'s rollback")
 		default:
 			return nil, dropped, fmt.Errorf("the rollout's state is %d characters, over SSM's Standard tier limit of %d, with no earlier record left to drop", len(b), maxStateChars)
 		}
