@@ -157,9 +157,9 @@ type WorkerVerdict struct {
 // EvaluateWorker judges a service's deployments against the declared revision
 // and, once known, the deployment this run started. It is pure, so its rules are
 // table-tested apart from the polling. Of the deployments of the declared
-// revision, ours is the one this run started (one created since t.Since that
-// is no rollback: a FAILED one, else the latest), else the PRIMARY one that is no rollback, else any that
-// is no rollback, else the PRIMARY one. A rollback's reason may say so only
+// release, ours is the one this run started (one created since t.Since that is
+// no rollback: a FAILED one, else the latest), else the PRIMARY one that is no
+// rollback, else any that is no rollback, else the PRIMARY one. A rollback's reason may say so only
 // while it is under way, and its createdAt may be new: WaitForWorker pins the
 // deployment's id (t.Deployment) from the first look, long before any rollback.
 func EvaluateWorker(deployments []ecstypes.Deployment, t WorkerTarget) WorkerVerdict {
@@ -184,7 +184,7 @@ func EvaluateWorker(deployments []ecstypes.Deployment, t WorkerTarget) WorkerVer
 			}
 			continue
 		}
-		if what, _, _ := t.Differs(d); what != "" {
+		if !t.declares(d) {
 			continue
 		}
 		score := 0
