@@ -138,8 +138,11 @@ type rollingService struct {
 
 // HideNewest makes the next looks DescribeServices answers of a rolling service
 // leave out its newest deployment, as a read that has not caught up with the
-// UpdateService before it would: the ECS API is eventually consistent ("Request
-// eventual consistency", Amazon ECS API reference).
+// UpdateService before it would: "The Amazon ECS API follows an eventual
+// consistency model … the result of an API command you run that affects your
+// Amazon ECS resources might not be immediately visible to all subsequent
+// commands you run" (Amazon ECS API reference, RunTask). That a stale read lists
+// the old deployment as PRIMARY is this sim's reading of it, unverified.
 func (s *Sim) HideNewest(name string, looks int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -336,7 +336,10 @@ func (s *Sim) StoppedEarlier(td, stopCode, reason string, exit int, ago time.Dur
 // StopsWhileStarting makes a task of the first revision stop, for a reason that
 // says nothing of the revision (a Spot interruption, a termination notice, a
 // scale-in), at the look-th look of its task set (DescribeServices): while the
-// rollout judges it.
+// rollout judges it. The stop codes are ECS's (SpotInterruption,
+// TerminationNotice, ServiceSchedulerInitiated: TaskStopCode, ECS API reference;
+// "Stopped tasks error codes", ECS developer guide), and ListTasks(STOPPED)
+// lists such tasks like any other.
 func (s *Sim) StopsWhileStarting(td, stopCode, reason string, look int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
