@@ -103,6 +103,17 @@ func (f *fixture) deploy(t *testing.T, td string) string {
 	return res.DeploymentID
 }
 
+// deployed is a fixture whose service has served each of tds in turn, the last
+// serving now.
+func deployed(t *testing.T, tds ...string) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	for _, td := range tds {
+		f.deploy(t, td)
+	}
+	return f
+}
+
 func (f *fixture) creates() []rollout.AppSpec {
 	var specs []rollout.AppSpec
 	for _, r := range f.aws.Requests() {
@@ -169,9 +180,7 @@ func TestStatus(t *testing.T) {
 // before goes out as one CodeDeploy deployment (no rebuild), followed to its end,
 // and the rollback is recorded for `pulumi up` to refuse the rolled-back revision.
 func TestRollbackOfWhatServes(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
+	f := deployed(t, td1, td2)
 	d3 := f.deploy(t, td3)
 	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err != nil {
@@ -212,9 +221,7 @@ func TestRollbackOfWhatServes(t *testing.T) {
 // TestRollbackWhileDeploying: a deployment under way is stopped with rollback
 // and the rollback followed; the stopped revision is recorded.
 func TestRollbackWhileDeploying(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
+	f := deployed(t, td1, td2)
 	under := f.sim.StartDeployment(td3)
 	res, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err != nil {
@@ -256,8 +263,7 @@ func TestRollbackToTheFirstRevision(t *testing.T) {
 // TestNothingToRollBackTo: a stack on its first revision cannot roll back; the
 // command says so and fails (exit code 1).
 func TestNothingToRollBackTo(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
+	f := deployed(t, td1)
 	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err == nil || ops.ExitCode(err) != 1 || !strings.Contains(err.Error(), "nothing to roll back to") {
 		t.Fatalf("error %v", err)
@@ -272,9 +278,7 @@ func TestNothingToRollBackTo(t *testing.T) {
 // returned (non-zero: exit code 1 of the command).
 func TestRun(t *testing.T) {
 	for _, exit := range []int{0, 3} {
-		f := newFixture(t)
-		f.deploy(t, td1)
-		f.deploy(t, td2)
+		f := deployed(t, td1, td2)
 		f.sim.MigrationExit = exit
 		f.sim.OneOffLogs = []string{"Superuser created successfully.", "done"}
 		res, err := f.ops.Run(context.Background(), stack, "app", []string{"python", "manage.py", "createsuperuser", "--noinput"}, time.Minute)
@@ -297,8 +301,7 @@ func TestRun(t *testing.T) {
 
 // TestRunInterrupted: Ctrl-C stops the one-off task.
 func TestRunInterrupted(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
+	f := deployed(t, td1)
 	f.sim.Steps = 1 << 30 // never ends on its own
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -311,8 +314,7 @@ func TestRunInterrupted(t *testing.T) {
 // TestLogs: the serving revision's container lines, by container; follow is
 // bounded.
 func TestLogs(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
+	f := deployed(t, td1)
 	d2 := f.deploy(t, td2)
 	if err := f.ops.Logs(context.Background(), stack, ops.LogsRequest{Container: "app"}); err != nil {
 		t.Fatal(err)
@@ -360,10 +362,7 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 func TestRollbackNotSeenToEnd(t *testing.T) {
 	for _, c := range []string{"interrupted", "timed out"} {
 		t.Run(c, func(t *testing.T) {
-			f := newFixture(t)
-			f.deploy(t, td1)
-			f.deploy(t, td2)
-			f.deploy(t, td3)
+			f := deployed(t, td1, td2, td3)
 			f.sim.Steps = 1 << 30 // the rollback deployment takes its time
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -441,9 +440,7 @@ func TestRollbackDuringCodeDeploysRollback(t *testing.T) {
 // whose tasks crash, failed: CodeDeploy's rollback of it is under way.
 func rollingBackWeb3(t *testing.T) *fixture {
 	t.Helper()
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
+	f := deployed(t, td1, td2)
 	f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
 	bad := f.sim.StartDeployment(td3)
 	for i := 0; i < 10 && f.sim.Deployments()[len(f.sim.Deployments())-1].Creator != "codeDeployRollback"; i++ {
@@ -455,10 +452,7 @@ func rollingBackWeb3(t *testing.T) *fixture {
 // TestSecondRollbackGoesFurtherBack: a second rollback goes to the revision before
 // the one serving, not back to the revision the first rollback took out.
 func TestSecondRollbackGoesFurtherBack(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -479,10 +473,7 @@ func TestSecondRollbackGoesFurtherBack(t *testing.T) {
 // revision of the same app image (a change elsewhere: an environment variable,
 // CPU, nginx), and accepts one of a new build.
 func TestRollbackRefusesTheBuild(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -513,9 +504,7 @@ func TestRollbackRefusesTheBuild(t *testing.T) {
 // a HEALTHY app) have no stream; the logs of the failed deployment still show,
 // over empty pages, and a one-off task's logs are found by its id.
 func TestLogsOfACrashedRevision(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
+	f := deployed(t, td1, td2)
 	f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1, Logs: []string{"ModuleNotFoundError: No module named 'psycopg'"}})
 	bad := f.sim.StartDeployment(td3)
 	for i := 0; i < 10 && f.sim.Deployments()[len(f.sim.Deployments())-1].Creator != "codeDeployRollback"; i++ {
@@ -572,10 +561,7 @@ func TestLogsOfACrashedRevision(t *testing.T) {
 // command follows its own rollback deployment to its end and completes the
 // record; it never stops it (that would put the rolled-back revision back).
 func TestRollbackAgainFollowsItsOwn(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &cancelOn{line: "created deployment", cancel: cancel}
@@ -604,9 +590,7 @@ func TestRollbackAgainFollowsItsOwn(t *testing.T) {
 // has already put the previous revision back: the command records the failed
 // revision and deploys nothing; -previous takes the serving one out too.
 func TestRollbackAfterCodeDeployRolledBack(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
+	f := deployed(t, td1, td2)
 	f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
 	if err := f.up(td3, appImage(3), rollout.WaitForActive); err == nil {
 		t.Fatal("the crashing revision deployed")
@@ -635,9 +619,7 @@ func TestRollbackAfterCodeDeployRolledBack(t *testing.T) {
 // TestRollbackOfADeploymentUnderWayInterrupted: the pending record of a stopped
 // deployment already refuses its build, before the rollback is seen to end.
 func TestRollbackOfADeploymentUnderWayInterrupted(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
+	f := deployed(t, td1, td2)
 	f.sim.StartDeployment(td3)
 	f.sim.Steps = 1 << 30 // the rollback takes its time
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -654,9 +636,7 @@ func TestRollbackOfADeploymentUnderWayInterrupted(t *testing.T) {
 // TestRollbackStopRefused: a StopDeployment AWS refuses stopped nothing: no
 // record is left, and the command says the deployment goes on.
 func TestRollbackStopRefused(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
+	f := deployed(t, td1, td2)
 	under := f.sim.StartDeployment(td3)
 	f.aws.Handle("StopDeployment", func(map[string]any) (any, *fakeaws.Error) {
 		return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "not authorized to perform: codedeploy:StopDeployment"}
@@ -673,10 +653,7 @@ func TestRollbackStopRefused(t *testing.T) {
 // TestUnblockForgetsTheRevision: once cleared, a rolled-back revision may be
 // rolled back to again.
 func TestUnblockForgetsTheRevision(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -691,8 +668,7 @@ func TestUnblockForgetsTheRevision(t *testing.T) {
 // TestLogsFollowPrintsLateLines: a line awslogs delivers after later lines of
 // another task were printed is still printed, once.
 func TestLogsFollowPrintsLateLines(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
+	f := deployed(t, td1)
 	tasks := f.sim.RunningTasks()
 	f.out = &syncBuffer{}
 	f.ops.Out = f.out
@@ -733,8 +709,7 @@ func TestHistoryReadsEveryBatch(t *testing.T) {
 // stream not there yet is said once (not read as "no output"); a task that can
 // no longer be followed may still run, and the command says how to stop it.
 func TestRunSaysWhatItCannotRead(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
+	f := deployed(t, td1)
 	f.sim.OneOffLogs = []string{"Superuser created successfully."}
 	f.aws.Handle("GetLogEvents", func(map[string]any) (any, *fakeaws.Error) {
 		return nil, &fakeaws.Error{Status: 400, Type: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: logs:GetLogEvents"}

@@ -79,10 +79,7 @@ func (o *onLine) Write(p []byte) (int, error) {
 // rollback returns once web:2 has all traffic; a second one during its
 // termination wait must not stop it (that would put web:3 back).
 func TestSecondRollbackDuringTheTerminationWait(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	f.sim.WaitLooks = 1 << 30 // a long termination wait from now on
 	st := stack
 	st.AcceptTrafficShifted = true
@@ -105,10 +102,7 @@ func TestSecondRollbackDuringTheTerminationWait(t *testing.T) {
 // starting, and a rollback (to web:2) interrupted once it wrote line.
 func interruptedRollbackToABrokenRevision(t *testing.T, line string) *fixture {
 	t.Helper()
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	f.sim.Crashes(td2, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -142,10 +136,7 @@ func TestFailedRollbackFollowedAgain(t *testing.T) {
 // a rerun does not take the good revision for the failed one, and -previous is
 // the way on.
 func TestFailedRollbackNotInterrupted(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	f.sim.Crashes(td2, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
 	_, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute})
 	if err == nil || !strings.Contains(err.Error(), "the rollback to web:2 failed") || !strings.Contains(err.Error(), "-previous") {
@@ -166,10 +157,7 @@ func TestFailedRollbackNotInterrupted(t *testing.T) {
 // the rollback deployment and before writing its id; it succeeded meanwhile. The
 // rerun completes that rollback instead of rolling back once more.
 func TestPendingRecordWithoutItsDeployment(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	ctx := context.Background()
 	s := f.state(t)
 	s.Record(rollout.RollbackRecord{From: td3, Image: appImage(3), To: td2, At: time.Now().Add(-time.Second), Pending: true})
@@ -192,10 +180,7 @@ func TestPendingRecordWithoutItsDeployment(t *testing.T) {
 // TestUnblockWhileARollbackRuns: after unblock the record is gone, but the
 // rollback deployment still runs: a rollback then follows it, never stops it.
 func TestUnblockWhileARollbackRuns(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	f.sim.Steps = 1 << 30
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -215,10 +200,7 @@ func TestUnblockWhileARollbackRuns(t *testing.T) {
 // TestStopPolicyNeverStopsARollback: with activeDeploymentPolicy stop, a CI push
 // during a day-N rollback waits for it instead of stopping it.
 func TestStopPolicyNeverStopsARollback(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	f.sim.RegisterTaskDefinition(td4, fakeaws.TaskDef{})
 	f.sim.Steps = 1 << 30
 	ctx, cancel := context.WithCancel(context.Background())
@@ -239,9 +221,7 @@ func TestStopPolicyNeverStopsARollback(t *testing.T) {
 // environment) waits for a deployment; meanwhile a rollback of web:3 is
 // recorded. When the wait ends, the up reads the state again and refuses.
 func TestUpThatWaitedSeesANewRecord(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
+	f := deployed(t, td1, td2)
 	f.sim.RegisterTaskDefinition(td4, fakeaws.TaskDef{})
 	f.sim.StartDeployment(td3)
 	f.ops.Out = &onLine{line: "waiting for deployment", fn: func() {
@@ -260,9 +240,7 @@ func TestUpThatWaitedSeesANewRecord(t *testing.T) {
 func TestEveryRecordRefuses(t *testing.T) {
 	for _, c := range []string{"second rollback", "-previous after CodeDeploy's"} {
 		t.Run(c, func(t *testing.T) {
-			f := newFixture(t)
-			f.deploy(t, td1)
-			f.deploy(t, td2)
+			f := deployed(t, td1, td2)
 			if c == "second rollback" {
 				f.deploy(t, td3)
 			} else {
@@ -289,9 +267,7 @@ func TestEveryRecordRefuses(t *testing.T) {
 // acceptTrafficShifted, its deployment waits out the old tasks: a rollback stops
 // it with rollback, which is what puts web:2 back.
 func TestRollbackDuringAnUpsTerminationWait(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
+	f := deployed(t, td1, td2)
 	f.sim.WaitLooks = 1 << 30
 	req := request(td3, appImage(3), rollout.WaitForActive)
 	req.AcceptTrafficShifted = true
@@ -308,8 +284,7 @@ func TestRollbackDuringAnUpsTerminationWait(t *testing.T) {
 // same ResourceNotFoundException as a missing stream; it is said, not read as
 // "nothing logged".
 func TestLogsOfAMissingGroup(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
+	f := deployed(t, td1)
 	d2 := f.deploy(t, td2)
 	var calls atomic.Int32
 	f.aws.Handle("FilterLogEvents", func(map[string]any) (any, *fakeaws.Error) {
@@ -325,10 +300,7 @@ func TestLogsOfAMissingGroup(t *testing.T) {
 // TestStatusShowsEveryRecord: status names the newest record and the earlier ones
 // that still refuse.
 func TestStatusShowsEveryRecord(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	for range 2 {
 		if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
 			t.Fatal(err)
@@ -492,9 +464,7 @@ func (f *fixture) unreadableRevision(td string) {
 // refuses to guess.
 func TestOneUnreadableRevision(t *testing.T) {
 	t.Run("the deployment CodeDeploy rolled back", func(t *testing.T) {
-		f := newFixture(t)
-		f.deploy(t, td1)
-		f.deploy(t, td2)
+		f := deployed(t, td1, td2)
 		f.sim.Crashes(td3, fakeaws.Crash{Reason: "Essential container in task exited", ExitCode: 1})
 		if err := f.up(td3, appImage(3), rollout.WaitForActive); err == nil {
 			t.Fatal("the crashing revision deployed")
@@ -553,10 +523,7 @@ func TestOneUnreadableRevision(t *testing.T) {
 // is among the revisions a rollback could not bring back. unblock says it stays
 // passed over (until a successful deployment of it), and status shows it.
 func TestUnblockWithOnlyRemovedRevisions(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	s := f.state(t)
 	s.Remove(td2)
 	if err := rollout.WriteState(context.Background(), f.ops.Rollout.State, param, s, nil); err != nil {
@@ -579,10 +546,7 @@ func TestUnblockWithOnlyRemovedRevisions(t *testing.T) {
 // deploys (clearing the record); web:4 rolled back goes to web:2, and a rollback
 // of web:2 goes to web:1, passing over web:3, whose record the success cleared.
 func TestRolledBackRevisionStaysPassedOver(t *testing.T) {
-	f := newFixture(t)
-	f.deploy(t, td1)
-	f.deploy(t, td2)
-	f.deploy(t, td3)
+	f := deployed(t, td1, td2, td3)
 	if _, err := f.ops.Rollback(context.Background(), stack, ops.RollbackOptions{Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
