@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -153,25 +152,11 @@ func (j *Jobs) TaskDefinition(ctx *pulumi.Context, logical, family string, c Job
 		}
 		return jobContainerDefinitions(c, env, sec, v[0].(string), v[1].(string), a.Region)
 	}).(pulumi.StringOutput)
-	td, err := ecs.NewTaskDefinition(ctx, logical, &ecs.TaskDefinitionArgs{
-		Family:                  pulumi.String(family),
-		Cpu:                     pulumi.String(strconv.Itoa(c.CPU)),
-		Memory:                  pulumi.String(strconv.Itoa(c.Memory)),
-		NetworkMode:             pulumi.String("awsvpc"),
-		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
-		RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
-			CpuArchitecture:       pulumi.String(a.Architect),
-			OperatingSystemFamily: pulumi.String("LINUX"),
-		},
-		ExecutionRoleArn:     j.ExecutionRole.Arn,
-		TaskRoleArn:          j.TaskRole.Arn,
-		ContainerDefinitions: defs,
-		Volumes:              ecs.TaskDefinitionVolumeArray{ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(volAppTmp)}},
-		// Keep old revisions ACTIVE: the circuit breaker rolls a worker back to its
-		// previous one, and a schedule's run may still start on it.
-		SkipDestroy: pulumi.Bool(true),
-		Tags:        a.Tags,
-	}, pulumi.Parent(parent), pulumi.DependsOn([]pulumi.Resource{j.ExecutionPolicy}), after)
+	td, err := ecs.NewTaskDefinition(ctx, logical, fargateTaskDefinition(fargateTask{
+		Family: family, CPU: c.CPU, Memory: c.Memory, Architecture: a.Architect,
+		ExecutionRole: j.ExecutionRole, TaskRole: j.TaskRole, Containers: defs,
+		Volumes: []string{volAppTmp}, Tags: a.Tags,
+	}), pulumi.Parent(parent), pulumi.DependsOn([]pulumi.Resource{j.ExecutionPolicy}), after)
 	if err != nil {
 		return nil, fmt.Errorf("creating task definition %s: %w", logical, err)
 	}

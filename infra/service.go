@@ -151,30 +151,11 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		}
 		return containerDefinitions(cs, v[0].(string), v[1].(string), v[2].(string), args.Region)
 	}).(pulumi.StringOutput)
-	s.TaskDefinition, err = ecs.NewTaskDefinition(ctx, name, &ecs.TaskDefinitionArgs{
-		Family:                  pulumi.String(ctx.Project() + "-" + ctx.Stack() + "-" + name),
-		Cpu:                     pulumi.String(strconv.Itoa(c.CPU)),
-		Memory:                  pulumi.String(strconv.Itoa(c.Memory)),
-		NetworkMode:             pulumi.String("awsvpc"),
-		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
-		RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
-			CpuArchitecture:       pulumi.String(args.Architect),
-			OperatingSystemFamily: pulumi.String("LINUX"),
-		},
-		ExecutionRoleArn:     s.ExecutionRole.Arn,
-		TaskRoleArn:          s.TaskRole.Arn,
-		ContainerDefinitions: containers,
-		// Fargate ephemeral storage for the paths the containers write; their root
-		// filesystems are read-only.
-		Volumes: ecs.TaskDefinitionVolumeArray{
-			ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(volNginxTmp)},
-			ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(volNginxConf)},
-			ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(volAppTmp)},
-		},
-		// Keep old revisions ACTIVE: CodeDeploy rolls back to them.
-		SkipDestroy: pulumi.Bool(true),
-		Tags:        args.Tags,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{s.ExecutionPolicy}))
+	s.TaskDefinition, err = ecs.NewTaskDefinition(ctx, name, fargateTaskDefinition(fargateTask{
+		Family: ctx.Project() + "-" + ctx.Stack() + "-" + name, CPU: c.CPU, Memory: c.Memory, Architecture: args.Architect,
+		ExecutionRole: s.ExecutionRole, TaskRole: s.TaskRole, Containers: containers,
+		Volumes: []string{volNginxTmp, volNginxConf, volAppTmp}, Tags: args.Tags,
+	}), parent, pulumi.DependsOn([]pulumi.Resource{s.ExecutionPolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("creating task definition: %w", err)
 	}
@@ -271,6 +252,46 @@ func cpuTracking(target *appautoscaling.Target, percent int) *appautoscaling.Pol
 			ScaleOutCooldown: pulumi.Int(60),
 			ScaleInCooldown:  pulumi.Int(300),
 		},
+	}
+}
+
+// fargateTask is what differs between the stack's task definitions.
+type fargateTask struct {
+	Family                  string
+	CPU, Memory             int
+	Architecture            string
+	ExecutionRole, TaskRole *iam.Role
+	Containers              pulumi.StringOutput
+	// Volumes are Fargate ephemeral storage for the paths the containers write;
+	// their root filesystems are read-only.
+	Volumes []string
+	Tags    pulumi.StringMap
+}
+
+// fargateTaskDefinition is a Fargate task definition of the stack (awsvpc,
+// Linux). Old revisions stay ACTIVE: CodeDeploy and a worker's circuit breaker
+// roll back to them, and a schedule's run may still start on one.
+func fargateTaskDefinition(t fargateTask) *ecs.TaskDefinitionArgs {
+	var volumes ecs.TaskDefinitionVolumeArray
+	for _, v := range t.Volumes {
+		volumes = append(volumes, ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(v)})
+	}
+	return &ecs.TaskDefinitionArgs{
+		Family:                  pulumi.String(t.Family),
+		Cpu:                     pulumi.String(strconv.Itoa(t.CPU)),
+		Memory:                  pulumi.String(strconv.Itoa(t.Memory)),
+		NetworkMode:             pulumi.String("awsvpc"),
+		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
+		RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
+			CpuArchitecture:       pulumi.String(t.Architecture),
+			OperatingSystemFamily: pulumi.String("LINUX"),
+		},
+		ExecutionRoleArn:     t.ExecutionRole.Arn,
+		TaskRoleArn:          t.TaskRole.Arn,
+		ContainerDefinitions: t.Containers,
+		Volumes:              volumes,
+		SkipDestroy:          pulumi.Bool(true),
+		Tags:                 t.Tags,
 	}
 }
 
