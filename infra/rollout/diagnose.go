@@ -230,19 +230,15 @@ func (ro *Rollout) taskReport(ctx context.Context, req Request, td string, since
 	return lines
 }
 
-// serviceTasks lists and describes the service's tasks of a desired status.
+// serviceTasks lists and describes the request's service's tasks of a desired status.
 func (ro *Rollout) serviceTasks(ctx context.Context, req Request, status ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
-	return listServiceTasks(ctx, ro.ECS, req.Cluster, req.Service, status)
+	return ro.ServiceTasks(ctx, req.Cluster, req.Service, status)
 }
 
-// ServiceTasks lists and describes a service's tasks of a desired status.
+// ServiceTasks lists and describes a service's tasks of a desired status, every
+// page (ListTasks pages, DescribeTasks takes at most 100).
 func (ro *Rollout) ServiceTasks(ctx context.Context, cluster, service string, status ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
-	return listServiceTasks(ctx, ro.ECS, cluster, service, status)
-}
-
-// listServiceTasks lists and describes a service's tasks of a desired status,
-// every page (ListTasks pages, DescribeTasks takes at most 100).
-func listServiceTasks(ctx context.Context, api ECS, cluster, service string, status ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
+	api := ro.ECS
 	var arns []string
 	in := &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: status}
 	for {

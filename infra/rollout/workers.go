@@ -395,7 +395,7 @@ func (ro *Rollout) WaitForWorker(parent context.Context, w WorkerRelease) (Worke
 			// A revision whose tasks reach RUNNING before they exit is never counted
 			// by the breaker: count its stopped tasks here.
 			if v.Ours != nil && v.Ours.FailedTasks == 0 {
-				stopped, err := stoppedWorkerTasks(ctx, api, w, began)
+				stopped, err := ro.stoppedTasks(ctx, w.request(), began)
 				if err != nil {
 					return WorkerResult{}, workerWaitError(parent, ctx, w, err, last)
 				}
@@ -504,7 +504,7 @@ func (ro *Rollout) workerFailure(ctx context.Context, w WorkerRelease, v WorkerV
 	}
 	msg += "; " + then
 	// The stopped tasks are the evidence; failing to list them must not hide the verdict.
-	stopped, err := stoppedWorkerTasks(ctx, ro.ECS, w, began)
+	stopped, err := ro.stoppedTasks(ctx, w.request(), began)
 	switch {
 	case err != nil:
 		msg += fmt.Sprintf(" (its stopped tasks could not be read: %v)", err)
@@ -514,31 +514,21 @@ func (ro *Rollout) workerFailure(ctx context.Context, w WorkerRelease, v WorkerV
 	return errors.New(msg + ro.workerReport(ctx, w, began))
 }
 
+// request is the worker's service and revision as the web rollout's task reads
+// take them.
+func (w WorkerRelease) request() Request {
+	return Request{Cluster: w.Cluster, Service: w.Service, TaskDefinition: w.TaskDefinition}
+}
+
 // workerReport is the failure report's part about the revision's stopped tasks:
 // each one's stop code, reason and exit codes, and each container's last log
 // lines from its awslogs stream (diagnose.go); "" when there is nothing to show.
 func (ro *Rollout) workerReport(ctx context.Context, w WorkerRelease, began time.Time) string {
-	lines := ro.stoppedTaskReport(ctx, Request{Cluster: w.Cluster, Service: w.Service}, w.TaskDefinition, began)
+	lines := ro.stoppedTaskReport(ctx, w.request(), w.TaskDefinition, began)
 	if len(lines) == 0 {
 		return ""
 	}
 	return "\nwhy it failed:\n  " + strings.Join(lines, "\n  ")
-}
-
-// stoppedWorkerTasks are the service's tasks of the declared revision that
-// stopped since `since` for a reason that means the revision is broken.
-func stoppedWorkerTasks(ctx context.Context, api ECS, w WorkerRelease, since time.Time) ([]ecstypes.Task, error) {
-	all, err := listServiceTasks(ctx, api, w.Cluster, w.Service, ecstypes.DesiredStatusStopped)
-	if err != nil {
-		return nil, fmt.Errorf("worker %s: %w", w.Worker, err)
-	}
-	var tasks []ecstypes.Task
-	for _, t := range all {
-		if aws.ToString(t.TaskDefinitionArn) == w.TaskDefinition && t.StoppedAt != nil && !t.StoppedAt.Before(since) && brokenStop(t) {
-			tasks = append(tasks, t)
-		}
-	}
-	return tasks, nil
 }
 
 func workerWaitError(parent, ctx context.Context, w WorkerRelease, err error, last string) error {
