@@ -179,7 +179,7 @@ func (ro *Rollout) taskReport(ctx context.Context, req Request, td string, since
 	if len(tasks) == 0 {
 		return nil
 	}
-	streams := ro.logStreams(ctx, td)
+	streams := LogStreams(ctx, ro.ECS, td)
 	var lines []string
 	seen := map[string]string{} // a container's last lines -> the task that showed them
 	for i, t := range tasks {
@@ -207,13 +207,13 @@ func (ro *Rollout) taskReport(ctx context.Context, req Request, td string, since
 				l += " (" + r + ")"
 			}
 			if s, ok := streams[name]; ok {
-				events, err := ro.lastLogLines(ctx, s.group, s.stream(id), t.StartedAt)
+				events, err := ro.lastLogLines(ctx, s.group, s.Stream(id), t.StartedAt)
 				var missing *logstypes.ResourceNotFoundException
 				switch {
 				case errors.As(err, &missing): // it never started (or never logged): no stream
 					l += "\n      (no log lines)"
 				case err != nil:
-					l += fmt.Sprintf("\n      (its log %s: %v)", s.stream(id), err)
+					l += fmt.Sprintf("\n      (its log %s: %v)", s.Stream(id), err)
 				case len(events) > 0:
 					tail := strings.Join(events, "\n      | ")
 					if first, ok := seen[name+"\x00"+tail]; ok {
@@ -271,18 +271,11 @@ type LogStream struct {
 	group, prefix, container string
 }
 
-func (s LogStream) stream(taskID string) string { return s.prefix + "/" + s.container + "/" + taskID }
-
 // Group is the stream's log group.
 func (s LogStream) Group() string { return s.group }
 
 // Stream is the stream of one task.
-func (s LogStream) Stream(taskID string) string { return s.stream(taskID) }
-
-// logStreams reads each container's awslogs settings from the task definition.
-func (ro *Rollout) logStreams(ctx context.Context, td string) map[string]LogStream {
-	return LogStreams(ctx, ro.ECS, td)
-}
+func (s LogStream) Stream(taskID string) string { return s.prefix + "/" + s.container + "/" + taskID }
 
 // LogStreams reads, for each container of a task definition that logs with
 // awslogs, its log group and stream prefix; an unreadable definition gives none.
